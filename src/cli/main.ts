@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Actor } from '../core/context.js';
+import { Core } from '../core/core.js';
+import { TeamTableError } from '../core/errors.js';
+import { createMcpServer } from '../mcp/server.js';
+import { Store } from '../store/store.js';
+import { VERSION } from '../version.js';
+import { clientConfigs } from './clientConfig.js';
+
+const DEFAULT_DB = '.team-table/team.db';
+
+/** Everything but MCP messages goes to stderr: stdout belongs to the protocol in `serve`. */
+const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
+
+const dbOption = () =>
+  new Option('--db <path>', 'SQLite database file').env('TEAM_TABLE_DB').default(DEFAULT_DB);
+const agentOption = () =>
+  new Option('--agent <agent_id>', 'act as this agent (default: the team owner)').env('TEAM_TABLE_AGENT');
+const ownerOption = () =>
+  new Option('--owner <name>', "the owner's name, recorded as author of the owner's actions").env('TEAM_TABLE_OWNER');
+
+function actorOf(options: { agent?: string; owner?: string }): Actor {
+  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase() };
+  return { kind: 'owner', name: options.owner || safeUsername() };
+}
+
+function safeUsername(): string {
+  try {
+    return userInfo().username || 'owner';
+  } catch {
+    return 'owner';
+  }
+}
+
+const program = new Command()
+  .name('team-table')
+  .description('The coordination layer for teams of AI agents: shared tasks, mail, facts and documents over MCP.')
+  .version(VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('serve')
+  .description('MCP server over stdio for one session (one agent, or the owner)')
+  .addOption(dbOption())
+  .addOption(agentOption())
+  .addOption(ownerOption())
+  .action(async (options: { db: string; agent?: string; owner?: string }) => {
+    const store = await Store.open(options.db);
+    const core = new Core(store);
+    const actor = actorOf(options);
+    const server = createMcpServer(core, actor, log);
+    const transport = new StdioServerTransport();
+    const shutdown = async () => {
+      await server.close().catch(() => {});
+      await store.close().catch(() => {});
+      process.exit(0);
+    };
+    process.stdin.on('end', shutdown);
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+    await server.connect(transport);
+    log(`serving ${options.db} over stdio as ${actor.kind === 'agent' ? `agent '${actor.id}'` : `owner '${actor.name}'`}`);
+  });
+
+program
+  .command('start')
+  .description('open (or create) the database and print the teams and the MCP client config to paste')
+  .addOption(dbOption())
+  .action(async (options: { db: string }) => {
+    const store = await Store.open(options.db);
+    const core = new Core(store);
+    const owner = actorOf({});
+    const { teams } = (await core.call(owner, 'team_manage', { action: 'list' })) as { teams: { id: string; name: string }[] };
+    const agents: { id: string; team: string }[] = [];
+    for (const team of teams) {
+      const listed = (await core.call(owner, 'team_agent', { action: 'list', team_id: team.id })) as { agents: { id: string }[] };
+      agents.push(...listed.agents.map((a) => ({ id: a.id, team: team.name })));
+    }
+    await store.close();
+    process.stdout.write(clientConfigs(resolve(options.db), teams, agents));
+  });
+
+program
+  .command('call')
+  .description('call a tool once and print its JSON result, e.g. team-table call team_task \'{"action":"list"}\'')
+  .argument('<tool>', 'team_manage, team_agent, team_task, team_memory or team_comm')
+  .argument('[arguments]', 'the arguments as a JSON object', '{}')
+  .addOption(dbOption())
+  .addOption(agentOption())
+  .addOption(ownerOption())
+  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string }) => {
+    let args: unknown;
+    try {
+      args = JSON.parse(json);
+    } catch {
+      throw new TeamTableError('VALIDATION', `arguments: expected a JSON object, got ${json.slice(0, 80)}`);
+    }
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+      throw new TeamTableError('VALIDATION', 'arguments: expected a JSON object');
+    }
+    const store = await Store.open(options.db);
+    try {
+      const result = await new Core(store).call(actorOf(options), tool, args as Record<string, unknown>);
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  if (error instanceof TeamTableError) {
+    log(`${error.code}: ${error.message}`);
+    process.exit(error.exitCode);
+  }
+  log(`${(error as Error)?.stack ?? error}`);
+  process.exit(1);
+}

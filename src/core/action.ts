@@ -1,0 +1,22 @@
+import type { z } from 'zod';
+import type { Ctx } from './context.js';
+
+export const TOOL_NAMES = ['team_manage', 'team_agent', 'team_task', 'team_memory', 'team_comm'] as const;
+export type ToolName = (typeof TOOL_NAMES)[number];
+
+/**
+ * One use case, reachable as `tool(action=…)` from every adapter. `input` is the single source of its parameter
+ * types, its JSON Schema and its validation errors; `write` use cases run in one transaction with their events.
+ */
+export interface ActionDef<S extends z.ZodObject = z.ZodObject> {
+  tool: ToolName;
+  action: string;
+  /** One line for tool descriptions and help. */
+  summary: string;
+  input: S;
+  write: boolean;
+  run(ctx: Ctx, input: z.infer<S>): Promise<Record<string, unknown>>;
+}
+
+/** Declares an action; the identity function, there for type inference of `run`'s input. */
+export const defineAction = <S extends z.ZodObject>(def: ActionDef<S>): ActionDef<S> => def;

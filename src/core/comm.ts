@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import type { NotificationRow } from '../store/schema.js';
+import { defineAction } from './action.js';
+import type { Ctx } from './context.js';
+import { NOTIFICATION_TYPES, agentRef, limit, priority, taskRef, teamRef } from './fields.js';
+import { newId } from './ids.js';
+import { LIMITS } from './limits.js';
+import { loadTask } from './tasks.js';
+import { post } from './threads.js';
+
+const content = z.string().trim().min(1).max(LIMITS.messageContent);
+
+const comment = defineAction({
+  tool: 'team_comm',
+  action: 'comment',
+  summary: "post in a task's thread; @id mentions notify agents, subscribers get it too",
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, content }),
+  write: true,
+  async run(ctx, input) {
+    const { row } = await loadTask(ctx, input.team_id, input.task_id);
+    const message = await post(ctx, { teamId: row.team_id, threadId: row.id, content: input.content });
+    await ctx.db.updateTable('team_tasks').set({ updated_at: ctx.now }).where('id', '=', row.id).execute();
+    return message;
+  },
+});
+
+const mentionCheck = defineAction({
+  tool: 'team_comm',
+  action: 'mention_check',
+  summary: 'pending messages (mentions, thread activity, direct); marks them delivered',
+  input: z.strictObject({ agent_id: agentRef.optional(), team_id: teamRef, limit: limit(100) }),
+  write: true,
+  async run(ctx, input) {
+    const agent = await ctx.agent(input.agent_id, input.team_id);
+    ctx.assertActsFor(agent, 'read the mailbox');
+    const pending = await ctx.db
+      .selectFrom('team_pending_messages')
+      .selectAll()
+      .where('to_agent', '=', agent.id)
+      .where('delivered', '=', 0)
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(input.limit)
+      .execute();
+    if (pending.length) {
+      const ids = pending.map((p) => p.id);
+      await ctx.db.updateTable('team_pending_messages').set({ delivered: 1, delivered_at: ctx.now }).where('id', 'in', ids).execute();
+      const messageIds = [...new Set(pending.map((p) => p.message_id).filter(Boolean))];
+      if (messageIds.length) {
+        // A message counts as delivered once every mailbox copy of it has been fetched.
+        await ctx.db
+          .updateTable('team_messages')
+          .set({ delivered: 1 })
+          .where('id', 'in', messageIds)
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('team_pending_messages as p').select('p.id').whereRef('p.message_id', '=', 'team_messages.id').where('p.delivered', '=', 0))),
+          )
+          .execute();
+      }
+    }
+    const remaining = await ctx.db
+      .selectFrom('team_pending_messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('to_agent', '=', agent.id)
+      .where('delivered', '=', 0)
+      .executeTakeFirstOrThrow();
+    return {
+      agent_id: agent.id,
+      messages: pending.map((p) => ({ ...p, delivered: 1, delivered_at: ctx.now })),
+      count: pending.length,
+      remaining: Number(remaining.n),
+    };
+  },
+});
+
+const sendMessage = defineAction({
+  tool: 'team_comm',
+  action: 'send_message',
+  summary: "direct message into an agent's mailbox",
+  input: z.strictObject({ team_id: teamRef, to_agent: agentRef, content, thread_id: z.string().max(LIMITS.agentId).optional() }),
+  write: true,
+  async run(ctx, input) {
+    const team = await ctx.team(input.team_id);
+    const recipient = await ctx.agent(input.to_agent.toLowerCase(), team.id);
+    return post(ctx, { teamId: team.id, threadId: input.thread_id ?? '', content: input.content, toAgent: recipient.id });
+  },
+});
+
+/** Stores a notification; one meant for an agent also lands in its mailbox. */
+export async function createNotification(
+  ctx: Ctx,
+  input: { team_id: string; type: string; message: string; task_id?: string; priority?: number; to_agent?: string },
+) {
+  const row: NotificationRow = {
+    id: newId(),
+    team_id: input.team_id,
+    type: input.type,
+    message: input.message,
+    task_id: input.task_id ?? '',
+    priority: input.priority ?? 3,
+    agent_id: ctx.actorId,
+    to_agent: input.to_agent ?? '',
+    created_at: ctx.now,
+    read_at: '',
+  };
+  await ctx.db.insertInto('team_notifications').values(row).execute();
+  if (row.to_agent) {
+    await ctx.db
+      .insertInto('team_pending_messages')
+      .values({
+        id: newId(),
+        team_id: row.team_id,
+        message_id: '',
+        to_agent: row.to_agent,
+        from_agent: ctx.actor.kind === 'agent' ? ctx.actorId : '',
+        from_user: ctx.actor.kind === 'agent' ? '' : ctx.actorId,
+        content: `[${row.type}] ${row.message}`,
+        thread_id: row.task_id,
+        reason: 'notification',
+        created_at: ctx.now,
+        delivered: 0,
+        delivered_at: '',
+      })
+      .execute();
+  }
+  await ctx.emit({ team_id: row.team_id, type: 'notification_sent', message: `${row.type} (p${row.priority}): ${row.message.slice(0, 120)}`, related_id: row.id, data: { type: row.type, priority: row.priority, task_id: row.task_id, to_agent: row.to_agent } });
+  return row;
+}
+
+const notify = defineAction({
+  tool: 'team_comm',
+  action: 'notify',
+  summary: 'send a notification (priority 1 urgent … 5 minimal, default 3)',
+  input: z.strictObject({
+    team_id: teamRef,
+    type: z.enum(NOTIFICATION_TYPES),
+    message: z.string().trim().min(1).max(LIMITS.shortText),
+    task_id: taskRef.optional(),
+    priority: priority.default(3),
+    to_agent: agentRef.optional(),
+  }),
+  write: true,
+  async run(ctx, input) {
+    const team = await ctx.team(input.team_id);
+    if (input.task_id) await loadTask(ctx, team.id, input.task_id);
+    const toAgent = input.to_agent ? (await ctx.agent(input.to_agent.toLowerCase(), team.id)).id : undefined;
+    return createNotification(ctx, { ...input, team_id: team.id, to_agent: toAgent });
+  },
+});
+
+const notifyList = defineAction({
+  tool: 'team_comm',
+  action: 'notify_list',
+  summary: 'team notifications, newest first; marks those returned read',
+  input: z.strictObject({ team_id: teamRef, limit: limit(20), unread_only: z.boolean().default(false) }),
+  write: true,
+  async run(ctx, input) {
+    const team = await ctx.team(input.team_id);
+    let query = ctx.db.selectFrom('team_notifications').selectAll().where('team_id', '=', team.id);
+    if (input.unread_only) query = query.where('read_at', '=', '');
+    const notifications = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit).execute();
+    const unread = notifications.filter((n) => !n.read_at).map((n) => n.id);
+    if (unread.length) await ctx.db.updateTable('team_notifications').set({ read_at: ctx.now }).where('id', 'in', unread).execute();
+    const left = await ctx.db
+      .selectFrom('team_notifications')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('team_id', '=', team.id)
+      .where('read_at', '=', '')
+      .executeTakeFirstOrThrow();
+    return { team_id: team.id, notifications, count: notifications.length, unread_remaining: Number(left.n) };
+  },
+});
+
+export const commActions = [comment, mentionCheck, sendMessage, notify, notifyList];

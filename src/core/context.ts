@@ -1,0 +1,129 @@
+import type { Db } from '../store/store.js';
+import type { AgentRow, TeamRow } from '../store/schema.js';
+import { TeamTableError, denied, notFound } from './errors.js';
+import { newId, teamSlug } from './ids.js';
+
+export type Clock = () => Date;
+
+/** Who a session acts as: the team owner (a person or an operator agent), or one agent. */
+export type Actor = { kind: 'owner'; name: string } | { kind: 'agent'; id: string };
+
+/** The actor as a use case sees it: an agent session carries its agent's row. */
+export type ResolvedActor = { kind: 'owner'; id: string } | { kind: 'agent'; id: string; agent: AgentRow };
+
+export interface EventInput {
+  team_id: string;
+  type: string;
+  message: string;
+  related_id?: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Everything one use case needs: its transaction (or the database, for reads), the actor, one timestamp for the
+ * whole call, and the events it appends. Handed to every action's `run`.
+ */
+export class Ctx {
+  readonly emitted: EventInput[] = [];
+
+  constructor(
+    readonly db: Db,
+    readonly actor: ResolvedActor,
+    readonly now: string,
+  ) {}
+
+  get actorId(): string {
+    return this.actor.id;
+  }
+
+  get isOwner(): boolean {
+    return this.actor.kind === 'owner';
+  }
+
+  /** The level of the acting agent, or `owner`. */
+  get actorLevel(): string {
+    return this.actor.kind === 'owner' ? 'owner' : this.actor.agent.level;
+  }
+
+  /** Appends an event to the log in this use case's transaction. */
+  async emit(event: EventInput): Promise<void> {
+    this.emitted.push(event);
+    await this.db
+      .insertInto('team_events')
+      .values({
+        id: newId(),
+        team_id: event.team_id,
+        type: event.type,
+        agent_id: this.actorId,
+        message: event.message,
+        related_id: event.related_id ?? '',
+        data: JSON.stringify(event.data ?? {}),
+        created_at: this.now,
+      })
+      .execute();
+  }
+
+  /**
+   * Resolves `team_id` — an exact id, or a name compared case-insensitively with spaces, hyphens and underscores
+   * equivalent. Without one: an agent's own team, else the only team, else an error listing the teams.
+   * An agent may only reach its own team.
+   */
+  async team(ref: string | undefined): Promise<TeamRow> {
+    const team = ref === undefined || ref.trim() === '' ? await this.defaultTeam() : await this.findTeam(ref);
+    if (this.actor.kind === 'agent' && team.id !== this.actor.agent.team_id) {
+      throw denied(`agent '${this.actor.id}' belongs to another team and cannot act on team '${team.name}'`, {
+        team_id: team.id,
+      });
+    }
+    return team;
+  }
+
+  private async findTeam(ref: string): Promise<TeamRow> {
+    const byId = await this.db.selectFrom('teams').selectAll().where('id', '=', ref).executeTakeFirst();
+    if (byId) return byId;
+    const bySlug = await this.db.selectFrom('teams').selectAll().where('slug', '=', teamSlug(ref)).executeTakeFirst();
+    if (bySlug) return bySlug;
+    throw notFound('team', ref, "list teams with team_manage(action='list')");
+  }
+
+  private async defaultTeam(): Promise<TeamRow> {
+    if (this.actor.kind === 'agent') return this.findTeam(this.actor.agent.team_id);
+    const teams = await this.db.selectFrom('teams').selectAll().orderBy('created_at').limit(20).execute();
+    if (teams.length === 1) return teams[0]!;
+    if (teams.length === 0) {
+      throw new TeamTableError('NOT_FOUND', "no team exists yet; create one with team_manage(action='create', name=…)");
+    }
+    throw new TeamTableError(
+      'AMBIGUOUS',
+      `team_id is required when there are several teams; pass one of: ${teams.map((t) => `'${t.name}' (${t.id})`).join(', ')}`,
+      { field: 'team_id', teams: teams.map((t) => ({ id: t.id, name: t.name })) },
+    );
+  }
+
+  /** The agent `agentId` names, or the acting agent when omitted; `teamRef`, when given, must be its team. */
+  async agent(agentId: string | undefined, teamRef?: string): Promise<AgentRow> {
+    const id = agentId ?? (this.actor.kind === 'agent' ? this.actor.id : undefined);
+    if (!id) {
+      throw new TeamTableError('VALIDATION', 'agent_id is required (this session acts as the owner, not as an agent)', {
+        field: 'agent_id',
+      });
+    }
+    const agent = await this.db.selectFrom('persistent_agents').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst();
+    if (!agent) throw notFound('agent', id, "list agents with team_agent(action='list')");
+    if (teamRef !== undefined) {
+      const team = await this.team(teamRef);
+      if (team.id !== agent.team_id) throw notFound('agent', id, `it is not in team '${team.name}'`);
+    } else if (this.actor.kind === 'agent' && agent.team_id !== this.actor.agent.team_id) {
+      throw notFound('agent', id, 'it is not in your team');
+    }
+    return agent;
+  }
+
+  /** Mailboxes and working state are private: only the agent itself, a lead or the owner touch them. */
+  assertActsFor(agent: AgentRow, what: string): void {
+    if (this.actor.kind === 'owner' || this.actor.id === agent.id || this.actor.agent.level === 'lead') return;
+    throw denied(`agent '${this.actor.id}' may not ${what} of agent '${agent.id}': only that agent, a lead or the owner may`, {
+      agent_id: agent.id,
+    });
+  }
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import type { Store } from '../store/store.js';
+import { TOOL_NAMES } from './action.js';
+import type { ActionDef, ToolName } from './action.js';
+import { ACTIONS, actionsOf } from './catalog.js';
+import { Ctx } from './context.js';
+import type { Actor, Clock, ResolvedActor } from './context.js';
+import { TeamTableError, notFound } from './errors.js';
+import { parseInput } from './validate.js';
+import type { Db } from '../store/store.js';
+
+export interface CoreOptions {
+  clock?: Clock;
+}
+
+/**
+ * The one entry point of every adapter: `call(actor, tool, args)` validates the arguments against the action's
+ * schema, resolves the actor, and runs the use case — a write in one transaction together with its events.
+ *
+ * @example
+ *   await core.call({ kind: 'owner', name: 'ana' }, 'team_manage', { action: 'create', name: 'Engineering' });
+ */
+export class Core {
+  readonly clock: Clock;
+  private readonly byKey = new Map<string, ActionDef>(ACTIONS.map((a) => [`${a.tool}.${a.action}`, a]));
+
+  constructor(
+    readonly store: Store,
+    options: CoreOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** The action a tool call names, or a VALIDATION error listing the tool's actions. */
+  resolveAction(tool: string, args: Record<string, unknown>): ActionDef {
+    if (!(TOOL_NAMES as readonly string[]).includes(tool)) {
+      throw new TeamTableError('NOT_FOUND', `unknown tool '${tool}'; tools: ${TOOL_NAMES.join(', ')}`);
+    }
+    const actions = actionsOf(tool as ToolName).map((a) => a.action);
+    const schema = z.object({ action: z.enum(actions as [string, ...string[]]) });
+    const { action } = parseInput(schema, args, tool);
+    return this.byKey.get(`${tool}.${action}`)!;
+  }
+
+  async call(actor: Actor, tool: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const def = this.resolveAction(tool, args);
+    const { action: _action, ...params } = args;
+    const input = parseInput(def.input, params, `${tool}(action='${def.action}')`);
+    const now = this.clock().toISOString();
+    if (!def.write) {
+      const ctx = new Ctx(this.store.db, await this.resolveActor(this.store.db, actor), now);
+      return def.run(ctx, input);
+    }
+    return this.store.write(async (tx) => {
+      const ctx = new Ctx(tx, await this.resolveActor(tx, actor), now);
+      const result = await def.run(ctx, input);
+      if (ctx.actor.kind === 'agent') {
+        await tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', ctx.actor.id).execute();
+      }
+      return result;
+    });
+  }
+
+  private async resolveActor(db: Db, actor: Actor): Promise<ResolvedActor> {
+    if (actor.kind === 'owner') return { kind: 'owner', id: actor.name };
+    const agent = await db.selectFrom('persistent_agents').selectAll().where('id', '=', actor.id).executeTakeFirst();
+    if (!agent) {
+      throw notFound('agent', actor.id, "this session acts as that agent (--agent), but it does not exist yet: the owner creates it with team_agent(action='create', team_id=…, name=…)");
+    }
+    return { kind: 'agent', id: agent.id, agent };
+  }
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import type { DocumentRow } from '../store/schema.js';
+import { defineAction } from './action.js';
+import type { Ctx } from './context.js';
+import { notFound } from './errors.js';
+import { DOC_FORMATS, DOC_TYPES, taskRef, teamRef } from './fields.js';
+import { newId } from './ids.js';
+import { LIMITS } from './limits.js';
+import { defined } from './patch.js';
+import { loadTask } from './tasks.js';
+
+const docRef = z.string().min(1).max(LIMITS.agentId);
+const title = z.string().trim().min(1).max(LIMITS.title);
+const content = z.string().min(1).max(LIMITS.documentContent);
+const docFields = {
+  doc_type: z.enum(DOC_TYPES).optional(),
+  format: z.enum(DOC_FORMATS).optional(),
+  task_id: z.union([taskRef, z.literal('')]).optional(),
+  file_path: z.string().max(LIMITS.shortText).optional(),
+};
+
+async function loadDocument(ctx: Ctx, teamRef: string | undefined, docId: string): Promise<DocumentRow> {
+  const team = await ctx.team(teamRef);
+  const doc = await ctx.db.selectFrom('team_documents').selectAll().where('id', '=', docId).where('team_id', '=', team.id).executeTakeFirst();
+  if (!doc) throw notFound('document', docId, "list documents with team_memory(action='doc_list')");
+  return doc;
+}
+
+const create = defineAction({
+  tool: 'team_memory',
+  action: 'doc_create',
+  summary: 'create a document (doc_type default deliverable, format default markdown)',
+  input: z.strictObject({ team_id: teamRef, title, content, ...docFields }),
+  write: true,
+  async run(ctx, input) {
+    const team = await ctx.team(input.team_id);
+    if (input.task_id) await loadTask(ctx, team.id, input.task_id);
+    const doc: DocumentRow = {
+      id: newId(),
+      team_id: team.id,
+      task_id: input.task_id ?? '',
+      title: input.title,
+      doc_type: input.doc_type ?? 'deliverable',
+      content: input.content,
+      format: input.format ?? 'markdown',
+      file_path: input.file_path ?? '',
+      version: 1,
+      author: ctx.actorId,
+      created_at: ctx.now,
+      updated_at: ctx.now,
+    };
+    await ctx.db.insertInto('team_documents').values(doc).execute();
+    await ctx.emit({ team_id: team.id, type: 'document_created', message: `${ctx.actorId} created ${doc.doc_type} '${doc.title}'`, related_id: doc.id, data: { task_id: doc.task_id, version: 1 } });
+    return doc;
+  },
+});
+
+const list = defineAction({
+  tool: 'team_memory',
+  action: 'doc_list',
+  summary: 'documents without content (filter doc_type, task_id)',
+  input: z.strictObject({ team_id: teamRef, doc_type: z.enum(DOC_TYPES).optional(), task_id: taskRef.optional() }),
+  write: false,
+  async run(ctx, input) {
+    const team = await ctx.team(input.team_id);
+    let query = ctx.db
+      .selectFrom('team_documents')
+      .select(['id', 'team_id', 'task_id', 'title', 'doc_type', 'format', 'file_path', 'version', 'author', 'created_at', 'updated_at'])
+      .select((eb) => eb.fn<number>('length', ['content']).as('content_length'))
+      .where('team_id', '=', team.id);
+    if (input.doc_type) query = query.where('doc_type', '=', input.doc_type);
+    if (input.task_id) query = query.where('task_id', '=', input.task_id);
+    const documents = await query.orderBy('updated_at', 'desc').execute();
+    return { team_id: team.id, documents, count: documents.length };
+  },
+});
+
+const get = defineAction({
+  tool: 'team_memory',
+  action: 'doc_get',
+  summary: 'a document with content',
+  input: z.strictObject({ team_id: teamRef, doc_id: docRef }),
+  write: false,
+  async run(ctx, input) {
+    return loadDocument(ctx, input.team_id, input.doc_id);
+  },
+});
+
+const update = defineAction({
+  tool: 'team_memory',
+  action: 'doc_update',
+  summary: 'replace content (and title, doc_type, format); version +1',
+  input: z.strictObject({ team_id: teamRef, doc_id: docRef, content: content.optional(), title: title.optional(), ...docFields }),
+  write: true,
+  async run(ctx, { team_id, doc_id, ...changes }) {
+    const doc = await loadDocument(ctx, team_id, doc_id);
+    if (changes.task_id) await loadTask(ctx, doc.team_id, changes.task_id);
+    const next: DocumentRow = { ...doc, ...defined(changes), version: doc.version + 1, updated_at: ctx.now };
+    await ctx.db.updateTable('team_documents').set(next).where('id', '=', doc.id).execute();
+    await ctx.emit({ team_id: doc.team_id, type: 'document_updated', message: `${ctx.actorId} updated '${next.title}' to version ${next.version}`, related_id: doc.id, data: { version: next.version } });
+    return next;
+  },
+});
+
+const remove = defineAction({
+  tool: 'team_memory',
+  action: 'doc_delete',
+  summary: 'delete a document',
+  input: z.strictObject({ team_id: teamRef, doc_id: docRef }),
+  write: true,
+  async run(ctx, input) {
+    const doc = await loadDocument(ctx, input.team_id, input.doc_id);
+    await ctx.db.deleteFrom('team_documents').where('id', '=', doc.id).execute();
+    await ctx.emit({ team_id: doc.team_id, type: 'document_deleted', message: `${ctx.actorId} deleted '${doc.title}'`, related_id: doc.id });
+    return { deleted: true, id: doc.id };
+  },
+});
+
+export const documentActions = [create, list, get, update, remove];

@@ -1,0 +1,33 @@
+/** Parameter schemas shared by several actions, so one name always means one thing. */
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+
+export const teamRef = z.string().max(LIMITS.name).optional().describe('team id or name');
+export const agentRef = z.string().min(1).max(LIMITS.agentId);
+export const taskRef = z.string().min(1).max(LIMITS.agentId);
+export const name = z.string().trim().min(1).max(LIMITS.name);
+export const shortText = z.string().max(LIMITS.shortText);
+export const longText = z.string().max(LIMITS.longText);
+export const stringList = (itemMax: number) => z.array(z.string().trim().min(1).max(itemMax)).max(LIMITS.listItems);
+export const priority = z.number().int().min(1).max(5);
+export const limit = (fallback: number) => z.number().int().min(1).max(LIMITS.pageSize).default(fallback);
+/** An ISO-8601 date or date-time; without an offset it is read as UTC. */
+export const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/, 'must be an ISO-8601 date')
+  .refine((s) => !Number.isNaN(Date.parse(toUtc(s))), 'must be a valid ISO-8601 date')
+  .transform((s) => new Date(Date.parse(toUtc(s))).toISOString());
+
+function toUtc(s: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return `${s}T00:00:00Z`;
+  return /(Z|[+-]\d{2}:?\d{2})$/.test(s) ? s.replace(' ', 'T') : `${s.replace(' ', 'T')}Z`;
+}
+
+export const LEVELS = ['junior', 'mid', 'senior', 'lead'] as const;
+export const AGENT_STATUSES = ['idle', 'working', 'paused', 'stopped'] as const;
+export const WORKING_STATUSES = ['idle', 'working', 'blocked', 'waiting'] as const;
+export const TASK_STATUSES = ['inbox', 'assigned', 'in_progress', 'review', 'done', 'blocked', 'cancelled'] as const;
+export const DOC_TYPES = ['deliverable', 'research', 'protocol', 'notes'] as const;
+export const DOC_FORMATS = ['markdown', 'code', 'json', 'image'] as const;
+export const NOTIFICATION_TYPES = ['task_completed', 'task_failed', 'task_blocked', 'task_progress', 'agent_error'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];

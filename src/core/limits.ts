@@ -1,0 +1,18 @@
+/**
+ * Size bounds of everything a caller can store. They keep one agent from filling the database or another agent's
+ * context window by accident; each is documented in docs/limits.md.
+ */
+export const LIMITS = {
+  name: 100,
+  title: 200,
+  shortText: 2_000,
+  longText: 20_000,
+  messageContent: 20_000,
+  factKey: 200,
+  factValue: 20_000,
+  documentContent: 262_144,
+  label: 50,
+  listItems: 50,
+  agentId: 64,
+  pageSize: 500,
+} as const;

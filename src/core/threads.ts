@@ -1,0 +1,110 @@
+import type { MessageRow } from '../store/schema.js';
+import type { Ctx } from './context.js';
+import { newId } from './ids.js';
+import { parseMentions } from './mentions.js';
+
+export type SubscriptionReason = 'auto' | 'mentioned' | 'assigned';
+
+/** Subscribes `agentId` to a thread (once; the first reason stays) and records it. */
+export async function subscribe(ctx: Ctx, teamId: string, threadId: string, agentId: string, reason: SubscriptionReason) {
+  const inserted = await ctx.db
+    .insertInto('team_thread_subscriptions')
+    .values({ id: newId(), team_id: teamId, thread_id: threadId, agent_id: agentId, subscribed_at: ctx.now, reason })
+    .onConflict((c) => c.columns(['team_id', 'thread_id', 'agent_id']).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
+    await ctx.emit({ team_id: teamId, type: 'subscribed', message: `${agentId} subscribed to thread ${threadId} (${reason})`, related_id: threadId, data: { agent_id: agentId, reason } });
+  }
+}
+
+export interface Delivery {
+  to_agent: string;
+  reason: string;
+}
+
+/** Puts a copy of a message in each recipient's mailbox (their next mention_check returns it). */
+export async function deliver(ctx: Ctx, message: Pick<MessageRow, 'id' | 'team_id' | 'from_agent' | 'from_user' | 'content' | 'thread_id'>, deliveries: Delivery[]) {
+  if (deliveries.length === 0) return;
+  await ctx.db
+    .insertInto('team_pending_messages')
+    .values(
+      deliveries.map((d) => ({
+        id: newId(),
+        team_id: message.team_id,
+        message_id: message.id,
+        to_agent: d.to_agent,
+        from_agent: message.from_agent,
+        from_user: message.from_user,
+        content: message.content,
+        thread_id: message.thread_id,
+        reason: d.reason,
+        created_at: ctx.now,
+        delivered: 0,
+        delivered_at: '',
+      })),
+    )
+    .execute();
+}
+
+export interface PostInput {
+  teamId: string;
+  threadId: string;
+  content: string;
+  /** A direct message's recipient. */
+  toAgent?: string;
+}
+
+/**
+ * Posts a message: stores it, parses its @mentions (agents of the team), subscribes the author and the mentioned
+ * to the thread, and delivers one pending message to each agent concerned — the recipient, the mentioned, and
+ * every subscriber of the thread — never to the author, and never twice.
+ */
+export async function post(ctx: Ctx, input: PostInput) {
+  const teamAgents = await ctx.db.selectFrom('persistent_agents').select('id').where('team_id', '=', input.teamId).execute();
+  const mentions = parseMentions(input.content, new Set(teamAgents.map((a) => a.id)));
+  const fromAgent = ctx.actor.kind === 'agent' ? ctx.actorId : '';
+  const message: MessageRow = {
+    id: newId(),
+    team_id: input.teamId,
+    thread_id: input.threadId,
+    from_agent: fromAgent,
+    from_user: fromAgent ? '' : ctx.actorId,
+    to_agent: input.toAgent ?? '',
+    content: input.content,
+    mentions: JSON.stringify(mentions),
+    created_at: ctx.now,
+    delivered: 0,
+  };
+  await ctx.db.insertInto('team_messages').values(message).execute();
+
+  const deliveries = new Map<string, string>();
+  if (input.toAgent) deliveries.set(input.toAgent, 'direct');
+  for (const id of mentions) if (!deliveries.has(id)) deliveries.set(id, 'mention');
+  if (input.threadId) {
+    const subscribers = await ctx.db
+      .selectFrom('team_thread_subscriptions')
+      .select('agent_id')
+      .where('team_id', '=', input.teamId)
+      .where('thread_id', '=', input.threadId)
+      .execute();
+    for (const { agent_id } of subscribers) if (!deliveries.has(agent_id)) deliveries.set(agent_id, 'subscribed');
+  }
+  deliveries.delete(fromAgent);
+  await deliver(ctx, message, [...deliveries].map(([to_agent, reason]) => ({ to_agent, reason })));
+
+  await ctx.emit({
+    team_id: input.teamId,
+    type: 'message_sent',
+    message: `${ctx.actorId} posted ${input.toAgent ? `to ${input.toAgent}` : `in thread ${input.threadId}`}`,
+    related_id: message.id,
+    data: { thread_id: input.threadId, to_agent: input.toAgent ?? '', recipients: [...deliveries.keys()] },
+  });
+  for (const id of mentions) {
+    await ctx.emit({ team_id: input.teamId, type: 'mention', message: `${ctx.actorId} mentioned @${id}`, related_id: message.id, data: { agent_id: id, thread_id: input.threadId } });
+  }
+  if (input.threadId) {
+    if (fromAgent) await subscribe(ctx, input.teamId, input.threadId, fromAgent, 'auto');
+    for (const id of mentions) await subscribe(ctx, input.teamId, input.threadId, id, 'mentioned');
+  }
+  return { ...message, mentions, recipients: [...deliveries.keys()] };
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { TeamTableError } from './errors.js';
+
+/** Validates `input` against `schema`; the first problem becomes one sentence naming the field. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, context: string): z.infer<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length ? issue.path.join('.') : describeRoot(issue);
+  throw new TeamTableError('VALIDATION', `${context}: ${field} ${explain(issue, input)}`, {
+    field,
+    issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  });
+}
+
+function describeRoot(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `'${k}'`).join(', ');
+  return 'input';
+}
+
+function explain(issue: z.core.$ZodIssue, input: unknown): string {
+  const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], input);
+  switch (issue.code) {
+    case 'invalid_type':
+      return value === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}`;
+    case 'invalid_value': {
+      const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
+      return value === undefined ? `is required: one of ${options}` : `must be one of ${options} (got ${JSON.stringify(value)})`;
+    }
+    case 'unrecognized_keys':
+      return `${issue.keys.length > 1 ? 'are not parameters' : 'is not a parameter'} of this action`;
+    case 'too_big':
+      return issue.origin === 'string'
+        ? `must be at most ${issue.maximum} characters`
+        : issue.origin === 'array'
+          ? `must have at most ${issue.maximum} items`
+          : `must be at most ${issue.maximum}`;
+    case 'too_small':
+      return issue.origin === 'string'
+        ? Number(issue.minimum) <= 1
+          ? 'must not be empty'
+          : `must be at least ${issue.minimum} characters`
+        : issue.origin === 'array'
+          ? `must have at least ${issue.minimum} items`
+          : `must be at least ${issue.minimum}`;
+    default:
+      return issue.message.replace(/^Invalid input:?\s*/i, 'is invalid: ');
+  }
+}
+
+const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);

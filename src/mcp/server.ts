@@ -1,0 +1,50 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Actor } from '../core/context.js';
+import type { Core } from '../core/core.js';
+import { TeamTableError } from '../core/errors.js';
+import { VERSION } from '../version.js';
+import { toolDefinitions } from './tools.js';
+
+/** A result carries the data twice: as structured content, and as the same JSON in text for older clients. */
+const ok = (data: Record<string, unknown>): CallToolResult => ({
+  content: [{ type: 'text', text: JSON.stringify(data) }],
+  structuredContent: data,
+});
+
+/** A domain error becomes a tool result with isError, so the agent reads why and can correct the call. */
+export function toolError(error: unknown): CallToolResult {
+  if (error instanceof TeamTableError) {
+    const data = { error: { code: error.code, message: error.message, ...error.details } };
+    return { isError: true, content: [{ type: 'text', text: `${error.code}: ${error.message}` }], structuredContent: data };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { isError: true, content: [{ type: 'text', text: `INTERNAL: ${message}` }] };
+}
+
+/** The MCP server of one session: the five team tools, acting as `actor`. Transport-agnostic. */
+export function createMcpServer(core: Core, actor: Actor, log: (line: string) => void = () => {}): Server {
+  const server = new Server(
+    { name: 'team-table', version: VERSION },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'team-table: shared tasks, mail, facts, documents and working state for a team of agents. ' +
+        "Each tool takes an `action`. On a heartbeat: team_comm(action='mention_check'), team_agent(action='working_get'), " +
+        "team_task(action='list', assignee_filter=<you>); reply exactly HEARTBEAT_OK when there is nothing to do.",
+    },
+  );
+  const tools = toolDefinitions();
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const { name, arguments: args } = request.params;
+    try {
+      return ok(await core.call(actor, name, args ?? {}));
+    } catch (error) {
+      if (!(error instanceof TeamTableError)) log(`tool ${name} failed: ${(error as Error)?.stack ?? error}`);
+      return toolError(error);
+    }
+  });
+  return server;
+}

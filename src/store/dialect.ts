@@ -1,0 +1,21 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/**
+ * What differs between the databases, and nothing else: how to open them, the few DDL statements Kysely's
+ * schema builder cannot express portably, and how another process's commits are noticed. The store and the
+ * core are written once against Kysely above this seam.
+ */
+export interface StoreDialect {
+  readonly name: DialectName;
+  readonly db: Kysely<Database>;
+  /** Column type of the event log's global sequence. */
+  readonly sequenceType: 'integer' | 'bigserial';
+  /** Makes a table refuse UPDATE and DELETE inside the database itself. */
+  appendOnly(db: Kysely<any>, table: string): Promise<void>;
+  /** A number that changes whenever another connection commits (cheap to poll). */
+  dataVersion(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,12 @@
+import type { Kysely } from 'kysely';
+import type { StoreDialect } from '../dialect.js';
+import { core } from './001_core.js';
+
+/** One forward-only step of the schema. Numbers are consecutive; a step never changes once released. */
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
+}
+
+export const MIGRATIONS: readonly Migration[] = [core];

@@ -1,0 +1,208 @@
+/**
+ * The row types of every table, as Kysely sees them. Field names are the seed's (`devclaw-teams.md`); list
+ * fields the seed stores as JSON text (`skills`, `mentions`) stay JSON text, while a task's assignees and labels
+ * live in join tables so that filtering by them uses an index.
+ *
+ * Booleans are integers (0/1) and times are ISO-8601 UTC text in both dialects, so rows compare and sort the
+ * same way on SQLite and PostgreSQL.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface TeamsTable {
+  id: string;
+  name: string;
+  /** Normalised name (lowercase, runs of space/underscore/hyphen → one hyphen): the key of name resolution. */
+  slug: string;
+  description: string;
+  owner_jid: string;
+  default_model: string;
+  workspace_path: string;
+  created_at: string;
+  enabled: number;
+}
+
+export interface AgentsTable {
+  id: string;
+  name: string;
+  role: string;
+  team_id: string;
+  level: string;
+  status: string;
+  personality: string;
+  instructions: string;
+  model: string;
+  skills: string;
+  heartbeat_schedule: string;
+  current_task_id: string;
+  created_at: string;
+  last_active_at: string;
+  last_heartbeat_at: string;
+}
+
+export interface TasksTable {
+  id: string;
+  team_id: string;
+  title: string;
+  description: string;
+  status: string;
+  priority: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  completed_at: string;
+  blocked_reason: string;
+  /** The status a blocked task returns to when it is unblocked. */
+  blocked_from: string;
+}
+
+export interface TaskAssigneesTable {
+  task_id: string;
+  agent_id: string;
+  position: number;
+}
+
+export interface TaskLabelsTable {
+  task_id: string;
+  label: string;
+}
+
+export interface MessagesTable {
+  id: string;
+  team_id: string;
+  thread_id: string;
+  from_agent: string;
+  from_user: string;
+  /** Empty for a thread post; the recipient of a direct message. */
+  to_agent: string;
+  content: string;
+  mentions: string;
+  created_at: string;
+  delivered: number;
+}
+
+export interface PendingMessagesTable {
+  id: string;
+  team_id: string;
+  message_id: string;
+  to_agent: string;
+  from_agent: string;
+  from_user: string;
+  content: string;
+  thread_id: string;
+  /** Why it is in the mailbox: mention, subscribed, direct, notification. */
+  reason: string;
+  created_at: string;
+  delivered: number;
+  delivered_at: string;
+}
+
+export interface FactsTable {
+  id: string;
+  team_id: string;
+  key: string;
+  value: string;
+  author: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DocumentsTable {
+  id: string;
+  team_id: string;
+  task_id: string;
+  title: string;
+  doc_type: string;
+  content: string;
+  format: string;
+  file_path: string;
+  version: number;
+  author: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ThreadSubscriptionsTable {
+  id: string;
+  team_id: string;
+  thread_id: string;
+  agent_id: string;
+  subscribed_at: string;
+  reason: string;
+}
+
+export interface WorkingStateTable {
+  agent_id: string;
+  team_id: string;
+  current_task_id: string;
+  status: string;
+  next_steps: string;
+  context: string;
+  updated_at: string;
+}
+
+export interface NotificationsTable {
+  id: string;
+  team_id: string;
+  type: string;
+  message: string;
+  task_id: string;
+  priority: number;
+  /** Who sent it (an agent id, or the owner's name). */
+  agent_id: string;
+  /** Empty for a team-wide notification; the agent it is meant for otherwise. */
+  to_agent: string;
+  created_at: string;
+  read_at: string;
+}
+
+/**
+ * The event log (the seed's activities): append-only, one global sequence. `agent_id` is the actor, `related_id`
+ * the subject, `data` a small JSON object. It never holds message content, so purging a message leaves no trace
+ * of what it said.
+ */
+export interface EventsTable {
+  seq: Generated<number>;
+  id: string;
+  team_id: string;
+  type: string;
+  agent_id: string;
+  message: string;
+  related_id: string;
+  data: string;
+  created_at: string;
+}
+
+export interface SchemaVersionTable {
+  version: number;
+  applied_at: string;
+}
+
+export interface Database {
+  teams: TeamsTable;
+  persistent_agents: AgentsTable;
+  team_tasks: TasksTable;
+  team_task_assignees: TaskAssigneesTable;
+  team_task_labels: TaskLabelsTable;
+  team_messages: MessagesTable;
+  team_pending_messages: PendingMessagesTable;
+  team_facts: FactsTable;
+  team_documents: DocumentsTable;
+  team_thread_subscriptions: ThreadSubscriptionsTable;
+  agent_working_state: WorkingStateTable;
+  team_notifications: NotificationsTable;
+  team_events: EventsTable;
+  schema_version: SchemaVersionTable;
+}
+
+export type TeamRow = Selectable<TeamsTable>;
+export type AgentRow = Selectable<AgentsTable>;
+export type TaskRow = Selectable<TasksTable>;
+export type MessageRow = Selectable<MessagesTable>;
+export type PendingMessageRow = Selectable<PendingMessagesTable>;
+export type FactRow = Selectable<FactsTable>;
+export type DocumentRow = Selectable<DocumentsTable>;
+export type WorkingStateRow = Selectable<WorkingStateTable>;
+export type NotificationRow = Selectable<NotificationsTable>;
+export type EventRow = Selectable<EventsTable>;
+export type NewEvent = Insertable<EventsTable>;
+export type TaskUpdate = Updateable<TasksTable>;
