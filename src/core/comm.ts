@@ -142,7 +142,7 @@ const notify = defineAction({
   write: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
-    if (input.task_id) await loadTask(ctx, team.id, input.task_id);
+    // task_id is a reference kept as given: a notification about a task deleted since is still worth delivering.
     const toAgent = input.to_agent ? (await ctx.agent(input.to_agent.toLowerCase(), team.id)).id : undefined;
     return createNotification(ctx, { ...input, team_id: team.id, to_agent: toAgent });
   },

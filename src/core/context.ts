@@ -81,8 +81,12 @@ export class Ctx {
   private async findTeam(ref: string): Promise<TeamRow> {
     const byId = await this.db.selectFrom('teams').selectAll().where('id', '=', ref).executeTakeFirst();
     if (byId) return byId;
-    const bySlug = await this.db.selectFrom('teams').selectAll().where('slug', '=', teamSlug(ref)).executeTakeFirst();
+    const slug = teamSlug(ref);
+    const bySlug = await this.db.selectFrom('teams').selectAll().where('slug', '=', slug).executeTakeFirst();
     if (bySlug) return bySlug;
+    // A name's leading words, like a short git ref: 'engineering' still finds 'Engineering Team' after a rename.
+    const byPrefix = slug ? await this.db.selectFrom('teams').selectAll().where('slug', 'like', `${slug.replace(/[%_]/g, '')}-%`).limit(2).execute() : [];
+    if (byPrefix.length === 1) return byPrefix[0]!;
     throw notFound('team', ref, "list teams with team_manage(action='list')");
   }
 

@@ -7,7 +7,6 @@ import { DOC_FORMATS, DOC_TYPES, taskRef, teamRef } from './fields.js';
 import { newId } from './ids.js';
 import { LIMITS } from './limits.js';
 import { defined } from './patch.js';
-import { loadTask } from './tasks.js';
 
 const docRef = z.string().min(1).max(LIMITS.agentId);
 const title = z.string().trim().min(1).max(LIMITS.title);
@@ -15,6 +14,7 @@ const content = z.string().min(1).max(LIMITS.documentContent);
 const docFields = {
   doc_type: z.enum(DOC_TYPES).optional(),
   format: z.enum(DOC_FORMATS).optional(),
+  /** A link kept as given (like working state's current_task_id): a document may outlive its task. */
   task_id: z.union([taskRef, z.literal('')]).optional(),
   file_path: z.string().max(LIMITS.shortText).optional(),
 };
@@ -34,7 +34,6 @@ const create = defineAction({
   write: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
-    if (input.task_id) await loadTask(ctx, team.id, input.task_id);
     const doc: DocumentRow = {
       id: newId(),
       team_id: team.id,
@@ -94,7 +93,6 @@ const update = defineAction({
   write: true,
   async run(ctx, { team_id, doc_id, ...changes }) {
     const doc = await loadDocument(ctx, team_id, doc_id);
-    if (changes.task_id) await loadTask(ctx, doc.team_id, changes.task_id);
     const next: DocumentRow = { ...doc, ...defined(changes), version: doc.version + 1, updated_at: ctx.now };
     await ctx.db.updateTable('team_documents').set(next).where('id', '=', doc.id).execute();
     await ctx.emit({ team_id: doc.team_id, type: 'document_updated', message: `${ctx.actorId} updated '${next.title}' to version ${next.version}`, related_id: doc.id, data: { version: next.version } });

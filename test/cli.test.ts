@@ -1,0 +1,48 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { CLI, tempDbPath } from './helpers.js';
+
+const run = promisify(execFile);
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+  );
+
+describe('CLI', () => {
+  it('prints its version and help', async () => {
+    expect((await cli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = await cli(['--help']);
+    expect(help.stdout).toMatch(/serve \[options\]/);
+    expect((await cli(['serve', '--help'])).stdout).toContain('--agent <agent_id>');
+  });
+
+  it('refuses unknown flags with a clear error and a non-zero exit', async () => {
+    const result = await cli(['serve', '--agnet', 'jarvis']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/unknown option '--agnet'/);
+  });
+
+  it('start creates the database and prints the client config to paste', async () => {
+    const db = tempDbPath();
+    await cli(['call', 'team_manage', '{"action":"create","name":"Engineering"}', '--db', db]);
+    await cli(['call', 'team_agent', '{"action":"create","name":"Jarvis"}', '--db', db]);
+    const { stdout, code } = await cli(['start', '--db', db]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Teams: Engineering');
+    expect(stdout).toMatch(/claude mcp add team-table-jarvis -- .* serve --db .* --agent jarvis/);
+    expect(stdout).toContain('[mcp_servers.team-table-jarvis]');
+    expect(stdout).toContain('"mcpServers"');
+  });
+
+  it('call maps domain errors to exit codes and reads the database from TEAM_TABLE_DB', async () => {
+    const db = tempDbPath();
+    const missing = await cli(['call', 'team_manage', '{"action":"get","team_id":"nope"}'], { TEAM_TABLE_DB: db });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/NOT_FOUND: team 'nope' not found/);
+    const invalid = await cli(['call', 'team_task', '{"action":"create"}'], { TEAM_TABLE_DB: db });
+    expect(invalid.code).toBe(2);
+    expect((await cli(['call', 'team_manage', 'not json'], { TEAM_TABLE_DB: db })).stderr).toMatch(/expected a JSON object/);
+  });
+});
