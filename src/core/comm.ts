@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import type { NotificationRow } from '../store/schema.js';
 import { defineAction } from './action.js';
-import type { Ctx } from './context.js';
-import { NOTIFICATION_TYPES, agentRef, limit, priority, taskRef, teamRef } from './fields.js';
-import { newId } from './ids.js';
+import { COMMENT_TYPES, NOTIFICATION_TYPES, agentRef, limit, priority, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
-import { loadTask } from './tasks.js';
+import { createNotification } from './notifications.js';
+import { loadTask, touchTask } from './tasks.js';
 import { post } from './threads.js';
 
 const content = z.string().trim().min(1).max(LIMITS.messageContent);
@@ -13,13 +11,13 @@ const content = z.string().trim().min(1).max(LIMITS.messageContent);
 const comment = defineAction({
   tool: 'team_comm',
   action: 'comment',
-  summary: "post in a task's thread; @id mentions notify agents, subscribers get it too",
-  input: z.strictObject({ team_id: teamRef, task_id: taskRef, content }),
+  summary: "post in a task's thread (type comment|status_change|blocker|resolution); @id mentions notify agents, subscribers get it too",
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, content, type: z.enum(COMMENT_TYPES).default('comment') }),
   write: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id);
-    const message = await post(ctx, { teamId: row.team_id, threadId: row.id, content: input.content });
-    await ctx.db.updateTable('team_tasks').set({ updated_at: ctx.now }).where('id', '=', row.id).execute();
+    const message = await post(ctx, { teamId: row.team_id, threadId: row.id, taskId: row.id, content: input.content, type: input.type });
+    await touchTask(ctx, row);
     return message;
   },
 });
@@ -76,56 +74,18 @@ const mentionCheck = defineAction({
 const sendMessage = defineAction({
   tool: 'team_comm',
   action: 'send_message',
-  summary: "direct message into an agent's mailbox",
-  input: z.strictObject({ team_id: teamRef, to_agent: agentRef, content, thread_id: z.string().max(LIMITS.agentId).optional() }),
+  summary: "direct message into an agent's mailbox (task_id links it to a task)",
+  input: z.strictObject({ team_id: teamRef, to_agent: agentRef, content, thread_id: z.string().max(LIMITS.agentId).optional(), task_id: taskRef.optional() }),
   write: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     const recipient = await ctx.agent(input.to_agent.toLowerCase(), team.id);
-    return post(ctx, { teamId: team.id, threadId: input.thread_id ?? '', content: input.content, toAgent: recipient.id });
+    const task = input.task_id ? (await loadTask(ctx, team.id, input.task_id)).row : undefined;
+    const message = await post(ctx, { teamId: team.id, threadId: input.thread_id ?? '', content: input.content, toAgent: recipient.id, taskId: task?.id });
+    if (task) await touchTask(ctx, task);
+    return message;
   },
 });
-
-/** Stores a notification; one meant for an agent also lands in its mailbox. */
-export async function createNotification(
-  ctx: Ctx,
-  input: { team_id: string; type: string; message: string; task_id?: string; priority?: number; to_agent?: string },
-) {
-  const row: NotificationRow = {
-    id: newId(),
-    team_id: input.team_id,
-    type: input.type,
-    message: input.message,
-    task_id: input.task_id ?? '',
-    priority: input.priority ?? 3,
-    agent_id: ctx.actorId,
-    to_agent: input.to_agent ?? '',
-    created_at: ctx.now,
-    read_at: '',
-  };
-  await ctx.db.insertInto('team_notifications').values(row).execute();
-  if (row.to_agent) {
-    await ctx.db
-      .insertInto('team_pending_messages')
-      .values({
-        id: newId(),
-        team_id: row.team_id,
-        message_id: '',
-        to_agent: row.to_agent,
-        from_agent: ctx.actor.kind === 'agent' ? ctx.actorId : '',
-        from_user: ctx.actor.kind === 'agent' ? '' : ctx.actorId,
-        content: `[${row.type}] ${row.message}`,
-        thread_id: row.task_id,
-        reason: 'notification',
-        created_at: ctx.now,
-        delivered: 0,
-        delivered_at: '',
-      })
-      .execute();
-  }
-  await ctx.emit({ team_id: row.team_id, type: 'notification_sent', message: `${row.type} (p${row.priority}): ${row.message.slice(0, 120)}`, related_id: row.id, data: { type: row.type, priority: row.priority, task_id: row.task_id, to_agent: row.to_agent } });
-  return row;
-}
 
 const notify = defineAction({
   tool: 'team_comm',

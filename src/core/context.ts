@@ -1,3 +1,4 @@
+import type { DialectName } from '../store/dialect.js';
 import type { Db } from '../store/store.js';
 import type { AgentRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
@@ -19,18 +20,32 @@ export interface EventInput {
   data?: Record<string, unknown>;
 }
 
+/** An event appended during this use case, with how many rule firings deep it was caused. */
+export interface EmittedEvent extends EventInput {
+  depth: number;
+  /** Who caused it (an agent id, the owner's name, or `rule:<id>`). */
+  actor: string;
+}
+
 /**
  * Everything one use case needs: its transaction (or the database, for reads), the actor, one timestamp for the
  * whole call, and the events it appends. Handed to every action's `run`.
  */
 export class Ctx {
-  readonly emitted: EventInput[] = [];
-
   constructor(
     readonly db: Db,
     readonly actor: ResolvedActor,
     readonly now: string,
+    readonly dialect: DialectName = 'sqlite',
+    /** Shared by the use case and the rules it sets off: the rule engine walks it in order. */
+    readonly emitted: EmittedEvent[] = [],
+    readonly depth = 0,
   ) {}
+
+  /** The context a workflow rule acts in: same transaction and time, the rule as actor, one level deeper. */
+  asRule(ruleId: string, depth: number): Ctx {
+    return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.emitted, depth);
+  }
 
   get actorId(): string {
     return this.actor.id;
@@ -47,7 +62,7 @@ export class Ctx {
 
   /** Appends an event to the log in this use case's transaction. */
   async emit(event: EventInput): Promise<void> {
-    this.emitted.push(event);
+    this.emitted.push({ ...event, depth: this.depth, actor: this.actorId });
     await this.db
       .insertInto('team_events')
       .values({

@@ -6,7 +6,12 @@ import { ACTIONS, actionsOf } from './catalog.js';
 import { Ctx } from './context.js';
 import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
+import { runRules } from './ruleEngine.js';
+import { sweep } from './sweep.js';
 import { parseInput } from './validate.js';
+
+/** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
+const SWEEP_EVERY_MS = 1_000;
 import type { Db } from '../store/store.js';
 
 export interface CoreOptions {
@@ -22,6 +27,8 @@ export interface CoreOptions {
  */
 export class Core {
   readonly clock: Clock;
+  /** Clock time of this process's last sweep; sweeps run at most once per SWEEP_EVERY_MS of it. */
+  private lastSweep = 0;
   private readonly byKey = new Map<string, ActionDef>(ACTIONS.map((a) => [`${a.tool}.${a.action}`, a]));
 
   constructor(
@@ -48,17 +55,34 @@ export class Core {
     const input = parseInput(def.input, params, `${tool}(action='${def.action}')`);
     const now = this.clock().toISOString();
     if (!def.write) {
-      const ctx = new Ctx(this.store.db, await this.resolveActor(this.store.db, actor), now);
+      const ctx = new Ctx(this.store.db, await this.resolveActor(this.store.db, actor), now, this.store.dialect.name);
       return def.run(ctx, input);
     }
     return this.store.write(async (tx) => {
-      const ctx = new Ctx(tx, await this.resolveActor(tx, actor), now);
+      const ctx = new Ctx(tx, await this.resolveActor(tx, actor), now, this.store.dialect.name);
+      await this.sweepIfDue(tx, now);
       const result = await def.run(ctx, input);
       if (ctx.actor.kind === 'agent') {
         await tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', ctx.actor.id).execute();
       }
+      await runRules(ctx);
       return result;
     });
+  }
+
+  /** Requeues expired leases and runs the idle-agent rules now; servers call it on a timer. */
+  async sweep(): Promise<void> {
+    const now = this.clock().toISOString();
+    await this.store.write((tx) => this.sweepIfDue(tx, now, true));
+  }
+
+  private async sweepIfDue(tx: Db, now: string, force = false): Promise<void> {
+    const time = Date.parse(now);
+    if (!force && time - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = time;
+    const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
+    await sweep(ctx);
+    await runRules(ctx);
   }
 
   private async resolveActor(db: Db, actor: Actor): Promise<ResolvedActor> {

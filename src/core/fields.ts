@@ -30,4 +30,5 @@ export const TASK_STATUSES = ['inbox', 'assigned', 'in_progress', 'review', 'don
 export const DOC_TYPES = ['deliverable', 'research', 'protocol', 'notes'] as const;
 export const DOC_FORMATS = ['markdown', 'code', 'json', 'image'] as const;
 export const NOTIFICATION_TYPES = ['task_completed', 'task_failed', 'task_blocked', 'task_progress', 'agent_error'] as const;
+export const COMMENT_TYPES = ['comment', 'status_change', 'blocker', 'resolution'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];

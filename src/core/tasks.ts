@@ -2,9 +2,11 @@ import { z } from 'zod';
 import type { TaskRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
-import { notFound, validation } from './errors.js';
+import { TeamTableError, notFound, validation } from './errors.js';
+import { assertParent, assertReady, onTaskFinished, openDependencies, setDependencies, subtaskProgress } from './dependencies.js';
 import { TASK_STATUSES, agentRef, limit, longText, priority, shortText, stringList, taskRef, teamRef } from './fields.js';
 import type { TaskStatus } from './fields.js';
+import { taskFeed } from './feed.js';
 import { newId } from './ids.js';
 import { LIMITS } from './limits.js';
 import { defined } from './patch.js';
@@ -13,37 +15,64 @@ import { assertTransition } from './workflow.js';
 
 export type Task = ReturnType<typeof toTask>;
 
-export const toTask = ({ blocked_from: _from, ...row }: TaskRow, assignees: string[], labels: string[]) => ({ ...row, assignees, labels });
+interface Relations {
+  assignees: string[];
+  labels: string[];
+  blocked_by: string[];
+  waiting_on: string[];
+}
 
-/** Loads assignees and labels for many tasks in two queries. */
+export const toTask = ({ blocked_from: _from, ...row }: TaskRow, relations: Relations) => ({ ...row, ...relations });
+
+const groupBy = <T extends { task_id: string }>(items: T[], pick: (item: T) => string) => {
+  const byTask = new Map<string, string[]>();
+  for (const item of items) byTask.set(item.task_id, [...(byTask.get(item.task_id) ?? []), pick(item)]);
+  return byTask;
+};
+
+/** Loads assignees, labels and dependencies for many tasks in a few queries. */
 export async function hydrate(ctx: Ctx, rows: TaskRow[]): Promise<Task[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
-  const [assignees, labels] = await Promise.all([
+  const [assignees, labels, dependencies, waiting] = await Promise.all([
     ctx.db.selectFrom('team_task_assignees').select(['task_id', 'agent_id']).where('task_id', 'in', ids).orderBy('position').execute(),
     ctx.db.selectFrom('team_task_labels').select(['task_id', 'label']).where('task_id', 'in', ids).orderBy('label').execute(),
+    ctx.db.selectFrom('team_task_dependencies').select(['task_id', 'depends_on']).where('task_id', 'in', ids).orderBy('depends_on').execute(),
+    openDependencies(ctx, ids),
   ]);
-  const group = <T extends { task_id: string }>(items: T[], pick: (item: T) => string) => {
-    const byTask = new Map<string, string[]>();
-    for (const item of items) byTask.set(item.task_id, [...(byTask.get(item.task_id) ?? []), pick(item)]);
-    return byTask;
-  };
-  const assigneesByTask = group(assignees, (a) => a.agent_id);
-  const labelsByTask = group(labels, (l) => l.label);
-  return rows.map((row) => toTask(row, assigneesByTask.get(row.id) ?? [], labelsByTask.get(row.id) ?? []));
+  const byAssignee = groupBy(assignees, (a) => a.agent_id);
+  const byLabel = groupBy(labels, (l) => l.label);
+  const byDependency = groupBy(dependencies, (d) => d.depends_on);
+  return rows.map((row) =>
+    toTask(row, {
+      assignees: byAssignee.get(row.id) ?? [],
+      labels: byLabel.get(row.id) ?? [],
+      blocked_by: byDependency.get(row.id) ?? [],
+      waiting_on: waiting.get(row.id) ?? [],
+    }),
+  );
 }
 
-/** The task `taskId` of the team `teamRef` resolves to. */
-export async function loadTask(ctx: Ctx, teamRef: string | undefined, taskId: string): Promise<{ row: TaskRow; task: Task }> {
+/**
+ * The task `taskId` of the team `teamRef` resolves to. With `expectedVersion`, a task changed since the caller
+ * read it is refused (VERSION_CONFLICT) instead of being overwritten.
+ */
+export async function loadTask(ctx: Ctx, teamRef: string | undefined, taskId: string, expectedVersion?: number): Promise<{ row: TaskRow; task: Task }> {
   const team = await ctx.team(teamRef);
   const row = await ctx.db.selectFrom('team_tasks').selectAll().where('id', '=', taskId).where('team_id', '=', team.id).executeTakeFirst();
   if (!row) throw notFound('task', taskId, `it is not in team '${team.name}'; list tasks with team_task(action='list')`);
+  if (expectedVersion !== undefined && expectedVersion !== row.version) {
+    throw new TeamTableError('VERSION_CONFLICT', `task ${row.id} is at version ${row.version}, not ${expectedVersion}: it changed since you read it; get it again and retry`, {
+      field: 'expected_version',
+      version: row.version,
+    });
+  }
   const [task] = await hydrate(ctx, [row]);
   return { row, task: task! };
 }
 
 /** Checks that every id names an agent of the team; the error lists those that do not. */
-async function assertTeamAgents(ctx: Ctx, teamId: string, ids: string[], field: string) {
+export async function assertTeamAgents(ctx: Ctx, teamId: string, ids: string[], field: string) {
   if (ids.length === 0) return;
   const found = await ctx.db.selectFrom('persistent_agents').select('id').where('team_id', '=', teamId).where('id', 'in', ids).execute();
   const missing = ids.filter((id) => !found.some((a) => a.id === id));
@@ -52,7 +81,7 @@ async function assertTeamAgents(ctx: Ctx, teamId: string, ids: string[], field: 
 
 const normaliseIds = (ids: string[]) => [...new Set(ids.map((id) => id.toLowerCase()))];
 
-async function setAssignees(ctx: Ctx, task: TaskRow, assignees: string[]) {
+export async function setAssignees(ctx: Ctx, task: TaskRow, assignees: string[]) {
   await ctx.db.deleteFrom('team_task_assignees').where('task_id', '=', task.id).execute();
   if (assignees.length) {
     await ctx.db
@@ -68,32 +97,87 @@ async function setLabels(ctx: Ctx, taskId: string, labels: string[]) {
   if (labels.length) await ctx.db.insertInto('team_task_labels').values(labels.map((label) => ({ task_id: taskId, label }))).execute();
 }
 
-/** Applies a status change to `row` (not yet saved), with its side fields; returns the event data. */
-export function transition(ctx: Ctx, row: TaskRow, to: TaskStatus, blockedReason?: string) {
-  assertTransition(row, to);
-  const from = row.status;
-  if (to === 'blocked') {
-    row.blocked_from = from;
-    row.blocked_reason = blockedReason ?? row.blocked_reason;
-  } else {
-    row.blocked_from = '';
-    if (from === 'blocked') row.blocked_reason = '';
-  }
-  row.status = to;
-  row.completed_at = to === 'done' ? ctx.now : '';
-  return { from, to };
-}
-
+/** Saves `row`, bumping its version and `updated_at`. */
 export async function saveTask(ctx: Ctx, row: TaskRow) {
+  row.version += 1;
   row.updated_at = ctx.now;
   await ctx.db.updateTable('team_tasks').set(row).where('id', '=', row.id).execute();
 }
+
+export interface StatusChange {
+  /** The event type recorded (task_updated, task_claimed, task_approved …). */
+  event?: string;
+  blockedReason?: string;
+  /** A system transition (lease expiry, rules) that the workflow table does not restrict. */
+  force?: boolean;
+  message?: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * The one path of every status change — update, claim, review, lease expiry, rules: checks the workflow and the
+ * dependencies, keeps the side fields right (completed_at, blocked_from, the claim), saves, records an event
+ * carrying `from` and `to`, and sets off what finishing a task causes.
+ */
+export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, change: StatusChange = {}) {
+  const from = row.status;
+  if (!change.force) assertTransition(row, to);
+  if (to === 'in_progress' && from !== 'blocked') await assertReady(ctx, row, 'started');
+  if (to === 'blocked') {
+    row.blocked_from = from;
+    row.blocked_reason = change.blockedReason ?? row.blocked_reason;
+  } else {
+    row.blocked_from = '';
+    row.blocked_reason = '';
+  }
+  if (to !== 'in_progress') {
+    row.claimed_by = '';
+    row.lease_expires_at = '';
+  }
+  row.status = to;
+  row.completed_at = to === 'done' ? ctx.now : '';
+  await saveTask(ctx, row);
+  await ctx.emit({
+    team_id: row.team_id,
+    type: change.event ?? 'task_updated',
+    message: change.message ?? `${ctx.actorId} moved '${row.title}' ${from} → ${to}`,
+    related_id: row.id,
+    data: { from, to, ...(to === 'blocked' && row.blocked_reason ? { reason: row.blocked_reason } : {}), ...change.data },
+  });
+  if (to === 'done' || to === 'cancelled') await onTaskFinished(ctx, row);
+}
+
+/** The lease a claim on a task of `teamId` gets from now. */
+export async function leaseUntil(ctx: Ctx, teamId: string): Promise<string> {
+  const team = await ctx.db.selectFrom('teams').select('lease_minutes').where('id', '=', teamId).executeTakeFirstOrThrow();
+  return new Date(Date.parse(ctx.now) + team.lease_minutes * 60_000).toISOString();
+}
+
+/** Any activity of a claim's holder on its task renews the lease and bumps the task. */
+export async function touchTask(ctx: Ctx, row: TaskRow) {
+  const patch: Partial<TaskRow> = { updated_at: ctx.now };
+  if (row.claimed_by && row.claimed_by === ctx.actorId && row.status === 'in_progress') patch.lease_expires_at = await leaseUntil(ctx, row.team_id);
+  Object.assign(row, patch);
+  await ctx.db.updateTable('team_tasks').set(patch).where('id', '=', row.id).execute();
+}
+
+export const expectedVersion = z.number().int().min(1).optional();
 
 const taskFields = {
   description: longText.optional(),
   priority: priority.optional(),
   labels: stringList(LIMITS.label).optional(),
+  reviewer: z.union([agentRef, z.literal('')]).optional(),
+  parent_id: z.union([taskRef, z.literal('')]).optional(),
+  task_type: z.string().trim().max(LIMITS.label).optional(),
+  blocked_by: stringList(LIMITS.agentId).optional(),
+  blocks: stringList(LIMITS.agentId).optional(),
 };
+
+async function checkReferences(ctx: Ctx, row: TaskRow, input: { reviewer?: string; parent_id?: string }) {
+  if (input.reviewer) await assertTeamAgents(ctx, row.team_id, [input.reviewer], 'reviewer');
+  if (input.parent_id) await assertParent(ctx, row, input.parent_id);
+}
 
 const create = defineAction({
   tool: 'team_task',
@@ -123,29 +207,37 @@ const create = defineAction({
       completed_at: '',
       blocked_reason: '',
       blocked_from: '',
+      version: 1,
+      reviewer: input.reviewer?.toLowerCase() ?? '',
+      parent_id: input.parent_id ?? '',
+      task_type: input.task_type ?? '',
+      claimed_by: '',
+      lease_expires_at: '',
     };
+    await checkReferences(ctx, row, row);
     await ctx.db.insertInto('team_tasks').values(row).execute();
-    const labels = [...new Set(input.labels ?? [])];
-    await setLabels(ctx, row.id, labels);
-    await ctx.emit({ team_id: team.id, type: 'task_created', message: `${ctx.actorId} created task '${row.title}'`, related_id: row.id, data: { priority: row.priority } });
+    await setLabels(ctx, row.id, [...new Set(input.labels ?? [])]);
+    await setDependencies(ctx, row, { blockedBy: input.blocked_by, blocks: input.blocks });
+    await ctx.emit({ team_id: team.id, type: 'task_created', message: `${ctx.actorId} created task '${row.title}'`, related_id: row.id, data: { priority: row.priority, parent_id: row.parent_id } });
     await setAssignees(ctx, row, assignees);
     if (assignees.length) {
       await ctx.emit({ team_id: team.id, type: 'task_assigned', message: `task '${row.title}' assigned to ${assignees.join(', ')}`, related_id: row.id, data: { assignees } });
     }
-    return toTask(row, assignees, labels.sort());
+    return (await hydrate(ctx, [row]))[0]!;
   },
 });
 
 const list = defineAction({
   tool: 'team_task',
   action: 'list',
-  summary: 'tasks, highest priority first; filters status, assignee_filter, label, priority',
+  summary: 'tasks, highest priority first; filters status, assignee_filter, label, priority, parent_id',
   input: z.strictObject({
     team_id: teamRef,
     status: z.enum(TASK_STATUSES).optional(),
     assignee_filter: agentRef.optional(),
     label: z.string().max(LIMITS.label).optional(),
     priority: priority.optional(),
+    parent_id: taskRef.optional(),
     limit: limit(100),
   }),
   write: false,
@@ -154,6 +246,7 @@ const list = defineAction({
     let query = ctx.db.selectFrom('team_tasks').selectAll('team_tasks').where('team_tasks.team_id', '=', team.id);
     if (input.status) query = query.where('status', '=', input.status);
     if (input.priority) query = query.where('priority', '=', input.priority);
+    if (input.parent_id) query = query.where('parent_id', '=', input.parent_id);
     if (input.assignee_filter) {
       const agentId = input.assignee_filter.toLowerCase();
       query = query.where(({ exists, selectFrom }) =>
@@ -175,11 +268,24 @@ const list = defineAction({
 const get = defineAction({
   tool: 'team_task',
   action: 'get',
-  summary: 'a task',
+  summary: 'a task with subtasks, dependencies and its feed (comments, messages, events in order)',
   input: z.strictObject({ team_id: teamRef, task_id: taskRef }),
   write: false,
   async run(ctx, input) {
-    return (await loadTask(ctx, input.team_id, input.task_id)).task;
+    const { row, task } = await loadTask(ctx, input.team_id, input.task_id);
+    const [blocks, subtasks, progress, feed] = await Promise.all([
+      ctx.db.selectFrom('team_task_dependencies').select('task_id').where('depends_on', '=', row.id).orderBy('task_id').execute(),
+      ctx.db.selectFrom('team_tasks').select(['id', 'title', 'status']).where('parent_id', '=', row.id).orderBy('created_at').execute(),
+      subtaskProgress(ctx, [row.id]),
+      taskFeed(ctx, row),
+    ]);
+    return {
+      ...task,
+      blocks: blocks.map((b) => b.task_id),
+      subtasks,
+      progress: progress.get(row.id) ?? { total: 0, done: 0 },
+      ...feed,
+    };
   },
 });
 
@@ -194,29 +300,31 @@ const update = defineAction({
     title: z.string().trim().min(1).max(LIMITS.title).optional(),
     ...taskFields,
     blocked_reason: shortText.optional(),
+    expected_version: expectedVersion,
   }),
   write: true,
-  async run(ctx, { team_id, task_id, status, labels, blocked_reason, ...fields }) {
-    const { row, task } = await loadTask(ctx, team_id, task_id);
-    Object.assign(row, defined(fields));
-    let change: { from: string; to: string } | undefined;
+  async run(ctx, { team_id, task_id, status, labels, blocked_reason, blocked_by, blocks, expected_version, ...fields }) {
+    const { row, task } = await loadTask(ctx, team_id, task_id, expected_version);
+    const patch = defined({ ...fields, reviewer: fields.reviewer?.toLowerCase() });
+    await checkReferences(ctx, row, patch);
+    Object.assign(row, patch);
+    if (blocked_by || blocks) await setDependencies(ctx, row, { blockedBy: blocked_by, blocks });
+    if (labels) await setLabels(ctx, row.id, [...new Set(labels)]);
+    const changed = Object.keys(defined({ ...fields, labels, blocked_by, blocks }));
     if (status && status !== row.status) {
       if (status === 'assigned' && task.assignees.length === 0) throw validation('status', `'assigned' needs assignees; use team_task(action='assign') first`);
-      change = transition(ctx, row, status, blocked_reason);
-    } else if (blocked_reason !== undefined) {
-      if (row.status !== 'blocked') throw validation('blocked_reason', "goes with status='blocked'");
-      row.blocked_reason = blocked_reason;
+      await changeStatus(ctx, row, status, { blockedReason: blocked_reason, data: changed.length ? { fields: changed } : {} });
+    } else {
+      if (blocked_reason !== undefined) {
+        if (row.status !== 'blocked') throw validation('blocked_reason', "goes with status='blocked'");
+        row.blocked_reason = blocked_reason;
+        changed.push('blocked_reason');
+      }
+      await saveTask(ctx, row);
+      await ctx.emit({ team_id: row.team_id, type: 'task_updated', message: `${ctx.actorId} updated '${row.title}' (${changed.join(', ') || 'no change'})`, related_id: row.id, data: { fields: changed } });
     }
-    await saveTask(ctx, row);
-    if (labels) await setLabels(ctx, row.id, [...new Set(labels)]);
-    await ctx.emit({
-      team_id: row.team_id,
-      type: 'task_updated',
-      message: change ? `${ctx.actorId} moved '${row.title}' ${change.from} → ${change.to}` : `${ctx.actorId} updated '${row.title}'`,
-      related_id: row.id,
-      data: { ...change, fields: Object.keys(defined({ ...fields, labels, blocked_reason })) },
-    });
-    return toTask(row, task.assignees, labels ? [...new Set(labels)].sort() : task.labels);
+    if (row.claimed_by === ctx.actorId) await touchTask(ctx, row);
+    return (await hydrate(ctx, [row]))[0]!;
   },
 });
 
@@ -224,10 +332,10 @@ const assign = defineAction({
   tool: 'team_task',
   action: 'assign',
   summary: 'set the assignees (replaces them)',
-  input: z.strictObject({ team_id: teamRef, task_id: taskRef, assignees: stringList(LIMITS.agentId) }),
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, assignees: stringList(LIMITS.agentId), expected_version: expectedVersion }),
   write: true,
   async run(ctx, input) {
-    const { row, task } = await loadTask(ctx, input.team_id, input.task_id);
+    const { row, task } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
     const assignees = normaliseIds(input.assignees);
     await assertTeamAgents(ctx, row.team_id, assignees, 'assignees');
     if (row.status === 'inbox' && assignees.length) row.status = 'assigned';
@@ -241,7 +349,7 @@ const assign = defineAction({
       related_id: row.id,
       data: { assignees, previous: task.assignees },
     });
-    return toTask(row, assignees, task.labels);
+    return (await hydrate(ctx, [row]))[0]!;
   },
 });
 
@@ -249,10 +357,11 @@ const remove = defineAction({
   tool: 'team_task',
   action: 'delete',
   summary: 'delete a task',
-  input: z.strictObject({ team_id: teamRef, task_id: taskRef }),
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, expected_version: expectedVersion }),
   write: true,
   async run(ctx, input) {
-    const { row } = await loadTask(ctx, input.team_id, input.task_id);
+    const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    await ctx.db.updateTable('team_tasks').set({ parent_id: '' }).where('parent_id', '=', row.id).execute();
     await ctx.db.deleteFrom('team_tasks').where('id', '=', row.id).execute();
     await ctx.emit({ team_id: row.team_id, type: 'task_deleted', message: `${ctx.actorId} deleted task '${row.title}'`, related_id: row.id });
     return { deleted: true, id: row.id };

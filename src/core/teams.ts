@@ -15,6 +15,8 @@ const teamFields = {
   default_model: z.string().max(LIMITS.name).optional(),
   workspace_path: z.string().max(LIMITS.shortText).optional(),
   enabled: z.boolean().optional(),
+  /** How long a claim holds a task without activity before it goes back to the queue. */
+  lease_minutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
 };
 
 async function assertNameFree(ctx: Ctx, teamName: string, exceptId = '') {
@@ -44,6 +46,7 @@ const create = defineAction({
       workspace_path: input.workspace_path ?? '',
       created_at: ctx.now,
       enabled: input.enabled === false ? 0 : 1,
+      lease_minutes: input.lease_minutes ?? 15,
     };
     await ctx.db.insertInto('teams').values(row).execute();
     await ctx.emit({ team_id: row.id, type: 'team_created', message: `team '${row.name}' created`, related_id: row.id });
@@ -86,7 +89,7 @@ const get = defineAction({
 const update = defineAction({
   tool: 'team_manage',
   action: 'update',
-  summary: 'change name, description, default_model, workspace_path, enabled',
+  summary: 'change name, description, default_model, workspace_path, enabled, lease_minutes',
   input: z.strictObject({ team_id: teamRef, name: name.optional(), ...teamFields }),
   write: true,
   async run(ctx, { team_id, enabled, ...changes }) {

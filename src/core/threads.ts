@@ -52,6 +52,10 @@ export interface PostInput {
   content: string;
   /** A direct message's recipient. */
   toAgent?: string;
+  /** The task the message is about; its activity renews the author's claim and bumps the task. */
+  taskId?: string;
+  /** A task comment's type. */
+  type?: string;
 }
 
 /**
@@ -74,6 +78,8 @@ export async function post(ctx: Ctx, input: PostInput) {
     mentions: JSON.stringify(mentions),
     created_at: ctx.now,
     delivered: 0,
+    task_id: input.taskId ?? '',
+    type: input.type ?? '',
   };
   await ctx.db.insertInto('team_messages').values(message).execute();
 
@@ -97,7 +103,7 @@ export async function post(ctx: Ctx, input: PostInput) {
     type: 'message_sent',
     message: `${ctx.actorId} posted ${input.toAgent ? `to ${input.toAgent}` : `in thread ${input.threadId}`}`,
     related_id: message.id,
-    data: { thread_id: input.threadId, to_agent: input.toAgent ?? '', recipients: [...deliveries.keys()] },
+    data: { thread_id: input.threadId, to_agent: input.toAgent ?? '', task_id: message.task_id, comment_type: message.type, recipients: [...deliveries.keys()] },
   });
   for (const id of mentions) {
     await ctx.emit({ team_id: input.teamId, type: 'mention', message: `${ctx.actorId} mentioned @${id}`, related_id: message.id, data: { agent_id: id, thread_id: input.threadId } });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TOOL_NAMES } from '../core/action.js';
 import { TOOL_SUMMARIES, actionsOf } from '../core/catalog.js';
+import { isUnbounded } from './tools.js';
 
 type Schema = { type?: string; enum?: unknown[]; items?: Schema; default?: unknown; minimum?: number; maximum?: number; maxLength?: number; maxItems?: number; anyOf?: Schema[] };
 
@@ -8,7 +9,7 @@ function describeType(s: Schema): string {
   if (s.enum) return s.enum.map((v) => `\`${v}\``).join(' \\| ');
   if (s.anyOf) return s.anyOf.map(describeType).join(' or ');
   if (s.type === 'array') return `${describeType(s.items ?? {})}[]${s.maxItems ? ` (≤ ${s.maxItems})` : ''}`;
-  const range = s.minimum !== undefined && s.maximum !== undefined ? ` ${s.minimum}–${s.maximum}` : '';
+  const range = s.minimum !== undefined && s.maximum !== undefined && !isUnbounded(s.maximum) ? ` ${s.minimum}–${s.maximum}` : '';
   const length = s.maxLength ? ` (≤ ${s.maxLength} chars)` : '';
   return `${s.type ?? 'any'}${range}${length}`;
 }

@@ -11,10 +11,13 @@ type JsonSchema = Record<string, unknown> & { type?: string; enum?: unknown[]; p
  */
 const KEPT = new Set(['type', 'enum', 'items', 'minimum', 'maximum', 'default', 'description', 'anyOf']);
 
+/** zod's `int()` states the safe-integer range as bounds; they say nothing to a reader. */
+export const isUnbounded = (value: unknown) => typeof value === 'number' && Math.abs(value) >= Number.MAX_SAFE_INTEGER;
+
 function trim(schema: JsonSchema): JsonSchema {
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(schema)) {
-    if (!KEPT.has(key)) continue;
+    if (!KEPT.has(key) || isUnbounded(value)) continue;
     if (key === 'items') out.items = trim(value as JsonSchema);
     else if (key === 'anyOf') out.anyOf = (value as JsonSchema[]).map(trim);
     else out[key] = value;

@@ -19,6 +19,7 @@ export interface TeamsTable {
   workspace_path: string;
   created_at: string;
   enabled: number;
+  lease_minutes: number;
 }
 
 export interface AgentsTable {
@@ -53,6 +54,34 @@ export interface TasksTable {
   blocked_reason: string;
   /** The status a blocked task returns to when it is unblocked. */
   blocked_from: string;
+  /** Increases with every change; a write carrying a stale `expected_version` is refused. */
+  version: number;
+  reviewer: string;
+  parent_id: string;
+  /** What kind of work (design, implement, review, …): matched against role affinities by claim_next. */
+  task_type: string;
+  /** The agent holding the claim, until `lease_expires_at`. */
+  claimed_by: string;
+  lease_expires_at: string;
+}
+
+export interface TaskDependenciesTable {
+  task_id: string;
+  depends_on: string;
+}
+
+export interface RulesTable {
+  id: string;
+  team_id: string;
+  name: string;
+  trigger: string;
+  condition: string;
+  action: string;
+  enabled: number;
+  /** A built-in rule's row only records that a team turned it off (or back on). */
+  builtin: number;
+  created_by: string;
+  created_at: string;
 }
 
 export interface TaskAssigneesTable {
@@ -78,6 +107,10 @@ export interface MessagesTable {
   mentions: string;
   created_at: string;
   delivered: number;
+  /** The task a message is about (a comment's thread, or a linked direct message). */
+  task_id: string;
+  /** A task comment's type: comment, status_change, blocker, resolution. */
+  type: string;
 }
 
 export interface PendingMessagesTable {
@@ -183,6 +216,8 @@ export interface Database {
   team_tasks: TasksTable;
   team_task_assignees: TaskAssigneesTable;
   team_task_labels: TaskLabelsTable;
+  team_task_dependencies: TaskDependenciesTable;
+  team_rules: RulesTable;
   team_messages: MessagesTable;
   team_pending_messages: PendingMessagesTable;
   team_facts: FactsTable;
@@ -206,3 +241,4 @@ export type NotificationRow = Selectable<NotificationsTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;
 export type TaskUpdate = Updateable<TasksTable>;
+export type RuleRow = Selectable<RulesTable>;

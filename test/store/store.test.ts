@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrate.js';
 import { Store } from '../../src/store/store.js';
-import { OWNER, openCore, seedTeam, tempDbPath } from '../helpers.js';
+import { OWNER, agent, openCore, seedTeam, tempDbPath } from '../helpers.js';
 
 /**
  * The store conformance suite, one entry per dialect. SQLite runs on a real file; the PostgreSQL entry joins
@@ -23,12 +23,24 @@ describe.each(dialects)('store on $name', ({ location }) => {
   });
 
   it('opens a database created by migration 1 with the latest code, keeping its data', async () => {
-    const old = await openCore({ schemaVersion: 1 });
-    const team = await seedTeam(old);
-    const task = await old.call(OWNER, 'team_task', { action: 'create', title: 'Survives the upgrade', assignees: ['loki'] });
-    await old.store.close();
-    const upgraded = await openCore({ path: old.path });
-    expect(await upgraded.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).toMatchObject({ title: 'Survives the upgrade', assignees: ['loki'], team_id: team.id });
+    // Rows as team-table at schema version 1 wrote them.
+    const path = location();
+    const v1 = await Store.open(path, { schemaVersion: 1 });
+    const at = '2026-01-01T00:00:00.000Z';
+    await v1.db.insertInto('teams').values({ id: 'aaaa1111', name: 'Engineering', slug: 'engineering', description: '', owner_jid: 'ana', default_model: '', workspace_path: '', created_at: at, enabled: 1 } as never).execute();
+    for (const id of ['jarvis', 'loki']) {
+      await v1.db.insertInto('persistent_agents').values({ id, name: id, role: '', team_id: 'aaaa1111', level: 'mid', status: 'idle', personality: '', instructions: '', model: '', skills: '[]', heartbeat_schedule: '*/15 * * * *', current_task_id: '', created_at: at, last_active_at: '', last_heartbeat_at: '' }).execute();
+    }
+    await v1.db.insertInto('team_tasks').values({ id: 'bbbb2222', team_id: 'aaaa1111', title: 'Survives the upgrade', description: '', status: 'assigned', priority: 2, created_by: 'ana', created_at: at, updated_at: at, completed_at: '', blocked_reason: '', blocked_from: '' } as never).execute();
+    await v1.db.insertInto('team_task_assignees').values({ task_id: 'bbbb2222', agent_id: 'loki', position: 0 }).execute();
+    await v1.db.insertInto('team_facts').values({ id: 'cccc3333', team_id: 'aaaa1111', key: 'api_version', value: 'v1', author: 'ana', created_at: at, updated_at: at } as never).execute();
+    await v1.close();
+
+    const upgraded = await openCore({ path });
+    expect(await upgraded.call(OWNER, 'team_task', { action: 'get', task_id: 'bbbb2222' })).toMatchObject({ title: 'Survives the upgrade', assignees: ['loki'], version: 1, reviewer: '' });
+    expect((await upgraded.call(OWNER, 'team_memory', { action: 'fact_list' })).facts).toMatchObject([{ key: 'api_version', value: 'v1' }]);
+    // and the upgraded rows take part in what later migrations added
+    expect(await upgraded.call(agent('loki'), 'team_task', { action: 'claim', task_id: 'bbbb2222' })).toMatchObject({ status: 'in_progress', claimed_by: 'loki', version: 2 });
     const max = await upgraded.store.db.selectFrom('schema_version').select(sql<number>`max(version)`.as('v')).executeTakeFirstOrThrow();
     expect(max.v).toBe(LATEST_SCHEMA_VERSION);
   });

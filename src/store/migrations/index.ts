@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialect.js';
 import { core } from './001_core.js';
+import { taskFlow } from './002_task_flow.js';
 
 /** One forward-only step of the schema. Numbers are consecutive; a step never changes once released. */
 export interface Migration {
@@ -9,4 +10,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow];

@@ -1,0 +1,205 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { AgentRow, TaskRow } from '../store/schema.js';
+import { defineAction } from './action.js';
+import type { Ctx } from './context.js';
+import { TeamTableError, validation } from './errors.js';
+import { assertReady } from './dependencies.js';
+import { agentRef, taskRef, teamRef } from './fields.js';
+import { LIMITS } from './limits.js';
+import { createNotification } from './notifications.js';
+import { affinityOf } from './roles.js';
+import { changeStatus, expectedVersion, hydrate, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
+
+/**
+ * Claims with leases. A claim moves a ready task to in_progress for one agent until its lease runs out; the holder
+ * renews it explicitly or by any activity on the task; an expired lease puts the task back in the queue.
+ *
+ * A claim is one conditional write in one transaction: on SQLite the transaction holds the database's write lock
+ * from its first statement (BEGIN IMMEDIATE), so the read of the candidate and the write that takes it cannot
+ * interleave with another claimer in any process; on PostgreSQL the candidate read locks its row and skips rows
+ * another claimer holds (FOR UPDATE SKIP LOCKED), the graphile-worker shape.
+ */
+
+const CLAIMABLE = ['inbox', 'assigned'] as const;
+
+async function claimer(ctx: Ctx, agentId: string | undefined, teamRef: string | undefined): Promise<AgentRow> {
+  const agent = await ctx.agent(agentId, teamRef);
+  ctx.assertActsFor(agent, 'claim work');
+  return agent;
+}
+
+/** Takes `row` for `agent`: it becomes an assignee and the holder, and the task moves to in_progress. */
+async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[]) {
+  row.claimed_by = agent.id;
+  row.lease_expires_at = await leaseUntil(ctx, row.team_id);
+  if (!assignees.includes(agent.id)) await setAssignees(ctx, row, [...assignees, agent.id]);
+  await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at } });
+  // changeStatus keeps the claim fields only for in_progress, which this is.
+  await ctx.db.updateTable('persistent_agents').set({ status: 'working', current_task_id: row.id }).where('id', '=', agent.id).where('status', 'in', ['idle', 'working']).execute();
+  return (await hydrate(ctx, [row]))[0]!;
+}
+
+function assertClaimable(row: TaskRow, agent: AgentRow, assignees: string[]) {
+  if (row.claimed_by && row.claimed_by !== agent.id) {
+    throw new TeamTableError('TASK_ALREADY_CLAIMED', `task ${row.id} is claimed by ${row.claimed_by} until ${row.lease_expires_at}`, { holder: row.claimed_by, lease_expires_at: row.lease_expires_at });
+  }
+  if (!(CLAIMABLE as readonly string[]).includes(row.status)) {
+    throw new TeamTableError('INVALID_TRANSITION', `task ${row.id} is '${row.status}'; only inbox or assigned tasks can be claimed`, { from: row.status, to: 'in_progress' });
+  }
+  if (row.status === 'assigned' && !assignees.includes(agent.id)) {
+    throw new TeamTableError('TASK_ALREADY_CLAIMED', `task ${row.id} is assigned to ${assignees.join(', ')}, not ${agent.id}`, { assignees });
+  }
+}
+
+const claim = defineAction({
+  tool: 'team_task',
+  action: 'claim',
+  summary: 'take a ready task: in_progress for you, with a lease (renew, or any activity on it, extends it)',
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, agent_id: agentRef.optional(), expected_version: expectedVersion }),
+  write: true,
+  async run(ctx, input) {
+    const { row, task } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    const agent = await claimer(ctx, input.agent_id, row.team_id);
+    if (row.claimed_by === agent.id && row.status === 'in_progress') return renewLease(ctx, row);
+    assertClaimable(row, agent, task.assignees);
+    await assertReady(ctx, row, 'claimed');
+    return take(ctx, row, agent, task.assignees);
+  },
+});
+
+/**
+ * The ready candidates for `agent`, best first: open (inbox, or assigned to the agent), unclaimed, with every
+ * dependency done; highest priority, then the task types of the agent's role, then oldest. The inbox part reads
+ * the `tasks_ready_queue` index in order, so done tasks never cost anything.
+ */
+export async function readyQueue(ctx: Ctx, agent: AgentRow, filters: { label?: string; task_type?: string }, limit: number) {
+  const affinity = await affinityOf(ctx, agent);
+  let query = ctx.db
+    .selectFrom('team_tasks as t')
+    .selectAll('t')
+    .where('t.team_id', '=', agent.team_id)
+    .where((eb) =>
+      eb.or([
+        eb('t.status', '=', 'inbox'),
+        eb.and([
+          eb('t.status', '=', 'assigned'),
+          eb.exists(eb.selectFrom('team_task_assignees as a').select('a.task_id').whereRef('a.task_id', '=', 't.id').where('a.agent_id', '=', agent.id)),
+        ]),
+      ]),
+    )
+    .where('t.claimed_by', '=', '')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('team_task_dependencies as d')
+            .innerJoin('team_tasks as dep', 'dep.id', 'd.depends_on')
+            .select('d.task_id')
+            .whereRef('d.task_id', '=', 't.id')
+            .where('dep.status', '!=', 'done'),
+        ),
+      ),
+    );
+  if (filters.task_type) query = query.where('t.task_type', '=', filters.task_type);
+  if (filters.label) {
+    const label = filters.label;
+    query = query.where(({ exists, selectFrom }) => exists(selectFrom('team_task_labels as l').select('l.task_id').whereRef('l.task_id', '=', 't.id').where('l.label', '=', label)));
+  }
+  query = query.orderBy('t.priority');
+  if (affinity.length) query = query.orderBy(sql`case when t.task_type in (${sql.join(affinity)}) then 0 else 1 end`);
+  query = query.orderBy('t.created_at').orderBy('t.id').limit(limit);
+  if (ctx.dialect === 'postgres') query = query.forUpdate('t').skipLocked();
+  return query;
+}
+
+const claimNext = defineAction({
+  tool: 'team_task',
+  action: 'claim_next',
+  summary: 'claim the best ready task for you (priority, role task types, age); none → task null',
+  input: z.strictObject({ team_id: teamRef, agent_id: agentRef.optional(), label: z.string().max(LIMITS.label).optional(), task_type: z.string().max(LIMITS.label).optional() }),
+  write: true,
+  async run(ctx, input) {
+    const agent = await claimer(ctx, input.agent_id, input.team_id);
+    const [row] = await (await readyQueue(ctx, agent, input, 1)).execute();
+    if (!row) return { task: null, reason: 'no ready task: nothing in the inbox or assigned to you whose dependencies are done' };
+    const assignees = (await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', row.id).orderBy('position').execute()).map((a) => a.agent_id);
+    return { task: await take(ctx, row, agent, assignees) };
+  },
+});
+
+async function renewLease(ctx: Ctx, row: TaskRow) {
+  row.lease_expires_at = await leaseUntil(ctx, row.team_id);
+  await saveTask(ctx, row);
+  await ctx.emit({ team_id: row.team_id, type: 'task_lease_renewed', message: `${row.claimed_by} renewed the lease on '${row.title}'`, related_id: row.id, data: { lease_expires_at: row.lease_expires_at } });
+  return (await hydrate(ctx, [row]))[0]!;
+}
+
+function assertHolder(row: TaskRow, agent: AgentRow) {
+  if (row.claimed_by !== agent.id || row.status !== 'in_progress') {
+    throw validation('task_id', `task ${row.id} is not claimed by ${agent.id}${row.claimed_by ? ` (holder: ${row.claimed_by})` : ''}`, { holder: row.claimed_by });
+  }
+}
+
+const renew = defineAction({
+  tool: 'team_task',
+  action: 'renew',
+  summary: "extend your claim's lease",
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, agent_id: agentRef.optional() }),
+  write: true,
+  async run(ctx, input) {
+    const { row } = await loadTask(ctx, input.team_id, input.task_id);
+    assertHolder(row, await claimer(ctx, input.agent_id, row.team_id));
+    return renewLease(ctx, row);
+  },
+});
+
+/** Back to the queue: without the holder among its assignees, assigned if others remain, else inbox. */
+async function requeue(ctx: Ctx, row: TaskRow, event: string, message: string) {
+  const holder = row.claimed_by;
+  const rest = (await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', row.id).orderBy('position').execute())
+    .map((a) => a.agent_id)
+    .filter((id) => id !== holder);
+  await setAssignees(ctx, row, rest);
+  await changeStatus(ctx, row, rest.length ? 'assigned' : 'inbox', { force: true, event, message, data: { holder } });
+  await ctx.db.updateTable('persistent_agents').set({ current_task_id: '' }).where('id', '=', holder).where('current_task_id', '=', row.id).execute();
+  return holder;
+}
+
+const release = defineAction({
+  tool: 'team_task',
+  action: 'release',
+  summary: 'give your claimed task back to the queue',
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, agent_id: agentRef.optional() }),
+  write: true,
+  async run(ctx, input) {
+    const { row } = await loadTask(ctx, input.team_id, input.task_id);
+    assertHolder(row, await claimer(ctx, input.agent_id, row.team_id));
+    await requeue(ctx, row, 'task_released', `${row.claimed_by} released '${row.title}'`);
+    return (await hydrate(ctx, [row]))[0]!;
+  },
+});
+
+/**
+ * Requeues every task whose lease has run out, with an event and a notification to the team and to the former
+ * holder. Run at the start of write use cases and on a timer by servers; each expiry is a conditional write, so
+ * processes sweeping at once requeue a task once.
+ */
+export async function sweepExpiredLeases(ctx: Ctx): Promise<number> {
+  const expired = await ctx.db
+    .selectFrom('team_tasks')
+    .selectAll()
+    .where('status', '=', 'in_progress')
+    .where('lease_expires_at', '!=', '')
+    .where('lease_expires_at', '<=', ctx.now)
+    .limit(100)
+    .execute();
+  for (const row of expired) {
+    const holder = await requeue(ctx, row, 'task_lease_expired', `the lease of ${row.claimed_by} on '${row.title}' expired`);
+    const message = `${holder}'s claim on '${row.title}' (${row.id}) expired; the task is back in the queue (${row.status})`;
+    await createNotification(ctx, { team_id: row.team_id, type: 'lease_expired', message, task_id: row.id, priority: 2 });
+    await createNotification(ctx, { team_id: row.team_id, type: 'lease_expired', message, task_id: row.id, priority: 2, to_agent: holder });
+  }
+  return expired.length;
+}
+
+export const claimActions = [claim, claimNext, renew, release];

@@ -1,0 +1,45 @@
+import type { NotificationRow } from '../store/schema.js';
+import type { Ctx } from './context.js';
+import { newId } from './ids.js';
+
+/** Stores a notification; one meant for an agent also lands in its mailbox. */
+export async function createNotification(
+  ctx: Ctx,
+  input: { team_id: string; type: string; message: string; task_id?: string; priority?: number; to_agent?: string },
+) {
+  const row: NotificationRow = {
+    id: newId(),
+    team_id: input.team_id,
+    type: input.type,
+    message: input.message,
+    task_id: input.task_id ?? '',
+    priority: input.priority ?? 3,
+    agent_id: ctx.actorId,
+    to_agent: input.to_agent ?? '',
+    created_at: ctx.now,
+    read_at: '',
+  };
+  await ctx.db.insertInto('team_notifications').values(row).execute();
+  if (row.to_agent) {
+    await ctx.db
+      .insertInto('team_pending_messages')
+      .values({
+        id: newId(),
+        team_id: row.team_id,
+        message_id: '',
+        to_agent: row.to_agent,
+        from_agent: ctx.actor.kind === 'agent' ? ctx.actorId : '',
+        from_user: ctx.actor.kind === 'agent' ? '' : ctx.actorId,
+        content: `[${row.type}] ${row.message}`,
+        thread_id: row.task_id,
+        reason: 'notification',
+        created_at: ctx.now,
+        delivered: 0,
+        delivered_at: '',
+      })
+      .execute();
+  }
+  await ctx.emit({ team_id: row.team_id, type: 'notification_sent', message: `${row.type} (p${row.priority}): ${row.message.slice(0, 120)}`, related_id: row.id, data: { type: row.type, priority: row.priority, task_id: row.task_id, to_agent: row.to_agent } });
+  return row;
+}
+

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import type { TaskRow } from '../store/schema.js';
+import { defineAction } from './action.js';
+import type { Ctx } from './context.js';
+import { denied } from './errors.js';
+import { agentRef, taskRef, teamRef } from './fields.js';
+import { LIMITS } from './limits.js';
+import { assertTeamAgents, changeStatus, expectedVersion, hydrate, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
+import { post } from './threads.js';
+
+/**
+ * The hand-off: work moves to `review`, which notifies the reviewer (built-in rule `review-notify`); the reviewer
+ * approves it (→ done) or requests changes (→ in_progress, with a comment the assignees receive); `reassign` hands
+ * a task, and its claim, to another agent.
+ */
+
+const content = z.string().trim().min(1).max(LIMITS.messageContent);
+
+/** The reviewer decides; a lead or the owner may stand in, and anyone may when no reviewer is set. */
+function assertReviewer(ctx: Ctx, row: TaskRow, what: string) {
+  if (!row.reviewer || row.reviewer === ctx.actorId || ctx.isOwner || ctx.actorLevel === 'lead') return;
+  throw denied(`only the reviewer ${row.reviewer}, a lead or the owner may ${what} task ${row.id}`, { reviewer: row.reviewer });
+}
+
+async function comment(ctx: Ctx, row: TaskRow, text: string | undefined, type: string) {
+  if (text) await post(ctx, { teamId: row.team_id, threadId: row.id, taskId: row.id, content: text, type });
+}
+
+const approve = defineAction({
+  tool: 'team_task',
+  action: 'approve',
+  summary: 'reviewer accepts: review → done (optional content as a resolution comment)',
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, content: content.optional(), expected_version: expectedVersion }),
+  write: true,
+  async run(ctx, input) {
+    const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    assertReviewer(ctx, row, 'approve');
+    await changeStatus(ctx, row, 'done', { event: 'task_approved', message: `${ctx.actorId} approved '${row.title}'` });
+    await comment(ctx, row, input.content, 'resolution');
+    return (await hydrate(ctx, [row]))[0]!;
+  },
+});
+
+const requestChanges = defineAction({
+  tool: 'team_task',
+  action: 'request_changes',
+  summary: 'reviewer sends back: review → in_progress, content is the comment',
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, content, expected_version: expectedVersion }),
+  write: true,
+  async run(ctx, input) {
+    const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    assertReviewer(ctx, row, 'request changes on');
+    await changeStatus(ctx, row, 'in_progress', { event: 'task_changes_requested', message: `${ctx.actorId} requested changes on '${row.title}'` });
+    await comment(ctx, row, input.content, 'comment');
+    return (await hydrate(ctx, [row]))[0]!;
+  },
+});
+
+const reassign = defineAction({
+  tool: 'team_task',
+  action: 'reassign',
+  summary: 'hand the task (and its claim) to new_assignee',
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, new_assignee: agentRef, expected_version: expectedVersion }),
+  write: true,
+  async run(ctx, input) {
+    const { row, task } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    const to = input.new_assignee.toLowerCase();
+    await assertTeamAgents(ctx, row.team_id, [to], 'new_assignee');
+    if (row.claimed_by) {
+      row.claimed_by = to;
+      row.lease_expires_at = await leaseUntil(ctx, row.team_id);
+    }
+    if (row.status === 'inbox') row.status = 'assigned';
+    await saveTask(ctx, row);
+    await setAssignees(ctx, row, [to]);
+    await ctx.emit({ team_id: row.team_id, type: 'task_reassigned', message: `${ctx.actorId} handed '${row.title}' to ${to}`, related_id: row.id, data: { to_agent: to, previous: task.assignees } });
+    return (await hydrate(ctx, [row]))[0]!;
+  },
+});
+
+export const reviewActions = [approve, requestChanges, reassign];

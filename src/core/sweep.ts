@@ -1,0 +1,75 @@
+import { sql } from 'kysely';
+import { readyQueue, sweepExpiredLeases } from './claims.js';
+import type { Ctx } from './context.js';
+import { createNotification } from './notifications.js';
+import { rulesOf } from './rules.js';
+import { saveTask, setAssignees } from './tasks.js';
+
+/**
+ * Time-driven work: expired leases and idle agents. Servers run it on a timer and the core at the start of write
+ * use cases (throttled), each step a conditional write so that processes sweeping at once act once.
+ */
+export async function sweep(ctx: Ctx): Promise<void> {
+  await sweepExpiredLeases(ctx);
+  await sweepIdleAgents(ctx);
+}
+
+/**
+ * The `agent.idle` rules (built in: idle 5 minutes → assign the next pending task). An agent is idle when its
+ * status is idle, it has done nothing for the rule's minutes, and no open task is assigned to it; each idle spell
+ * is recorded once as an `agent_idle` event, so a rule acts once per spell.
+ */
+async function sweepIdleAgents(ctx: Ctx): Promise<void> {
+  const teams = await ctx.db.selectFrom('teams').select('id').where('enabled', '=', 1).execute();
+  for (const team of teams) {
+    const rules = (await rulesOf(ctx, team.id)).filter((r) => r.enabled && r.trigger === 'agent.idle');
+    for (const rule of rules) {
+      const cutoff = new Date(Date.parse(ctx.now) - (rule.condition.idle_minutes ?? 5) * 60_000).toISOString();
+      const idle = await ctx.db
+        .selectFrom('persistent_agents as a')
+        .selectAll('a')
+        .where('a.team_id', '=', team.id)
+        .where('a.status', '=', 'idle')
+        .where(sql<string>`coalesce(nullif(a.last_active_at, ''), a.created_at)`, '<=', cutoff)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('team_task_assignees as x')
+                .innerJoin('team_tasks as t', 't.id', 'x.task_id')
+                .select('x.task_id')
+                .whereRef('x.agent_id', '=', 'a.id')
+                .where('t.status', 'in', ['assigned', 'in_progress', 'review']),
+            ),
+          ),
+        )
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('team_events as e')
+                .select('e.seq')
+                .whereRef('e.related_id', '=', 'a.id')
+                .where('e.type', '=', 'agent_idle')
+                .where('e.created_at', '>=', sql<string>`coalesce(nullif(a.last_active_at, ''), a.created_at)`),
+            ),
+          ),
+        )
+        .execute();
+      for (const agent of idle) {
+        const ruleCtx = ctx.asRule(rule.id, 1);
+        if (rule.action.type === 'assign_next') {
+          const [task] = await (await readyQueue(ruleCtx, agent, { task_type: rule.condition.task_type, label: rule.condition.label }, 1)).execute();
+          if (!task) continue; // nothing pending: try again on a later sweep
+          await ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
+          task.status = 'assigned';
+          await saveTask(ruleCtx, task);
+          await setAssignees(ruleCtx, task, [agent.id]);
+          await ruleCtx.emit({ team_id: team.id, type: 'task_assigned', message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}`, related_id: task.id, data: { assignees: [agent.id], rule_id: rule.id } });
+          await createNotification(ruleCtx, { team_id: team.id, type: 'task_assigned', message: `you were idle, so '${task.title}' (${task.id}) is now assigned to you`, task_id: task.id, to_agent: agent.id });
+        } else if (rule.action.type === 'notify') {
+          await ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
+          await createNotification(ruleCtx, { team_id: team.id, type: 'agent_idle', message: rule.action.message ?? `${agent.id} has been idle for ${rule.condition.idle_minutes ?? 5} minutes`, priority: rule.action.priority ?? 4 });
+        }
+      }
+    }
+  }
+}
