@@ -23,6 +23,9 @@ const INITIALIZE = `${JSON.stringify({
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '0' } },
 })}\n`;
 
+const INITIALIZED = `${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`;
+const TOOLS_LIST = `${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} })}\n`;
+
 const freshDir = () => mkdtempSync(join(tmpdir(), 'tt-bench-'));
 
 /** Spawns `args` with node and resolves with the ms from spawn until the process exits. */
@@ -39,28 +42,30 @@ function timeExit(args) {
 }
 
 /**
- * Spawns a stdio MCP server, writes `initialize`, and resolves with the ms from spawn until the
- * response line arrives. The process is then killed and waited for, so runs never overlap.
+ * Spawns a stdio MCP server and plays a client's handshake: `initialize`, then on its answer the `initialized`
+ * notification and `tools/list`. Resolves with the ms from spawn until each answer arrives (`init`, `tools`):
+ * a client can use the server from the second one on. The process is then killed and waited for.
  */
-function timeInitialize(args) {
+function timeHandshake(args) {
   return new Promise((resolve, reject) => {
     let stderr = '';
     let settled = false;
+    let init;
     const t0 = performance.now();
     const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const exited = new Promise((r) => child.once('exit', r));
-    const finish = (error, ms) => {
+    const finish = (error, result) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       child.kill('SIGKILL');
-      exited.then(() => (error ? reject(error) : resolve(ms)));
+      exited.then(() => (error ? reject(error) : resolve(result)));
     };
-    const timer = setTimeout(() => finish(new Error(`no initialize answer in ${TIMEOUT_MS} ms: ${stderr}`)), TIMEOUT_MS);
+    const timer = setTimeout(() => finish(new Error(`no answer in ${TIMEOUT_MS} ms: ${stderr}`)), TIMEOUT_MS);
     child.once('error', (e) => finish(e));
     child.stderr.on('data', (d) => (stderr += d));
     child.stdin.on('error', () => {}); // the child may be gone before the pipe flushes
-    createInterface({ input: child.stdout }).once('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const ms = performance.now() - t0;
       let message;
       try {
@@ -68,8 +73,11 @@ function timeInitialize(args) {
       } catch {
         return finish(new Error(`not JSON on stdout: ${line.slice(0, 200)}`));
       }
-      if (message.id !== 1 || !message.result) return finish(new Error(`unexpected answer: ${line.slice(0, 300)}`));
-      finish(null, ms);
+      if (message.id === 1 && message.result) {
+        init = ms;
+        child.stdin.write(INITIALIZED + TOOLS_LIST);
+      } else if (message.id === 2 && message.result) finish(null, { init, tools: ms });
+      else finish(new Error(`unexpected answer: ${line.slice(0, 300)}`));
     });
     child.once('exit', (code) => finish(new Error(`exited with ${code} before answering: ${stderr}`)));
     child.stdin.write(INITIALIZE);
@@ -82,11 +90,16 @@ async function makeTemplateDb() {
   const db = join(dir, 'team.db');
   await new Promise((resolve, reject) => {
     let stderr = '';
-    const child = spawn(process.execPath, [CLI, 'serve', '--db', db], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--db', db], { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stderr.on('data', (d) => (stderr += d));
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`template serve exited with ${code}: ${stderr}`))));
-    child.stdin.end(INITIALIZE);
+    child.stdin.write(INITIALIZE);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const id = JSON.parse(line).id;
+      if (id === 1) child.stdin.write(INITIALIZED + TOOLS_LIST);
+      if (id === 2) child.stdin.end();
+    });
   });
   if (!existsSync(db)) throw new Error('template database was not created');
   return { dir, db };
@@ -103,12 +116,12 @@ function variants(templateDb) {
     }
   };
   return [
-    { id: 'node-e-0', label: 'node -e 0 (spawn + exit)', baseline: true, run: () => timeExit(['-e', '0']) },
-    { id: 'minimal-sdk', label: 'minimal SDK server', baseline: true, run: () => timeInitialize([MINIMAL_SERVER]) },
+    { id: 'node-e-0', label: 'node -e 0 (spawn + exit)', baseline: true, run: async () => ({ init: await timeExit(['-e', '0']) }) },
+    { id: 'minimal-sdk', label: 'minimal SDK server', baseline: true, run: () => timeHandshake([MINIMAL_SERVER]) },
     {
       id: 'team-table-fresh-db',
       label: 'team-table serve, fresh database (creates + migrates)',
-      run: withDir((dir) => timeInitialize([CLI, 'serve', '--db', join(dir, 'team.db')])),
+      run: withDir((dir) => timeHandshake([CLI, 'serve', '--db', join(dir, 'team.db')])),
     },
     {
       id: 'team-table-existing-db',
@@ -116,7 +129,7 @@ function variants(templateDb) {
       run: withDir((dir) => {
         const db = join(dir, 'team.db');
         copyFileSync(templateDb, db);
-        return timeInitialize([CLI, 'serve', '--db', db]);
+        return timeHandshake([CLI, 'serve', '--db', db]);
       }),
     },
   ];
@@ -130,13 +143,17 @@ export async function run() {
   const template = await makeTemplateDb();
   const list = variants(template.db);
   const samples = Object.fromEntries(list.map((v) => [v.id, []]));
+  const toolSamples = {};
   try {
     for (let round = 0; round < WARMUPS + RUNS; round++) {
       // Rotate the order every round so no variant always runs right after the same other one.
       for (let i = 0; i < list.length; i++) {
         const v = list[(i + round) % list.length];
-        const ms = await v.run();
-        if (round >= WARMUPS) samples[v.id].push(ms);
+        const result = await v.run();
+        if (round >= WARMUPS) {
+          samples[v.id].push(result.init);
+          if (result.tools !== undefined) (toolSamples[v.id] ??= []).push(result.tools);
+        }
       }
     }
   } finally {
@@ -152,10 +169,21 @@ export async function run() {
     r.over_node_spawn_ms = r.median - nodeMedian;
   }
 
+  const ready = list
+    .filter((v) => toolSamples[v.id])
+    .map((v) => ({ id: v.id, label: v.label, ...stats(toolSamples[v.id]) }));
+  for (const r of ready) r.ratio_to_minimal_sdk = r.median / ready.find((x) => x.id === 'minimal-sdk').median;
+
   printTable(
-    'cold start, ms',
+    'cold start: spawn → initialize answer, ms',
     ['variant', 'median', 'p95', 'mean', 'min', 'max', 'median - node -e 0', '× minimal SDK'],
     results.map((r) => [r.label, r.median, r.p95, r.mean, r.min, r.max, r.over_node_spawn_ms, `${fmt(r.ratio_to_minimal_sdk, 2)}×`]),
+  );
+
+  printTable(
+    'ready: spawn → tools/list answer (initialize, initialized, tools/list), ms',
+    ['variant', 'median', 'p95', 'mean', '× minimal SDK'],
+    ready.map((r) => [r.label, r.median, r.p95, r.mean, `${fmt(r.ratio_to_minimal_sdk, 2)}×`]),
   );
 
   const goals = ['team-table-fresh-db', 'team-table-existing-db'].map((id) => ({
@@ -167,7 +195,7 @@ export async function run() {
   console.log('');
   for (const g of goals) console.log(`  goal ${g.id}: ${fmt(g.ratio, 2)}× (≤ ${GOAL_RATIO}×) ${passFail(g.pass)}`);
 
-  const file = writeResult(name, { unit: 'ms', runs: RUNS, warmups: WARMUPS, goal_ratio: GOAL_RATIO, results, goals });
+  const file = writeResult(name, { unit: 'ms', runs: RUNS, warmups: WARMUPS, goal_ratio: GOAL_RATIO, results, ready, goals });
   console.log(`  -> ${file}`);
   return { name, goals };
 }

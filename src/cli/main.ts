@@ -2,14 +2,15 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Actor } from '../core/context.js';
-import { Core } from '../core/core.js';
 import { TeamTableError } from '../core/errors.js';
-import { createMcpServer } from '../mcp/server.js';
-import { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
-import { clientConfigs } from './clientConfig.js';
+
+/** Commands load what they use on demand: `serve` answers the MCP handshake before the store is even loaded. */
+const openCore = async (db: string) => {
+  const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
+  return new Core(await Store.open(db));
+};
 
 const DEFAULT_DB = '.team-table/team.db';
 
@@ -50,21 +51,8 @@ program
   .addOption(agentOption())
   .addOption(ownerOption())
   .action(async (options: { db: string; agent?: string; owner?: string }) => {
-    const store = await Store.open(options.db);
-    const core = new Core(store);
-    const actor = actorOf(options);
-    const server = createMcpServer(core, actor, log);
-    const transport = new StdioServerTransport();
-    const shutdown = async () => {
-      await server.close().catch(() => {});
-      await store.close().catch(() => {});
-      process.exit(0);
-    };
-    process.stdin.on('end', shutdown);
-    process.on('SIGINT', shutdown);
-    process.on('SIGTERM', shutdown);
-    await server.connect(transport);
-    log(`serving ${options.db} over stdio as ${actor.kind === 'agent' ? `agent '${actor.id}'` : `owner '${actor.name}'`}`);
+    const { serveStdio } = await import('../mcp/stdio.js');
+    await serveStdio({ db: options.db, actor: actorOf(options), log });
   });
 
 program
@@ -72,8 +60,7 @@ program
   .description('open (or create) the database and print the teams and the MCP client config to paste')
   .addOption(dbOption())
   .action(async (options: { db: string }) => {
-    const store = await Store.open(options.db);
-    const core = new Core(store);
+    const core = await openCore(options.db);
     const owner = actorOf({});
     const { teams } = (await core.call(owner, 'team_manage', { action: 'list' })) as { teams: { id: string; name: string }[] };
     const agents: { id: string; team: string }[] = [];
@@ -81,7 +68,8 @@ program
       const listed = (await core.call(owner, 'team_agent', { action: 'list', team_id: team.id })) as { agents: { id: string }[] };
       agents.push(...listed.agents.map((a) => ({ id: a.id, team: team.name })));
     }
-    await store.close();
+    await core.store.close();
+    const { clientConfigs } = await import('./clientConfig.js');
     process.stdout.write(clientConfigs(resolve(options.db), teams, agents));
   });
 
@@ -103,12 +91,12 @@ program
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       throw new TeamTableError('VALIDATION', 'arguments: expected a JSON object');
     }
-    const store = await Store.open(options.db);
+    const core = await openCore(options.db);
     try {
-      const result = await new Core(store).call(actorOf(options), tool, args as Record<string, unknown>);
+      const result = await core.call(actorOf(options), tool, args as Record<string, unknown>);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     } finally {
-      await store.close();
+      await core.store.close();
     }
   });
 

@@ -63,14 +63,18 @@ export interface Rule {
   builtin: boolean;
 }
 
-type BuiltinRule = Omit<Rule, 'team_id' | 'enabled' | 'builtin'>;
+type BuiltinRule = Omit<Rule, 'team_id' | 'enabled' | 'builtin'> & { enabledByDefault: boolean };
 
+/**
+ * `idle-assign` starts off: it hands out work nobody asked for, and an agent woken by a 15-minute heartbeat looks
+ * idle most of the time; a team that wants it turns it on with rule_update.
+ */
 export const BUILTIN_RULES: readonly BuiltinRule[] = [
-  { id: 'parent-complete', name: 'all subtasks done → parent done (review first when it has a reviewer)', trigger: 'task.all_subtasks_done', condition: {}, action: { type: 'set_status', status: 'done' } },
-  { id: 'blocked-notify', name: 'task blocked → notify the assignees and the escalation role', trigger: 'task.status_changed', condition: { status: 'blocked' }, action: { type: 'notify', to: ['assignees', 'escalation'], priority: 2 } },
-  { id: 'blocker-escalate', name: 'blocker comment → notify the escalation role', trigger: 'task.comment', condition: { comment_type: 'blocker' }, action: { type: 'notify', to: ['escalation'], priority: 2 } },
-  { id: 'idle-assign', name: 'agent idle 5 minutes → assign it the next pending task', trigger: 'agent.idle', condition: { idle_minutes: 5 }, action: { type: 'assign_next' } },
-  { id: 'review-notify', name: 'task to review → notify the reviewer', trigger: 'task.status_changed', condition: { status: 'review' }, action: { type: 'notify', to: ['reviewer'] } },
+  { id: 'parent-complete', name: 'all subtasks done → parent done (review first when it has a reviewer)', trigger: 'task.all_subtasks_done', condition: {}, action: { type: 'set_status', status: 'done' }, enabledByDefault: true },
+  { id: 'blocked-notify', name: 'task blocked → notify the assignees and the escalation role', trigger: 'task.status_changed', condition: { status: 'blocked' }, action: { type: 'notify', to: ['assignees', 'escalation'], priority: 2 }, enabledByDefault: true },
+  { id: 'blocker-escalate', name: 'blocker comment → notify the escalation role', trigger: 'task.comment', condition: { comment_type: 'blocker' }, action: { type: 'notify', to: ['escalation'], priority: 2 }, enabledByDefault: true },
+  { id: 'idle-assign', name: 'agent idle 5 minutes → assign it the next pending task', trigger: 'agent.idle', condition: { idle_minutes: 5 }, action: { type: 'assign_next' }, enabledByDefault: false },
+  { id: 'review-notify', name: 'task to review → notify the reviewer', trigger: 'task.status_changed', condition: { status: 'review' }, action: { type: 'notify', to: ['reviewer'] }, enabledByDefault: true },
 ];
 
 const fromRow = (row: RuleRow): Rule => ({
@@ -87,9 +91,9 @@ const fromRow = (row: RuleRow): Rule => ({
 /** The rules of a team: the built-ins (with the team's on/off choice) and its own. */
 export async function rulesOf(ctx: Ctx, teamId: string): Promise<Rule[]> {
   const rows = await ctx.db.selectFrom('team_rules').selectAll().where('team_id', '=', teamId).orderBy('created_at').execute();
-  const builtins = BUILTIN_RULES.map((rule) => {
+  const builtins = BUILTIN_RULES.map(({ enabledByDefault, ...rule }) => {
     const choice = rows.find((r) => r.builtin === 1 && r.id === rule.id);
-    return { ...rule, team_id: teamId, enabled: choice ? choice.enabled === 1 : true, builtin: true };
+    return { ...rule, team_id: teamId, enabled: choice ? choice.enabled === 1 : enabledByDefault, builtin: true };
   });
   return [...builtins, ...rows.filter((r) => r.builtin === 0).map(fromRow)];
 }

@@ -22,7 +22,7 @@ interface Relations {
   waiting_on: string[];
 }
 
-export const toTask = ({ blocked_from: _from, ...row }: TaskRow, relations: Relations) => ({ ...row, ...relations });
+export const toTask = (row: TaskRow, relations: Relations) => ({ ...row, ...relations });
 
 const groupBy = <T extends { task_id: string }>(items: T[], pick: (item: T) => string) => {
   const byTask = new Map<string, string[]>();

@@ -28,7 +28,13 @@ function explain(issue: z.core.$ZodIssue, input: unknown): string {
       return value === undefined ? `is required: one of ${options}` : `must be one of ${options} (got ${JSON.stringify(value)})`;
     }
     case 'unrecognized_keys':
+      if (issue.path.length) return `has no field ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
       return `${issue.keys.length > 1 ? 'are not parameters' : 'is not a parameter'} of this action`;
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown[] }).options;
+      if (options) return `must be one of ${options.map((v) => JSON.stringify(v)).join(', ')}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+      return issue.message;
+    }
     case 'too_big':
       return issue.origin === 'string'
         ? `must be at most ${issue.maximum} characters`

@@ -5,7 +5,6 @@ import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
-import { toolDefinitions } from './tools.js';
 
 /** A result carries the data twice: as structured content, and as the same JSON in text for older clients. */
 const ok = (data: Record<string, unknown>): CallToolResult => ({
@@ -23,24 +22,27 @@ export function toolError(error: unknown): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: `INTERNAL: ${message}` }] };
 }
 
-/** The MCP server of one session: the five team tools, acting as `actor`. Transport-agnostic. */
-export function createMcpServer(core: Core, actor: Actor, log: (line: string) => void = () => {}): Server {
-  const server = new Server(
-    { name: 'team-table', version: VERSION },
-    {
-      capabilities: { tools: {} },
-      instructions:
-        'team-table: shared tasks, mail, facts, documents and working state for a team of agents. ' +
-        "Each tool takes an `action`. On a heartbeat: team_comm(action='mention_check'), team_agent(action='working_get'), " +
-        "team_task(action='list', assignee_filter=<you>); reply exactly HEARTBEAT_OK when there is nothing to do.",
-    },
-  );
-  const tools = toolDefinitions();
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
+export const INSTRUCTIONS =
+  'team-table: shared tasks, mail, facts, documents and working state for a team of agents. ' +
+  "Each tool takes an `action`. On a heartbeat: team_comm(action='mention_check'), team_agent(action='working_get'), " +
+  "team_task(action='list', assignee_filter=<you>) or team_task(action='claim_next'); reply exactly HEARTBEAT_OK when there is nothing to do.";
+
+/**
+ * The MCP server of one session: the five team tools, acting as `actor`. Transport-agnostic.
+ *
+ * `core` is a promise so that a server can answer `initialize` before the store and the schemas are loaded (they
+ * cost more start-up time than the protocol itself); the first tool call waits for them.
+ */
+export function createMcpServer(core: () => Promise<Core>, actor: Actor, log: (line: string) => void = () => {}): Server {
+  const server = new Server({ name: 'team-table', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const { toolDefinitions } = await import('./tools.js');
+    return { tools: toolDefinitions() };
+  });
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const { name, arguments: args } = request.params;
     try {
-      return ok(await core.call(actor, name, args ?? {}));
+      return ok(await (await core()).call(actor, name, args ?? {}));
     } catch (error) {
       if (!(error instanceof TeamTableError)) log(`tool ${name} failed: ${(error as Error)?.stack ?? error}`);
       return toolError(error);

@@ -69,4 +69,7 @@ export function toolDefinition(tool: ToolName): ToolDefinition {
   };
 }
 
-export const toolDefinitions = (): ToolDefinition[] => TOOL_NAMES.map(toolDefinition);
+let definitions: ToolDefinition[] | undefined;
+
+/** The five tools' definitions, derived once per process. */
+export const toolDefinitions = (): ToolDefinition[] => (definitions ??= TOOL_NAMES.map(toolDefinition));

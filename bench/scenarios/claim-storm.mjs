@@ -1,0 +1,425 @@
+#!/usr/bin/env node
+// Claim storm: atomic task claims under contention, and what a claim costs as done work piles up.
+//
+// 1. Drains a backlog of BACKLOG inbox tasks with 1, 4 and 16 agents, each its own `team-table serve --agent aN`
+//    process driven by an SDK client from this process (each client's loop sequential, the loops concurrent),
+//    calling team_task(action='claim_next') until it answers task null. Startup and connect are outside the
+//    timing. Afterwards the database and the answers are checked: every task claimed exactly once.
+// 2. Baseline, same run, same kind of database: a bare better-sqlite3 claim loop (BEGIN IMMEDIATE; SELECT the
+//    best inbox task; UPDATE it; COMMIT) in 1, 4 and 16 processes (bench/fixtures/bare-claimer.mjs).
+// 3. The plan SQLite chooses for claim_next's ready-queue query (the built readyQueue, EXPLAIN QUERY PLAN).
+// 4. claim_next through the core in-process (no MCP), median over FLAT_CLAIMS claims, with FLAT_READY ready
+//    tasks plus 0, 10k and 100k done tasks.
+// Each variant gets a fresh temp database; the backlog is inserted with SQL in one transaction, not via MCP.
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import Database from 'better-sqlite3';
+import { BENCH_DIR, CLI, ROOT, describeMachine, fmt, isMain, passFail, printTable, stats, writeResult } from '../lib.mjs';
+
+export const name = 'claim-storm';
+const BACKLOG = Number(process.env.BENCH_CLAIM_BACKLOG) || 10_000;
+const PROCESS_COUNTS = (process.env.BENCH_CLAIM_PROCESSES ?? '1,4,16').split(',').map(Number);
+const GOAL_SCALING = 0.85; // team-table claims/s with 16 processes ÷ with 1
+const FLAT_READY = 1_000;
+const FLAT_DONE = [0, 10_000, 100_000];
+const FLAT_CLAIMS = 200;
+const FLAT_WARMUPS = 10;
+const GOAL_FLAT = 1.5; // median claim with 100k done ÷ with 0 done
+const BARE_CLAIMER = join(BENCH_DIR, 'fixtures', 'bare-claimer.mjs');
+const DIST = join(ROOT, 'dist');
+const OWNER = { kind: 'owner', name: 'bench' };
+const INSERT_BATCH = 1_000; // rows per INSERT: 18 columns × 1000 stays under SQLite's 32766 variables
+
+const { Store } = await import(join(DIST, 'store', 'store.js'));
+const { Core } = await import(join(DIST, 'core', 'core.js'));
+const { Ctx } = await import(join(DIST, 'core', 'context.js'));
+const { readyQueue } = await import(join(DIST, 'core', 'claims.js'));
+
+const freshDir = () => mkdtempSync(join(tmpdir(), 'tt-bench-'));
+
+/** Unique random 8-hex ids, like the core's newId(). */
+function newIds(n, taken = new Set()) {
+  const ids = [];
+  while (ids.length < n) {
+    const id = randomBytes(4).toString('hex');
+    if (taken.has(id)) continue;
+    taken.add(id);
+    ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * A fresh database in `dir` with team Bench, agents a1..aN (created through the core, as the owner), `ready`
+ * inbox tasks and `done` done tasks inserted with SQL in one transaction. Priorities cycle 1..5; created_at
+ * increases by 1 ms per task, the done tasks being the older ones. Returns { db, teamId, readyIds }.
+ */
+async function makeDb(dir, { agents, ready, done = 0 }) {
+  const db = join(dir, 'team.db');
+  const store = await Store.open(db);
+  try {
+    const core = new Core(store);
+    const team = await core.call(OWNER, 'team_manage', { action: 'create', name: 'Bench' });
+    for (let k = 1; k <= agents; k++) await core.call(OWNER, 'team_agent', { action: 'create', name: `a${k}` });
+    const taken = new Set();
+    const doneIds = newIds(done, taken);
+    const readyIds = newIds(ready, taken);
+    const base = Date.now() - (done + ready) - 60_000;
+    const at = (i) => new Date(base + i).toISOString();
+    const row = (id, i, status) => ({
+      id,
+      team_id: team.id,
+      title: `t${i}`,
+      description: '',
+      status,
+      priority: 1 + (i % 5),
+      created_by: OWNER.name,
+      created_at: at(i),
+      updated_at: at(i),
+      completed_at: status === 'done' ? at(i) : '',
+      blocked_reason: '',
+      blocked_from: '',
+      version: 1,
+      reviewer: '',
+      parent_id: '',
+      task_type: '',
+      claimed_by: '',
+      lease_expires_at: '',
+    });
+    const rows = [...doneIds.map((id, i) => row(id, i, 'done')), ...readyIds.map((id, i) => row(id, done + i, 'inbox'))];
+    await store.write(async (tx) => {
+      for (let i = 0; i < rows.length; i += INSERT_BATCH) await tx.insertInto('team_tasks').values(rows.slice(i, i + INSERT_BATCH)).execute();
+    });
+    return { db, teamId: team.id, readyIds };
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Checks a drain against the database: each backlog task in_progress with one claimed_by, equal to the agent
+ * whose answer returned it; no id returned twice; the answers add up to the backlog; for team-table, at most one
+ * task_claimed event per task. `claims` maps agent id → the ids its claims returned.
+ */
+function verify(dbPath, readyIds, claims, { events }) {
+  const raw = new Database(dbPath, { readonly: true });
+  try {
+    const returnedTo = new Map(); // id → agents it was returned to (one entry per claim)
+    for (const [agent, ids] of claims) for (const id of ids) returnedTo.set(id, [...(returnedTo.get(id) ?? []), agent]);
+    const rows = new Map(raw.prepare("SELECT id, status, claimed_by FROM team_tasks WHERE status != 'done'").all().map((r) => [r.id, r]));
+    const double = new Set([...returnedTo].filter(([, agents]) => agents.length > 1).map(([id]) => id));
+    if (events) {
+      const twice = raw.prepare("SELECT related_id FROM team_events WHERE type = 'task_claimed' GROUP BY related_id HAVING count(*) > 1").all();
+      for (const { related_id } of twice) double.add(related_id);
+    }
+    const unclaimed = new Set();
+    const mismatched = new Set();
+    for (const id of readyIds) {
+      const row = rows.get(id);
+      if (!row || row.status !== 'in_progress' || row.claimed_by === '' || !returnedTo.has(id)) unclaimed.add(id);
+      else if (!returnedTo.get(id).includes(row.claimed_by)) mismatched.add(id);
+    }
+    const returned = [...claims.values()].reduce((n, ids) => n + ids.length, 0);
+    return {
+      returned_claims: returned,
+      claims_add_up: returned === readyIds.length,
+      double_claims: double.size,
+      unclaimed: unclaimed.size,
+      holder_mismatch: mismatched.size,
+      foreign_rows: [...rows.keys()].filter((id) => !readyIds.includes(id)).length,
+      ok: returned === readyIds.length && double.size === 0 && unclaimed.size === 0 && mismatched.size === 0,
+    };
+  } finally {
+    raw.close();
+  }
+}
+
+/** Bare SQL: `processes` forked bare-claimers, released together once all are ready. */
+async function drainBare(processes) {
+  const dir = freshDir();
+  try {
+    const { db, teamId, readyIds } = await makeDb(dir, { agents: processes, ready: BACKLOG });
+    const children = [];
+    for (let k = 1; k <= processes; k++) {
+      const child = fork(BARE_CLAIMER, [db, teamId, `a${k}`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const ready = new Promise((resolve, reject) => {
+        child.once('error', reject);
+        child.on('message', (m) => m.ready && resolve());
+        child.once('exit', (code) => reject(new Error(`bare-claimer a${k} exited with ${code} before it was ready`)));
+      });
+      const done = new Promise((resolve, reject) => {
+        child.on('message', (m) => m.done && resolve(m));
+        child.once('exit', (code) => code !== 0 && reject(new Error(`bare-claimer a${k} exited with ${code}`)));
+      });
+      done.catch(() => {}); // observed below; avoid an unhandled rejection while waiting for `ready`
+      children.push({ agent: `a${k}`, child, ready, done });
+    }
+    await Promise.all(children.map((c) => c.ready));
+    const t0 = performance.now();
+    for (const c of children) c.child.send('go');
+    const results = await Promise.all(children.map((c) => c.done));
+    const wallMs = performance.now() - t0;
+    await Promise.all(children.map((c) => (c.child.exitCode === null ? new Promise((r) => c.child.once('exit', r)) : null)));
+    const claims = new Map(children.map((c, i) => [c.agent, results[i].ids]));
+    const errors = results.flatMap((r) => r.errors);
+    return summarize('bare', processes, wallMs, claims, errors, verify(db, readyIds, claims, { events: false }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** team-table: `processes` servers, one per agent, each driven by an SDK client; all connected before timing. */
+async function drainTeamTable(processes) {
+  const dir = freshDir();
+  const sessions = [];
+  try {
+    const { db, readyIds } = await makeDb(dir, { agents: processes, ready: BACKLOG });
+    for (let k = 1; k <= processes; k++) {
+      const agent = `a${k}`;
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', db, '--agent', agent], stderr: 'pipe' });
+      const session = { agent, transport, stderr: '', client: new Client({ name: `bench-${agent}`, version: '0' }) };
+      transport.stderr?.on('data', (d) => (session.stderr += d));
+      sessions.push(session);
+    }
+    await Promise.all(
+      sessions.map(async (s) => {
+        try {
+          await s.client.connect(s.transport);
+          await s.client.listTools(); // the client caches the output schemas it validates answers against
+        } catch (error) {
+          throw new Error(`serve --agent ${s.agent}: ${error.message}\n${s.stderr}`);
+        }
+      }),
+    );
+
+    const loop = async (s) => {
+      const ids = [];
+      const errors = [];
+      for (;;) {
+        let result;
+        try {
+          result = await s.client.callTool({ name: 'team_task', arguments: { action: 'claim_next' } }, undefined, { timeout: 120_000 });
+        } catch (error) {
+          errors.push(`request: ${error.message}`);
+          if (errors.length > 100) break;
+          continue;
+        }
+        if (result.isError) {
+          errors.push(result.content?.[0]?.text ?? JSON.stringify(result));
+          if (errors.length > 100) break;
+          continue;
+        }
+        const task = result.structuredContent?.task;
+        if (!task) break;
+        ids.push(task.id);
+      }
+      return { ids, errors };
+    };
+    const t0 = performance.now();
+    const results = await Promise.all(sessions.map(loop));
+    const wallMs = performance.now() - t0;
+    const claims = new Map(sessions.map((s, i) => [s.agent, results[i].ids]));
+    const errors = results.flatMap((r) => r.errors);
+    await Promise.all(sessions.map((s) => s.client.close().catch(() => {})));
+    sessions.length = 0;
+    return summarize('team-table', processes, wallMs, claims, errors, verify(db, readyIds, claims, { events: true }));
+  } finally {
+    await Promise.all(sessions.map((s) => s.client.close().catch(() => {})));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function summarize(variant, processes, wallMs, claims, errors, check) {
+  const perAgent = [...claims].map(([agent, ids]) => ({ agent, claims: ids.length }));
+  const counts = perAgent.map((a) => a.claims);
+  const busy = errors.filter((e) => /BUSY|locked/i.test(e)).length;
+  return {
+    variant,
+    processes,
+    wall_ms: wallMs,
+    claims_per_s: (check.returned_claims / wallMs) * 1000,
+    per_agent: perAgent,
+    per_agent_min: Math.min(...counts),
+    per_agent_max: Math.max(...counts),
+    errors: errors.length,
+    busy_errors: busy,
+    error_samples: [...new Set(errors)].slice(0, 5),
+    ...check,
+  };
+}
+
+/** EXPLAIN QUERY PLAN of the built readyQueue query for agent a1, run on the database file through better-sqlite3. */
+async function queryPlan(store, dbPath) {
+  const agentRow = await store.db.selectFrom('persistent_agents').selectAll().where('id', '=', 'a1').executeTakeFirstOrThrow();
+  const ctx = new Ctx(store.db, { kind: 'agent', id: 'a1', agent: agentRow }, new Date().toISOString(), 'sqlite');
+  const compiled = (await readyQueue(ctx, agentRow, {}, 1)).compile();
+  const raw = new Database(dbPath, { readonly: true });
+  let rows;
+  try {
+    rows = raw.prepare(`EXPLAIN QUERY PLAN ${compiled.sql}`).all(...compiled.parameters);
+  } finally {
+    raw.close();
+  }
+  // Indent each line under its parent, as the sqlite3 shell prints it.
+  const depth = new Map([[0, -1]]);
+  const lines = rows.map((r) => {
+    const d = (depth.get(r.parent) ?? -1) + 1;
+    depth.set(r.id, d);
+    return `${'  '.repeat(d)}${r.detail}`;
+  });
+  // A SCAN of the tasks table itself (by its name or an alias) without an index; SCAN … USING INDEX is a walk of the index.
+  const tableScans = rows.map((r) => r.detail).filter((d) => /^SCAN (team_tasks|t|dep)\b/.test(d) && !/USING (COVERING )?INDEX/.test(d));
+  // Which index columns SQLite constrains: `(team_id=?)` walks every task of the team, done ones included;
+  // `(team_id=? AND status=?)` only the ready ones.
+  const indexLine = rows.map((r) => r.detail).find((d) => /\btasks_ready_queue\b/.test(d)) ?? '';
+  const constraint = /\(([^)]*)\)\s*$/.exec(indexLine)?.[1] ?? '';
+  return {
+    sql: compiled.sql,
+    parameters: compiled.parameters,
+    plan: lines,
+    uses_ready_queue_index: indexLine !== '',
+    ready_queue_constraint: constraint,
+    status_in_constraint: /\bstatus\b/.test(constraint),
+    scans_team_tasks: tableScans.length > 0,
+    table_scans: tableScans,
+    temp_btree: rows.map((r) => r.detail).filter((d) => /TEMP B-TREE/.test(d)),
+  };
+}
+
+/** claim_next through the core in-process: median ms per claim with FLAT_READY ready and `done` done tasks. */
+async function flatCost(done) {
+  const dir = freshDir();
+  try {
+    const { db } = await makeDb(dir, { agents: 1, ready: FLAT_READY, done });
+    const store = await Store.open(db);
+    try {
+      const plan = await queryPlan(store, db);
+      const core = new Core(store);
+      const agent = { kind: 'agent', id: 'a1' };
+      const samples = [];
+      for (let i = 0; i < FLAT_WARMUPS + FLAT_CLAIMS; i++) {
+        const t0 = performance.now();
+        const result = await core.call(agent, 'team_task', { action: 'claim_next' });
+        const ms = performance.now() - t0;
+        if (!result.task) throw new Error(`claim_next found nothing after ${i} claims (${done} done)`);
+        if (i >= FLAT_WARMUPS) samples.push(ms);
+      }
+      return { done, ready: FLAT_READY, ...stats(samples), samples_ms: samples, plan };
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run() {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  console.log(`\n== claim-storm: drain ${BACKLOG} inbox tasks with claim_next (team-table over MCP) and with bare SQL, ${PROCESS_COUNTS.join('/')} processes`);
+  console.log(`   ${describeMachine()}`);
+
+  const drains = [];
+  for (const n of PROCESS_COUNTS) {
+    const r = await drainBare(n);
+    console.log(`   bare SQL, ${n} process(es): ${fmt(r.claims_per_s, 0)} claims/s (${fmt(r.wall_ms / 1000, 2)} s)`);
+    drains.push(r);
+  }
+  for (const n of PROCESS_COUNTS) {
+    const r = await drainTeamTable(n);
+    console.log(`   team-table, ${n} process(es): ${fmt(r.claims_per_s, 0)} claims/s (${fmt(r.wall_ms / 1000, 2)} s)`);
+    drains.push(r);
+  }
+  const find = (variant, n) => drains.find((d) => d.variant === variant && d.processes === n);
+  const bare1 = find('bare', Math.min(...PROCESS_COUNTS));
+  for (const d of drains) d.ratio_to_bare_1 = d.claims_per_s / bare1.claims_per_s;
+
+  printTable(
+    `draining ${BACKLOG} tasks (claims/s = ${BACKLOG} / wall time; startup and connect excluded)`,
+    ['variant', 'processes', 'claims/s', 'wall s', '× bare 1-process', 'per process min–max', 'errors (busy)', 'double claims', 'unclaimed'],
+    drains.map((d) => [
+      d.variant === 'bare' ? 'bare SQL (better-sqlite3)' : 'team-table claim_next (MCP)',
+      String(d.processes),
+      fmt(d.claims_per_s, 0),
+      fmt(d.wall_ms / 1000, 2),
+      `${fmt(d.ratio_to_bare_1, 3)}×`,
+      `${d.per_agent_min}–${d.per_agent_max}`,
+      `${d.errors} (${d.busy_errors})`,
+      String(d.double_claims),
+      String(d.unclaimed),
+    ]),
+  );
+
+  const flat = [];
+  for (const done of FLAT_DONE) flat.push(await flatCost(done));
+  const flat0 = flat.find((f) => f.done === 0);
+  for (const f of flat) f.ratio_to_0_done = f.median / flat0.median;
+
+  const plan = flat.at(-1).plan;
+  console.log(`\nquery plan of claim_next's ready queue (readyQueue for a1, ${FLAT_READY} ready + ${flat.at(-1).done} done tasks):`);
+  for (const line of plan.plan) console.log(`  ${line}`);
+  const samePlan = flat.every((f) => f.plan.plan.join('\n') === plan.plan.join('\n'));
+  if (!samePlan) console.log('  (the plan differs between the databases: see the JSON result)');
+  console.log(`  uses index tasks_ready_queue: ${plan.uses_ready_queue_index ? `yes, constrained on (${plan.ready_queue_constraint})` : 'no'}; SCAN of team_tasks without an index: ${plan.scans_team_tasks ? `yes (${plan.table_scans.join('; ')})` : 'no'}; temp b-trees: ${plan.temp_btree.length ? plan.temp_btree.join('; ') : 'none'}`);
+  if (plan.uses_ready_queue_index && !plan.status_in_constraint) {
+    console.log('  note: status is not among the constrained index columns, so the search visits every task of the team (done and in_progress too)');
+  }
+
+  printTable(
+    `claim_next through the core in-process, ms per claim (${FLAT_CLAIMS} claims after ${FLAT_WARMUPS} warm-ups; ${FLAT_READY} ready tasks)`,
+    ['done tasks', 'median', 'p95', 'mean', 'min', 'max', '× 0 done'],
+    flat.map((f) => [String(f.done), fmt(f.median, 3), fmt(f.p95, 3), fmt(f.mean, 3), fmt(f.min, 3), fmt(f.max, 3), `${fmt(f.ratio_to_0_done, 2)}×`]),
+  );
+
+  const nMax = Math.max(...PROCESS_COUNTS);
+  const nMin = Math.min(...PROCESS_COUNTS);
+  const scaling = find('team-table', nMax).claims_per_s / find('team-table', nMin).claims_per_s;
+  const bareScaling = find('bare', nMax).claims_per_s / bare1.claims_per_s;
+  const flatRatio = flat.at(-1).ratio_to_0_done;
+  const goals = [
+    { id: 'scaling', goal: `team-table claims/s with ${nMax} processes ≥ ${GOAL_SCALING}× with ${nMin}`, ratio: scaling, pass: scaling >= GOAL_SCALING },
+    { id: 'exactly-once', goal: 'every task claimed exactly once (0 double claims, 0 unclaimed), every variant', double_claims: drains.reduce((n, d) => n + d.double_claims, 0), unclaimed: drains.reduce((n, d) => n + d.unclaimed, 0), pass: drains.every((d) => d.ok) },
+    { id: 'plan', goal: 'ready queue read via index tasks_ready_queue, no SCAN of team_tasks', plan: plan.plan, pass: plan.uses_ready_queue_index && !plan.scans_team_tasks },
+    {
+      id: 'plan-status',
+      goal: 'stricter (not in the brief): the tasks_ready_queue search is constrained on status too, so done tasks are never visited',
+      constraint: plan.ready_queue_constraint,
+      pass: plan.status_in_constraint,
+    },
+    { id: 'flat', goal: `median claim_next with ${flat.at(-1).done} done tasks ≤ ${GOAL_FLAT}× with 0`, ratio: flatRatio, pass: flatRatio <= GOAL_FLAT },
+  ];
+  console.log('');
+  console.log(`  bare SQL ${nMax} vs ${nMin} process(es): ${fmt(bareScaling, 2)}× (for reference, no goal)`);
+  console.log(`  goal scaling: team-table ${nMax} vs ${nMin} process(es) ${fmt(scaling, 2)}× (≥ ${GOAL_SCALING}×) ${passFail(goals[0].pass)}`);
+  console.log(`  goal exactly-once: ${goals[1].double_claims} double claims, ${goals[1].unclaimed} unclaimed ${passFail(goals[1].pass)}`);
+  console.log(`  goal plan: tasks_ready_queue ${plan.uses_ready_queue_index ? 'used' : 'NOT used'}, ${plan.scans_team_tasks ? 'SCAN of team_tasks' : 'no SCAN of team_tasks'} ${passFail(goals[2].pass)}`);
+  console.log(`  check plan-status (stricter, informational): index constrained on (${plan.ready_queue_constraint || 'nothing'}) ${passFail(goals[3].pass)}`);
+  console.log(`  goal flat: ${flat.at(-1).done} vs 0 done tasks ${fmt(flatRatio, 2)}× (≤ ${GOAL_FLAT}×) ${passFail(goals[4].pass)}`);
+
+  const file = writeResult(name, {
+    backlog: BACKLOG,
+    process_counts: PROCESS_COUNTS,
+    goal_scaling: GOAL_SCALING,
+    goal_flat: GOAL_FLAT,
+    drains,
+    bare_scaling: bareScaling,
+    team_table_scaling: scaling,
+    query_plan: plan,
+    flat: flat.map(({ plan: p, ...f }) => ({ ...f, plan: p.plan })),
+    goals,
+  });
+  console.log(`  -> ${file}`);
+  return { name, goals };
+}
+
+if (isMain(import.meta.url)) {
+  run().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,46 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Actor } from '../core/context.js';
+import type { Core } from '../core/core.js';
+import { createMcpServer } from './server.js';
+
+/** How often a server requeues expired leases and runs idle-agent rules when no write does it first. */
+const SWEEP_INTERVAL_MS = 30_000;
+
+export interface StdioOptions {
+  db: string;
+  actor: Actor;
+  log: (line: string) => void;
+}
+
+/**
+ * `team-table serve`: one session over stdio. The handshake is answered at once; the store (Kysely, SQLite,
+ * migrations) loads right after it, or on the first call that needs it. A failure to open the database is
+ * logged and answered as a tool error on every call, so the client shows why.
+ */
+export async function serveStdio({ db, actor, log }: StdioOptions): Promise<void> {
+  let loading: Promise<Core> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const core = () =>
+    (loading ??= (async () => {
+      const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
+      const opened = new Core(await Store.open(db));
+      timer = setInterval(() => opened.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
+      return opened;
+    })());
+  const server = createMcpServer(core, actor, log);
+  server.oninitialized = () => {
+    core().catch((error) => log(`cannot open ${db}: ${error.message}`));
+  };
+
+  const shutdown = async () => {
+    clearInterval(timer);
+    await server.close().catch(() => {});
+    if (loading) await (await loading.catch(() => undefined))?.store.close().catch(() => {});
+    process.exit(0);
+  };
+  process.stdin.on('end', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  await server.connect(new StdioServerTransport());
+  log(`serving ${db} over stdio as ${actor.kind === 'agent' ? `agent '${actor.id}'` : `owner '${actor.name}'`}`);
+}

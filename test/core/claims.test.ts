@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { OWNER, agent, openCore, seedTeam } from '../helpers.js';
+
+const MINUTE = 60_000;
+
+describe('claims with leases', () => {
+  it('claims a ready task for the caller with a lease, and refuses a second claimer naming the holder', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'Endpoint' });
+    const claimed = await t.call(agent('loki'), 'team_task', { action: 'claim', task_id: task.id });
+    expect(claimed).toMatchObject({ status: 'in_progress', claimed_by: 'loki', assignees: ['loki'], lease_expires_at: '2026-02-21T10:15:00.000Z', version: 2 });
+    await expect(t.call(agent('jarvis'), 'team_task', { action: 'claim', task_id: task.id })).rejects.toMatchObject({
+      code: 'TASK_ALREADY_CLAIMED',
+      message: expect.stringMatching(/claimed by loki until 2026-02-21T10:15:00.000Z/),
+    });
+    expect((await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'loki' })).current_task_id).toBe(task.id);
+  });
+
+  it('claim_next takes the highest priority, then oldest, ready task; none left gives task null', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const low = await t.call(OWNER, 'team_task', { action: 'create', title: 'low', priority: 4 });
+    t.clock.advance(1000);
+    const urgentOld = await t.call(OWNER, 'team_task', { action: 'create', title: 'urgent old', priority: 1 });
+    t.clock.advance(1000);
+    const urgentNew = await t.call(OWNER, 'team_task', { action: 'create', title: 'urgent new', priority: 1 });
+    await t.call(OWNER, 'team_task', { action: 'create', title: 'for jarvis', priority: 1, assignees: ['jarvis'] });
+    const order: string[] = [];
+    for (;;) {
+      const { task } = await t.call(agent('loki'), 'team_task', { action: 'claim_next' });
+      if (!task) break;
+      order.push(task.id);
+    }
+    expect(order).toEqual([urgentOld.id, urgentNew.id, low.id]);
+    expect((await t.call(agent('jarvis'), 'team_task', { action: 'claim_next' })).task.title).toBe('for jarvis');
+  });
+
+  it('skips tasks waiting on dependencies and refuses to claim or start them', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const first = await t.call(OWNER, 'team_task', { action: 'create', title: 'schema', priority: 3 });
+    const second = await t.call(OWNER, 'team_task', { action: 'create', title: 'api', priority: 1, blocked_by: [first.id] });
+    expect(second.waiting_on).toEqual([first.id]);
+    expect((await t.call(agent('loki'), 'team_task', { action: 'claim_next' })).task.id).toBe(first.id);
+    await expect(t.call(agent('jarvis'), 'team_task', { action: 'claim', task_id: second.id })).rejects.toThrow(`cannot be claimed: it waits on ${first.id}`);
+    await expect(t.call(OWNER, 'team_task', { action: 'update', task_id: second.id, status: 'in_progress' })).rejects.toThrow(/cannot be started/);
+    expect((await t.call(agent('jarvis'), 'team_task', { action: 'claim_next' })).task).toBeNull();
+  });
+
+  it('renews on request and on any activity of the holder; an expired lease requeues, with an event and notifications', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    await t.call(OWNER, 'team_manage', { action: 'update', lease_minutes: 10 });
+    const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'Endpoint', assignees: ['jarvis', 'loki'] });
+    await t.call(agent('loki'), 'team_task', { action: 'claim', task_id: task.id });
+    t.clock.advance(8 * MINUTE);
+    expect((await t.call(agent('loki'), 'team_task', { action: 'renew', task_id: task.id })).lease_expires_at).toBe('2026-02-21T10:18:00.000Z');
+    t.clock.advance(8 * MINUTE);
+    await t.call(agent('loki'), 'team_comm', { action: 'comment', task_id: task.id, content: 'still on it' });
+    expect((await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).lease_expires_at).toBe('2026-02-21T10:26:00.000Z');
+    await expect(t.call(agent('jarvis'), 'team_task', { action: 'renew', task_id: task.id })).rejects.toThrow(/not claimed by jarvis \(holder: loki\)/);
+
+    t.clock.advance(11 * MINUTE); // loki goes silent: the lease runs out
+    await t.call(agent('jarvis'), 'team_memory', { action: 'fact_save', key: 'k', value: 'v' }); // any write sweeps
+    const requeued = await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id });
+    expect(requeued).toMatchObject({ status: 'assigned', claimed_by: '', lease_expires_at: '', assignees: ['jarvis'] });
+    expect(requeued.feed_text).toMatch(/\[status_change\] lease of loki expired → assigned/);
+    const { notifications } = await t.call(OWNER, 'team_comm', { action: 'notify_list' });
+    expect(notifications.map((n: any) => `${n.type}:${n.to_agent}`)).toEqual(expect.arrayContaining(['lease_expired:', 'lease_expired:loki']));
+    expect((await t.call(agent('loki'), 'team_comm', { action: 'mention_check' })).messages.map((m: any) => m.reason)).toContain('notification');
+    // the task can be claimed again
+    expect((await t.call(agent('jarvis'), 'team_task', { action: 'claim', task_id: task.id })).claimed_by).toBe('jarvis');
+  });
+
+  it('requeues on a timer sweep too, and release gives a task back', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const a = await t.call(OWNER, 'team_task', { action: 'create', title: 'a' });
+    const b = await t.call(OWNER, 'team_task', { action: 'create', title: 'b' });
+    await t.call(agent('loki'), 'team_task', { action: 'claim', task_id: a.id });
+    await t.call(agent('loki'), 'team_task', { action: 'claim', task_id: b.id });
+    expect(await t.call(agent('loki'), 'team_task', { action: 'release', task_id: b.id })).toMatchObject({ status: 'inbox', claimed_by: '', assignees: [] });
+    t.clock.advance(16 * MINUTE);
+    await t.core.sweep();
+    expect((await t.call(OWNER, 'team_task', { action: 'get', task_id: a.id })).status).toBe('inbox');
+  });
+
+  it('refuses a stale expected_version and applies a current one', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'v' });
+    const edited = await t.call(agent('jarvis'), 'team_task', { action: 'update', task_id: task.id, title: 'v2', expected_version: 1 });
+    expect(edited.version).toBe(2);
+    await expect(t.call(agent('loki'), 'team_task', { action: 'update', task_id: task.id, title: 'lost update', expected_version: 1 })).rejects.toMatchObject({
+      code: 'VERSION_CONFLICT',
+      message: expect.stringMatching(/is at version 2, not 1/),
+    });
+    expect((await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).title).toBe('v2');
+    await expect(t.call(agent('loki'), 'team_task', { action: 'claim', task_id: task.id, expected_version: 1 })).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+  });
+});
