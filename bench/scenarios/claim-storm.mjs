@@ -118,6 +118,7 @@ function verify(dbPath, readyIds, claims, { events }) {
       const twice = raw.prepare("SELECT related_id FROM team_events WHERE type = 'task_claimed' GROUP BY related_id HAVING count(*) > 1").all();
       for (const { related_id } of twice) double.add(related_id);
     }
+    const backlog = new Set(readyIds);
     const unclaimed = new Set();
     const mismatched = new Set();
     for (const id of readyIds) {
@@ -132,7 +133,7 @@ function verify(dbPath, readyIds, claims, { events }) {
       double_claims: double.size,
       unclaimed: unclaimed.size,
       holder_mismatch: mismatched.size,
-      foreign_rows: [...rows.keys()].filter((id) => !readyIds.includes(id)).length,
+      foreign_rows: [...rows.keys()].filter((id) => !backlog.has(id)).length,
       ok: returned === readyIds.length && double.size === 0 && unclaimed.size === 0 && mismatched.size === 0,
     };
   } finally {

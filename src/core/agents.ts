@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { AgentRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
-import { conflict, denied, validation } from './errors.js';
+import { conflict, validation } from './errors.js';
+import { assertLead, assertRoleExists } from './roles.js';
 import { AGENT_STATUSES, LEVELS, agentRef, longText, name, shortText, stringList, teamRef } from './fields.js';
 import { agentIdFromName } from './ids.js';
 import { LIMITS } from './limits.js';
@@ -33,18 +34,17 @@ const profile = {
   model: z.string().max(LIMITS.name).optional(),
   skills: stringList(LIMITS.name).optional(),
   heartbeat_schedule: cron.optional(),
+  /** The role that sets the agent's permissions (a template or a team role); '' follows the level. */
+  role_definition: z.union([z.string().trim().toLowerCase().max(LIMITS.label), z.literal('')]).optional(),
 };
 
-/** Creating and deleting agents is the owner's and the leads' work. */
-function assertAdministers(ctx: Ctx, what: string) {
-  if (ctx.isOwner || ctx.actorLevel === 'lead') return;
-  throw denied(`agent '${ctx.actorId}' (level ${ctx.actorLevel}) may not ${what}: only a lead or the owner may`);
-}
-
-/** An agent may edit its own profile, but never its level; anything else is administration. */
-function assertMayEdit(ctx: Ctx, agent: AgentRow, changes: { level?: string }) {
-  if (agent.id === ctx.actorId && changes.level === undefined) return;
-  assertAdministers(ctx, agent.id === ctx.actorId ? 'change its own level' : `change agent '${agent.id}'`);
+/**
+ * An agent may edit its own profile; changing another agent, or anyone's level or role definition, is a lead's or
+ * the owner's — whatever a role's action list says, so that no agent can grant itself more.
+ */
+function assertMayEdit(ctx: Ctx, agent: AgentRow | undefined, changes: { level?: string; role_definition?: string }) {
+  if (changes.level !== undefined || changes.role_definition !== undefined) return assertLead(ctx, 'set a level or a role definition');
+  if (agent && agent.id !== ctx.actorId) assertLead(ctx, `change agent '${agent.id}'`);
 }
 
 const create = defineAction({
@@ -55,7 +55,8 @@ const create = defineAction({
   write: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
-    assertAdministers(ctx, 'create agents');
+    assertMayEdit(ctx, undefined, input);
+    if (input.role_definition) await assertRoleExists(ctx, team.id, input.role_definition, 'role_definition');
     const id = agentIdFromName(input.name);
     if (!id) throw validation('name', 'must contain a letter or digit (the agent id is derived from it)');
     const clash = await ctx.db.selectFrom('persistent_agents').select(['id', 'team_id']).where('id', '=', id).executeTakeFirst();
@@ -78,6 +79,7 @@ const create = defineAction({
       created_at: ctx.now,
       last_active_at: '',
       last_heartbeat_at: '',
+      role_definition: input.role_definition ?? '',
     };
     await ctx.db.insertInto('persistent_agents').values(row).execute();
     await ctx.emit({ team_id: team.id, type: 'agent_created', message: `agent '${row.name}' (${id}) joined as ${row.level}`, related_id: id });
@@ -130,6 +132,7 @@ const update = defineAction({
   async run(ctx, { agent_id, team_id, skills, ...changes }) {
     const agent = await ctx.agent(agent_id, team_id);
     assertMayEdit(ctx, agent, changes);
+    if (changes.role_definition) await assertRoleExists(ctx, agent.team_id, changes.role_definition, 'role_definition');
     const patch: Partial<AgentRow> = { ...defined(changes), ...(skills ? { skills: JSON.stringify(skills) } : {}) };
     return saveAgent(ctx, agent, patch, 'agent_updated', `agent '${agent.id}' updated`);
   },
@@ -144,7 +147,7 @@ const lifecycle = (action: 'start' | 'stop', status: 'idle' | 'stopped', summary
     write: true,
     async run(ctx, input) {
       const agent = await ctx.agent(input.agent_id, input.team_id);
-      ctx.assertActsFor(agent, `${action} the heartbeats`);
+      assertMayEdit(ctx, agent, {});
       return saveAgent(ctx, agent, { status }, `agent_${action === 'start' ? 'started' : 'stopped'}`, `agent '${agent.id}' ${action === 'start' ? 'started' : 'stopped'}`);
     },
   });
@@ -157,7 +160,6 @@ const remove = defineAction({
   write: true,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);
-    assertAdministers(ctx, `delete agent '${agent.id}'`);
     await ctx.db.deleteFrom('persistent_agents').where('id', '=', agent.id).execute();
     await ctx.emit({ team_id: agent.team_id, type: 'agent_deleted', message: `agent '${agent.id}' deleted`, related_id: agent.id });
     return { deleted: true, id: agent.id };

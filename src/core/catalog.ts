@@ -1,10 +1,13 @@
 import type { ActionDef, ToolName } from './action.js';
 import { agentActions } from './agents.js';
+import { auditActions } from './audit.js';
 import { claimActions } from './claims.js';
 import { commActions } from './comm.js';
 import { documentActions } from './documents.js';
 import { factActions } from './facts.js';
+import { mailboxActions } from './mailbox.js';
 import { reviewActions } from './review.js';
+import { roleActions } from './roles.js';
 import { ruleActions } from './rules.js';
 import { standupActions } from './standup.js';
 import { taskActions } from './tasks.js';
@@ -15,6 +18,7 @@ import { workingActions } from './working.js';
 export const ACTIONS: readonly ActionDef[] = [
   ...teamActions,
   ...ruleActions,
+  ...roleActions,
   ...agentActions,
   ...workingActions,
   ...taskActions,
@@ -23,15 +27,17 @@ export const ACTIONS: readonly ActionDef[] = [
   ...factActions,
   ...documentActions,
   ...standupActions,
+  ...auditActions,
   ...commActions,
+  ...mailboxActions,
 ] as unknown as ActionDef[];
 
 export const TOOL_SUMMARIES: Record<ToolName, string> = {
-  team_manage: 'Teams and their workflow rules.',
+  team_manage: 'Teams, their workflow rules and roles.',
   team_agent: 'Agents and their working state (WORKING.md).',
   team_task: 'Tasks. Statuses: inbox → assigned → in_progress → review → done; blocked, cancelled. Writes take expected_version (refused if stale).',
-  team_memory: 'Shared facts, documents, standup.',
-  team_comm: 'Thread comments with @mentions, mailbox, direct messages, notifications.',
+  team_memory: 'Shared facts (namespaces, TTL, versions), documents (versioned), standup, audit log, summary.',
+  team_comm: 'Task comments with @mentions, direct messages and broadcasts, mailbox management, notifications.',
 };
 
 export const actionsOf = (tool: ToolName) => ACTIONS.filter((a) => a.tool === tool);

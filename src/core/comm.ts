@@ -32,17 +32,22 @@ const mentionCheck = defineAction({
     const agent = await ctx.agent(input.agent_id, input.team_id);
     ctx.assertActsFor(agent, 'read the mailbox');
     const pending = await ctx.db
-      .selectFrom('team_pending_messages')
-      .selectAll()
-      .where('to_agent', '=', agent.id)
-      .where('delivered', '=', 0)
-      .orderBy('created_at')
-      .orderBy('id')
+      .selectFrom('team_pending_messages as p')
+      .leftJoin('team_messages as m', 'm.id', 'p.message_id')
+      .selectAll('p')
+      .where('p.to_agent', '=', agent.id)
+      .where('p.delivered', '=', 0)
+      .where('p.archived_at', '=', '')
+      .where((eb) => eb.or([eb('m.deleted_at', 'is', null), eb('m.deleted_at', '=', '')]))
+      .orderBy('p.created_at')
+      .orderBy('p.id')
       .limit(input.limit)
       .execute();
     if (pending.length) {
       const ids = pending.map((p) => p.id);
+      // Fetched is seen: delivered, and read in the inbox's terms.
       await ctx.db.updateTable('team_pending_messages').set({ delivered: 1, delivered_at: ctx.now }).where('id', 'in', ids).execute();
+      await ctx.db.updateTable('team_pending_messages').set({ read_at: ctx.now }).where('id', 'in', ids).where('read_at', '=', '').execute();
       const messageIds = [...new Set(pending.map((p) => p.message_id).filter(Boolean))];
       if (messageIds.length) {
         // A message counts as delivered once every mailbox copy of it has been fetched.
@@ -61,10 +66,11 @@ const mentionCheck = defineAction({
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('to_agent', '=', agent.id)
       .where('delivered', '=', 0)
+      .where('archived_at', '=', '')
       .executeTakeFirstOrThrow();
     return {
       agent_id: agent.id,
-      messages: pending.map((p) => ({ ...p, delivered: 1, delivered_at: ctx.now })),
+      messages: pending.map((p) => ({ ...p, delivered: 1, delivered_at: ctx.now, read_at: p.read_at || ctx.now })),
       count: pending.length,
       remaining: Number(remaining.n),
     };

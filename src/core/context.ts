@@ -3,6 +3,7 @@ import type { Db } from '../store/store.js';
 import type { AgentRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
 import { newId, teamSlug } from './ids.js';
+import { roleNameOf } from './roles.js';
 
 export type Clock = () => Date;
 
@@ -58,6 +59,11 @@ export class Ctx {
   /** The level of the acting agent, or `owner`. */
   get actorLevel(): string {
     return this.actor.kind === 'owner' ? 'owner' : this.actor.agent.level;
+  }
+
+  /** The owner, or an agent that is a lead by level or by role: who administers the team. */
+  get isLead(): boolean {
+    return this.actor.kind === 'owner' || this.actor.agent.level === 'lead' || roleNameOf(this.actor.agent) === 'lead';
   }
 
   /** Appends an event to the log in this use case's transaction. */
@@ -140,7 +146,7 @@ export class Ctx {
 
   /** Mailboxes and working state are private: only the agent itself, a lead or the owner touch them. */
   assertActsFor(agent: AgentRow, what: string): void {
-    if (this.actor.kind === 'owner' || this.actor.id === agent.id || this.actor.agent.level === 'lead') return;
+    if (this.isLead || this.actor.id === agent.id) return;
     throw denied(`agent '${this.actor.id}' may not ${what} of agent '${agent.id}': only that agent, a lead or the owner may`, {
       agent_id: agent.id,
     });

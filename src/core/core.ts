@@ -6,6 +6,7 @@ import { ACTIONS, actionsOf } from './catalog.js';
 import { Ctx } from './context.js';
 import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
+import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
 import { sweep } from './sweep.js';
 import { parseInput } from './validate.js';
@@ -56,10 +57,12 @@ export class Core {
     const now = this.clock().toISOString();
     if (!def.write) {
       const ctx = new Ctx(this.store.db, await this.resolveActor(this.store.db, actor), now, this.store.dialect.name);
+      await authorize(ctx, def);
       return def.run(ctx, input);
     }
     return this.store.write(async (tx) => {
       const ctx = new Ctx(tx, await this.resolveActor(tx, actor), now, this.store.dialect.name);
+      await authorize(ctx, def);
       await this.sweepIfDue(tx, now);
       const result = await def.run(ctx, input);
       if (ctx.actor.kind === 'agent') {

@@ -19,6 +19,12 @@ const docFields = {
   file_path: z.string().max(LIMITS.shortText).optional(),
 };
 
+/** Keeps the version just written, so that every version stays readable. */
+async function recordVersion(ctx: Ctx, doc: DocumentRow) {
+  const { id: doc_id, version, title, doc_type, format, content } = doc;
+  await ctx.db.insertInto('team_document_versions').values({ doc_id, version, title, doc_type, format, content, author: ctx.actorId, created_at: ctx.now }).execute();
+}
+
 async function loadDocument(ctx: Ctx, teamRef: string | undefined, docId: string): Promise<DocumentRow> {
   const team = await ctx.team(teamRef);
   const doc = await ctx.db.selectFrom('team_documents').selectAll().where('id', '=', docId).where('team_id', '=', team.id).executeTakeFirst();
@@ -49,6 +55,7 @@ const create = defineAction({
       updated_at: ctx.now,
     };
     await ctx.db.insertInto('team_documents').values(doc).execute();
+    await recordVersion(ctx, doc);
     await ctx.emit({ team_id: team.id, type: 'document_created', message: `${ctx.actorId} created ${doc.doc_type} '${doc.title}'`, related_id: doc.id, data: { task_id: doc.task_id, version: 1 } });
     return doc;
   },
@@ -77,11 +84,34 @@ const list = defineAction({
 const get = defineAction({
   tool: 'team_memory',
   action: 'doc_get',
-  summary: 'a document with content',
+  summary: 'a document with content (version: an earlier one)',
+  input: z.strictObject({ team_id: teamRef, doc_id: docRef, version: z.number().int().min(1).optional() }),
+  write: false,
+  async run(ctx, input) {
+    const doc = await loadDocument(ctx, input.team_id, input.doc_id);
+    if (input.version === undefined || input.version === doc.version) return doc;
+    const old = await ctx.db.selectFrom('team_document_versions').selectAll().where('doc_id', '=', doc.id).where('version', '=', input.version).executeTakeFirst();
+    if (!old) throw notFound('version', String(input.version), `document ${doc.id} has versions 1 to ${doc.version}`);
+    return { ...doc, title: old.title, doc_type: old.doc_type, format: old.format, content: old.content, version: old.version, author: old.author, updated_at: old.created_at };
+  },
+});
+
+const history = defineAction({
+  tool: 'team_memory',
+  action: 'doc_history',
+  summary: "a document's versions, newest first (without content)",
   input: z.strictObject({ team_id: teamRef, doc_id: docRef }),
   write: false,
   async run(ctx, input) {
-    return loadDocument(ctx, input.team_id, input.doc_id);
+    const doc = await loadDocument(ctx, input.team_id, input.doc_id);
+    const versions = await ctx.db
+      .selectFrom('team_document_versions')
+      .select(['version', 'title', 'author', 'created_at'])
+      .select((eb) => eb.fn<number>('length', ['content']).as('content_length'))
+      .where('doc_id', '=', doc.id)
+      .orderBy('version', 'desc')
+      .execute();
+    return { doc_id: doc.id, title: doc.title, versions, count: versions.length };
   },
 });
 
@@ -95,6 +125,7 @@ const update = defineAction({
     const doc = await loadDocument(ctx, team_id, doc_id);
     const next: DocumentRow = { ...doc, ...defined(changes), version: doc.version + 1, updated_at: ctx.now };
     await ctx.db.updateTable('team_documents').set(next).where('id', '=', doc.id).execute();
+    await recordVersion(ctx, next);
     await ctx.emit({ team_id: doc.team_id, type: 'document_updated', message: `${ctx.actorId} updated '${next.title}' to version ${next.version}`, related_id: doc.id, data: { version: next.version } });
     return next;
   },
@@ -114,4 +145,4 @@ const remove = defineAction({
   },
 });
 
-export const documentActions = [create, list, get, update, remove];
+export const documentActions = [create, list, get, history, update, remove];

@@ -1,6 +1,7 @@
 import type { NotificationRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { newId } from './ids.js';
+import { deliver } from './threads.js';
 
 /** Stores a notification; one meant for an agent also lands in its mailbox. */
 export async function createNotification(
@@ -21,23 +22,9 @@ export async function createNotification(
   };
   await ctx.db.insertInto('team_notifications').values(row).execute();
   if (row.to_agent) {
-    await ctx.db
-      .insertInto('team_pending_messages')
-      .values({
-        id: newId(),
-        team_id: row.team_id,
-        message_id: '',
-        to_agent: row.to_agent,
-        from_agent: ctx.actor.kind === 'agent' ? ctx.actorId : '',
-        from_user: ctx.actor.kind === 'agent' ? '' : ctx.actorId,
-        content: `[${row.type}] ${row.message}`,
-        thread_id: row.task_id,
-        reason: 'notification',
-        created_at: ctx.now,
-        delivered: 0,
-        delivered_at: '',
-      })
-      .execute();
+    const fromAgent = ctx.actor.kind === 'agent' ? ctx.actorId : '';
+    const source = { id: '', team_id: row.team_id, from_agent: fromAgent, from_user: fromAgent ? '' : ctx.actorId, content: `[${row.type}] ${row.message}`, thread_id: row.task_id };
+    await deliver(ctx, source, [{ to_agent: row.to_agent, reason: 'notification' }]);
   }
   await ctx.emit({ team_id: row.team_id, type: 'notification_sent', message: `${row.type} (p${row.priority}): ${row.message.slice(0, 120)}`, related_id: row.id, data: { type: row.type, priority: row.priority, task_id: row.task_id, to_agent: row.to_agent } });
   return row;

@@ -1,16 +1,18 @@
 import { sql } from 'kysely';
 import { readyQueue, sweepExpiredLeases } from './claims.js';
 import type { Ctx } from './context.js';
+import { sweepExpiredFacts } from './facts.js';
 import { createNotification } from './notifications.js';
 import { rulesOf } from './rules.js';
 import { saveTask, setAssignees } from './tasks.js';
 
 /**
- * Time-driven work: expired leases and idle agents. Servers run it on a timer and the core at the start of write
+ * Time-driven work: expired leases, expired facts and idle agents. Servers run it on a timer and the core at the start of write
  * use cases (throttled), each step a conditional write so that processes sweeping at once act once.
  */
 export async function sweep(ctx: Ctx): Promise<void> {
   await sweepExpiredLeases(ctx);
+  await sweepExpiredFacts(ctx);
   await sweepIdleAgents(ctx);
 }
 

@@ -22,7 +22,10 @@ export interface Delivery {
   reason: string;
 }
 
-/** Puts a copy of a message in each recipient's mailbox (their next mention_check returns it). */
+/**
+ * Puts a copy of a message in each recipient's mailbox (their next mention_check returns it). A notification for an
+ * agent is delivered the same way, with no message behind it (`id` '').
+ */
 export async function deliver(ctx: Ctx, message: Pick<MessageRow, 'id' | 'team_id' | 'from_agent' | 'from_user' | 'content' | 'thread_id'>, deliveries: Delivery[]) {
   if (deliveries.length === 0) return;
   await ctx.db
@@ -41,6 +44,8 @@ export async function deliver(ctx: Ctx, message: Pick<MessageRow, 'id' | 'team_i
         created_at: ctx.now,
         delivered: 0,
         delivered_at: '',
+        read_at: '',
+        archived_at: '',
       })),
     )
     .execute();
@@ -56,6 +61,8 @@ export interface PostInput {
   taskId?: string;
   /** A task comment's type. */
   type?: string;
+  /** To every agent of the team. */
+  broadcast?: boolean;
 }
 
 /**
@@ -80,11 +87,13 @@ export async function post(ctx: Ctx, input: PostInput) {
     delivered: 0,
     task_id: input.taskId ?? '',
     type: input.type ?? '',
+    deleted_at: '',
   };
   await ctx.db.insertInto('team_messages').values(message).execute();
 
   const deliveries = new Map<string, string>();
   if (input.toAgent) deliveries.set(input.toAgent, 'direct');
+  if (input.broadcast) for (const { id } of teamAgents) deliveries.set(id, 'broadcast');
   for (const id of mentions) if (!deliveries.has(id)) deliveries.set(id, 'mention');
   if (input.threadId) {
     const subscribers = await ctx.db
@@ -101,7 +110,7 @@ export async function post(ctx: Ctx, input: PostInput) {
   await ctx.emit({
     team_id: input.teamId,
     type: 'message_sent',
-    message: `${ctx.actorId} posted ${input.toAgent ? `to ${input.toAgent}` : `in thread ${input.threadId}`}`,
+    message: `${ctx.actorId} ${input.broadcast ? 'broadcast to the team' : `posted ${input.toAgent ? `to ${input.toAgent}` : `in thread ${input.threadId}`}`}`,
     related_id: message.id,
     data: { thread_id: input.threadId, to_agent: input.toAgent ?? '', task_id: message.task_id, comment_type: message.type, recipients: [...deliveries.keys()] },
   });

@@ -38,6 +38,22 @@ export interface AgentsTable {
   created_at: string;
   last_active_at: string;
   last_heartbeat_at: string;
+  /** The role definition that sets the agent's permissions (see roles.ts); '' follows its level. */
+  role_definition: string;
+}
+
+export interface RolesTable {
+  team_id: string;
+  name: string;
+  description: string;
+  /** JSON list of permissions: `tool.action`, `tool.*` or `*`. */
+  actions: string;
+  /** JSON list of preferred task types. */
+  prefers: string;
+  escalates_to: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface TasksTable {
@@ -111,6 +127,8 @@ export interface MessagesTable {
   task_id: string;
   /** A task comment's type: comment, status_change, blocker, resolution. */
   type: string;
+  /** Soft deletion by its author (or a lead): hidden from every mailbox. */
+  deleted_at: string;
 }
 
 export interface PendingMessagesTable {
@@ -127,6 +145,8 @@ export interface PendingMessagesTable {
   created_at: string;
   delivered: number;
   delivered_at: string;
+  read_at: string;
+  archived_at: string;
 }
 
 export interface FactsTable {
@@ -137,6 +157,33 @@ export interface FactsTable {
   author: string;
   created_at: string;
   updated_at: string;
+  namespace: string;
+  version: number;
+  /** '' never expires. */
+  expires_at: string;
+}
+
+export interface FactVersionsTable {
+  fact_id: string;
+  team_id: string;
+  namespace: string;
+  key: string;
+  version: number;
+  value: string;
+  author: string;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface DocumentVersionsTable {
+  doc_id: string;
+  version: number;
+  title: string;
+  doc_type: string;
+  format: string;
+  content: string;
+  author: string;
+  created_at: string;
 }
 
 export interface DocumentsTable {
@@ -218,6 +265,9 @@ export interface Database {
   team_task_labels: TaskLabelsTable;
   team_task_dependencies: TaskDependenciesTable;
   team_rules: RulesTable;
+  team_roles: RolesTable;
+  team_fact_versions: FactVersionsTable;
+  team_document_versions: DocumentVersionsTable;
   team_messages: MessagesTable;
   team_pending_messages: PendingMessagesTable;
   team_facts: FactsTable;
@@ -242,3 +292,4 @@ export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;
 export type TaskUpdate = Updateable<TasksTable>;
 export type RuleRow = Selectable<RulesTable>;
+export type RoleRow = Selectable<RolesTable>;

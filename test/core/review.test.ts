@@ -7,8 +7,8 @@ describe('review hand-off and task conversation', () => {
     t.clock.time = new Date('2026-02-21T02:00:00Z');
     await seedTeam(t);
     await t.call(OWNER, 'team_manage', { action: 'update', lease_minutes: 60 });
-    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Codex', role: 'async worker' });
-    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Opus', role: 'reviewer' });
+    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Codex', role: 'async worker', role_definition: 'async-worker' });
+    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Opus', role: 'reviewer', role_definition: 'reviewer' });
     const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'API endpoint', reviewer: 'opus' });
     return { t, task };
   }
@@ -45,7 +45,9 @@ describe('review hand-off and task conversation', () => {
     const { t, task } = await handoff();
     await t.call(agent('codex'), 'team_task', { action: 'claim', task_id: task.id });
     await t.call(agent('codex'), 'team_task', { action: 'update', task_id: task.id, status: 'review' });
-    await expect(t.call(agent('loki'), 'team_task', { action: 'approve', task_id: task.id })).rejects.toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringMatching(/only the reviewer opus/) });
+    await expect(t.call(agent('loki'), 'team_task', { action: 'approve', task_id: task.id })).rejects.toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringMatching(/\(role coder\) may not use team_task.approve; roles that may: lead, architect, reviewer/) });
+    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Vision', role_definition: 'reviewer' });
+    await expect(t.call(agent('vision'), 'team_task', { action: 'approve', task_id: task.id })).rejects.toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringMatching(/only the reviewer opus/) });
     t.clock.time = new Date('2026-02-21T11:15:00Z');
     const done = await t.call(agent('opus'), 'team_task', { action: 'approve', task_id: task.id, content: 'Looks good, merging' });
     expect(done).toMatchObject({ status: 'done', completed_at: '2026-02-21T11:15:00.000Z' });

@@ -8,8 +8,8 @@ describe('roadmap examples over MCP stdio', () => {
     const owner = await spawnSession(db);
     await owner.call('team_manage', { action: 'create', name: 'Table' });
     await owner.call('team_agent', { action: 'create', name: 'Claude Code', level: 'lead' });
-    await owner.call('team_agent', { action: 'create', name: 'Codex', role: 'async worker' });
-    await owner.call('team_agent', { action: 'create', name: 'Opus', role: 'reviewer' });
+    await owner.call('team_agent', { action: 'create', name: 'Codex', role: 'async worker', role_definition: 'async-worker' });
+    await owner.call('team_agent', { action: 'create', name: 'Opus', role: 'reviewer', role_definition: 'reviewer' });
     const [codex, opus, lead] = await Promise.all([spawnSession(db, { agent: 'codex' }), spawnSession(db, { agent: 'opus' }), spawnSession(db, { agent: 'claude-code' })]);
     return { owner, codex, opus, lead };
   }
@@ -61,7 +61,7 @@ describe('roadmap examples over MCP stdio', () => {
     expect(await owner.call('team_task', { action: 'get', task_id: parent.id })).toMatchObject({ status: 'done', progress: { total: 1, done: 1 } });
 
     await lead.call('team_manage', { action: 'rule_create', name: 'label bugs', trigger: 'task.created', condition: { task_type: 'bug' }, rule_action: { type: 'add_label', label: 'triage' } });
-    const bug = await codex.call('team_task', { action: 'create', title: 'Crash on start', task_type: 'bug' });
+    const bug = await lead.call('team_task', { action: 'create', title: 'Crash on start', task_type: 'bug' });
     expect((await owner.call('team_task', { action: 'get', task_id: bug.id })).labels).toEqual(['triage']);
   });
 });

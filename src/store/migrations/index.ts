@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialect.js';
 import { core } from './001_core.js';
 import { taskFlow } from './002_task_flow.js';
+import { governance } from './003_governance.js';
 
 /** One forward-only step of the schema. Numbers are consecutive; a step never changes once released. */
 export interface Migration {
@@ -10,4 +11,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance];

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import type { EventRow } from '../store/schema.js';
+import { defineAction } from './action.js';
+import type { Ctx } from './context.js';
+import { agentRef, isoDate, teamRef } from './fields.js';
+import { LIMITS } from './limits.js';
+
+/**
+ * The audit log and "what happened while I was away", both read off the event log, which nobody can alter
+ * (the database refuses UPDATE and DELETE on it).
+ */
+
+const toEntry = ({ data, ...event }: EventRow) => ({ ...event, data: JSON.parse(data) as Record<string, unknown> });
+
+const audit = defineAction({
+  tool: 'team_memory',
+  action: 'audit',
+  summary: 'the audit log in sequence order; filters agent_id (actor), type, since; page with after_seq',
+  input: z.strictObject({
+    team_id: teamRef,
+    agent_id: agentRef.optional(),
+    type: z.string().max(LIMITS.label).optional(),
+    since: isoDate.optional(),
+    after_seq: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(LIMITS.pageSize).default(50),
+  }),
+  write: false,
+  async run(ctx, input) {
+    const team = await ctx.team(input.team_id);
+    let query = ctx.db.selectFrom('team_events').selectAll().where('team_id', '=', team.id).where('seq', '>', input.after_seq);
+    if (input.agent_id) query = query.where('agent_id', '=', input.agent_id);
+    if (input.type) query = query.where('type', '=', input.type);
+    if (input.since) query = query.where('created_at', '>=', input.since);
+    const rows = await query.orderBy('seq').limit(input.limit + 1).execute();
+    const events = rows.slice(0, input.limit).map(toEntry);
+    const more = rows.length > input.limit;
+    return { team_id: team.id, events, count: events.length, next_after_seq: more ? events.at(-1)!.seq : null };
+  },
+});
+
+const GROUPS: [string, (type: string) => boolean][] = [
+  ['Tasks', (t) => t.startsWith('task_')],
+  ['Messages', (t) => t.startsWith('message') || t === 'mention' || t === 'notification_sent'],
+  ['Knowledge', (t) => t.startsWith('fact_') || t.startsWith('document_')],
+  ['Team', (t) => /^(team|agent|rule|role)_/.test(t)],
+];
+const QUIET = new Set(['subscribed', 'working_updated', 'task_lease_renewed', 'messages_archived']);
+const LINES_PER_GROUP = 8;
+const SCAN_LIMIT = 2_000;
+
+/** When the caller was last active: an agent's last write, the owner's last event; a day ago otherwise. */
+async function lastSeen(ctx: Ctx): Promise<string> {
+  if (ctx.actor.kind === 'agent' && ctx.actor.agent.last_active_at) return ctx.actor.agent.last_active_at;
+  const last = await ctx.db.selectFrom('team_events').select('created_at').where('agent_id', '=', ctx.actorId).where('created_at', '<', ctx.now).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  return last?.created_at ?? new Date(Date.parse(ctx.now) - 86_400_000).toISOString();
+}
+
+const summary = defineAction({
+  tool: 'team_memory',
+  action: 'summary',
+  summary: 'what happened while you were away: others\' activity since your last activity (or since), grouped and short',
+  input: z.strictObject({ team_id: teamRef, since: isoDate.optional() }),
+  write: false,
+  async run(ctx, input) {
+    const team = await ctx.team(input.team_id);
+    const since = input.since ?? (await lastSeen(ctx));
+    const events = await ctx.db
+      .selectFrom('team_events')
+      .selectAll()
+      .where('team_id', '=', team.id)
+      .where('created_at', '>', since)
+      .where('agent_id', '!=', ctx.actorId)
+      .orderBy('seq')
+      .limit(SCAN_LIMIT)
+      .execute();
+    const shown = events.filter((e) => !QUIET.has(e.type));
+    const about = ctx.actor.kind === 'agent' ? ctx.actorId : '';
+    const forYou = about ? shown.filter((e) => JSON.stringify(e.data).includes(`"${about}"`) || e.related_id === about) : [];
+    const sections = GROUPS.map(([title, test]) => ({ title, events: shown.filter((e) => test(e.type)) }))
+      .concat([{ title: 'Other', events: shown.filter((e) => !GROUPS.some(([, test]) => test(e.type))) }])
+      .filter((s) => s.events.length)
+      .map((s) => ({
+        title: s.title,
+        count: s.events.length,
+        lines: s.events.slice(-LINES_PER_GROUP).map((e) => `${e.created_at.slice(11, 16)} ${e.message}`),
+      }));
+    const by_type: Record<string, number> = {};
+    for (const e of shown) by_type[e.type] = (by_type[e.type] ?? 0) + 1;
+    const text = [
+      `Since ${since.replace('T', ' ').slice(0, 16)} UTC: ${shown.length ? `${shown.length} events by others${forYou.length ? `, ${forYou.length} concerning you` : ''}` : 'nothing happened'}.`,
+      ...sections.map((s) => [`${s.title} (${s.count})`, ...(s.count > s.lines.length ? [`  … ${s.count - s.lines.length} earlier`] : []), ...s.lines.map((l) => `  ${l}`)].join('\n')),
+    ].join('\n');
+    return { team_id: team.id, since, until: ctx.now, total: shown.length, concerning_you: forYou.length, by_type, sections, text, truncated: events.length === SCAN_LIMIT };
+  },
+});
+
+export const auditActions = [audit, summary];
