@@ -81,7 +81,8 @@ afterEach(async () => {
 });
 
 /** A real MCP client from the SDK, talking over stdio to the built CLI spawned as `serve`. */
-export async function spawnSession(db: string, options: { agent?: string; env?: Record<string, string> } = {}): Promise<McpSession> {
+/** `persistent` sessions outlive a single test (the caller closes them), others close after each test. */
+export async function spawnSession(db: string, options: { agent?: string; env?: Record<string, string>; persistent?: boolean } = {}): Promise<McpSession> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, 'serve', '--db', db, ...(options.agent ? ['--agent', options.agent] : [])],
@@ -107,6 +108,6 @@ export async function spawnSession(db: string, options: { agent?: string; env?: 
     },
     close: () => client.close(),
   };
-  sessions.push(session);
+  if (!options.persistent) sessions.push(session);
   return session;
 }

@@ -13,10 +13,11 @@
 // Each variant gets a fresh temp database; the backlog is inserted with SQL in one transaction, not via MCP.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import Database from 'better-sqlite3';
@@ -36,10 +37,29 @@ const DIST = join(ROOT, 'dist');
 const OWNER = { kind: 'owner', name: 'bench' };
 const INSERT_BATCH = 1_000; // rows per INSERT: 18 columns × 1000 stays under SQLite's 32766 variables
 
-const { Store } = await import(join(DIST, 'store', 'store.js'));
-const { Core } = await import(join(DIST, 'core', 'core.js'));
-const { Ctx } = await import(join(DIST, 'core', 'context.js'));
-const { readyQueue } = await import(join(DIST, 'core', 'claims.js'));
+// The build under test, loaded by loadBuild() from a private copy of dist/ (see there).
+let Store, Core, Ctx, readyQueue, SERVE_CLI;
+
+/**
+ * Copies dist/ (with package.json beside it, which dist/version.js reads, and a node_modules link) to a temp
+ * directory and loads the core from there; the servers run from there too. The scenario takes minutes and
+ * dist/ may be rebuilt meanwhile (`npm test` builds first): without the copy, servers started after a rebuild
+ * would run another build than the bench process, against a database the old build migrated.
+ */
+async function loadBuild() {
+  const dir = mkdtempSync(join(tmpdir(), 'tt-bench-build-'));
+  cpSync(DIST, join(dir, 'dist'), { recursive: true });
+  copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const load = (...path) => import(pathToFileURL(join(dir, 'dist', ...path)).href);
+  ({ Store } = await load('store', 'store.js'));
+  ({ Core } = await load('core', 'core.js'));
+  ({ Ctx } = await load('core', 'context.js'));
+  ({ readyQueue } = await load('core', 'claims.js'));
+  SERVE_CLI = join(dir, 'dist', 'cli', 'main.js');
+  const { MIGRATIONS } = await load('store', 'migrations', 'index.js');
+  return { dir, copied_at: new Date().toISOString(), dist_mtime: statSync(join(DIST, 'cli', 'main.js')).mtime.toISOString(), migrations: MIGRATIONS.map((m) => `${m.version}_${m.name}`) };
+}
 
 const freshDir = () => mkdtempSync(join(tmpdir(), 'tt-bench-'));
 
@@ -183,7 +203,7 @@ async function drainTeamTable(processes) {
     const { db, readyIds } = await makeDb(dir, { agents: processes, ready: BACKLOG });
     for (let k = 1; k <= processes; k++) {
       const agent = `a${k}`;
-      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', db, '--agent', agent], stderr: 'pipe' });
+      const transport = new StdioClientTransport({ command: process.execPath, args: [SERVE_CLI, 'serve', '--db', db, '--agent', agent], stderr: 'pipe' });
       const session = { agent, transport, stderr: '', client: new Client({ name: `bench-${agent}`, version: '0' }) };
       transport.stderr?.on('data', (d) => (session.stderr += d));
       sessions.push(session);
@@ -228,8 +248,10 @@ async function drainTeamTable(processes) {
     const claims = new Map(sessions.map((s, i) => [s.agent, results[i].ids]));
     const errors = results.flatMap((r) => r.errors);
     await Promise.all(sessions.map((s) => s.client.close().catch(() => {})));
+    // What the servers that answered errors logged (unexpected errors are logged with their stack).
+    const stderr = sessions.filter((s, i) => results[i].errors.length).map((s) => ({ agent: s.agent, stderr: s.stderr.slice(0, 4000) }));
     sessions.length = 0;
-    return summarize('team-table', processes, wallMs, claims, errors, verify(db, readyIds, claims, { events: true }));
+    return { ...summarize('team-table', processes, wallMs, claims, errors, verify(db, readyIds, claims, { events: true })), server_stderr: stderr };
   } finally {
     await Promise.all(sessions.map((s) => s.client.close().catch(() => {})));
     rmSync(dir, { recursive: true, force: true });
@@ -322,8 +344,18 @@ async function flatCost(done) {
 
 export async function run() {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const build = await loadBuild();
+  try {
+    return await measure(build);
+  } finally {
+    rmSync(build.dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(build) {
   console.log(`\n== claim-storm: drain ${BACKLOG} inbox tasks with claim_next (team-table over MCP) and with bare SQL, ${PROCESS_COUNTS.join('/')} processes`);
   console.log(`   ${describeMachine()}`);
+  console.log(`   build: copy of dist/ (built ${build.dist_mtime}), migrations ${build.migrations.join(', ')}`);
 
   const drains = [];
   for (const n of PROCESS_COUNTS) {
@@ -403,6 +435,7 @@ export async function run() {
   console.log(`  goal flat: ${flat.at(-1).done} vs 0 done tasks ${fmt(flatRatio, 2)}× (≤ ${GOAL_FLAT}×) ${passFail(goals[4].pass)}`);
 
   const file = writeResult(name, {
+    build: { dist_mtime: build.dist_mtime, copied_at: build.copied_at, migrations: build.migrations },
     backlog: BACKLOG,
     process_counts: PROCESS_COUNTS,
     goal_scaling: GOAL_SCALING,

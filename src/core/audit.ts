@@ -75,7 +75,7 @@ const summary = defineAction({
       .execute();
     const shown = events.filter((e) => !QUIET.has(e.type));
     const about = ctx.actor.kind === 'agent' ? ctx.actorId : '';
-    const forYou = about ? shown.filter((e) => JSON.stringify(e.data).includes(`"${about}"`) || e.related_id === about) : [];
+    const forYou = about ? shown.filter((e) => e.data.includes(`"${about}"`) || e.related_id === about) : [];
     const sections = GROUPS.map(([title, test]) => ({ title, events: shown.filter((e) => test(e.type)) }))
       .concat([{ title: 'Other', events: shown.filter((e) => !GROUPS.some(([, test]) => test(e.type))) }])
       .filter((s) => s.events.length)
