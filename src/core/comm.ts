@@ -25,7 +25,7 @@ const comment = defineAction({
 const mentionCheck = defineAction({
   tool: 'team_comm',
   action: 'mention_check',
-  summary: 'pending messages (mentions, thread activity, direct); marks them delivered',
+  summary: 'new mail (mentions, thread activity, direct, broadcasts, notifications); marks it delivered and read',
   input: z.strictObject({ agent_id: agentRef.optional(), team_id: teamRef, limit: limit(100) }),
   write: true,
   async run(ctx, input) {

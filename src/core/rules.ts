@@ -110,7 +110,7 @@ const ruleRef = z.string().trim().min(1).max(LIMITS.agentId);
 const create = defineAction({
   tool: 'team_manage',
   action: 'rule_create',
-  summary: 'add a workflow rule: trigger, condition, rule_action (see docs/rules.md)',
+  summary: 'add a workflow rule: trigger, condition, rule_action (docs/workflow.md)',
   input: z.strictObject({ team_id: teamRef, name: z.string().trim().min(1).max(LIMITS.title), trigger: z.enum(TRIGGERS), condition: conditionSchema, rule_action: actionSchema }),
   write: true,
   async run(ctx, input) {
