@@ -6,16 +6,16 @@ import type { Actor } from '../core/context.js';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 
+/** Everything but MCP messages goes to stderr: stdout belongs to the protocol in `serve`. */
+const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
+
 /** Commands load what they use on demand: `serve` answers the MCP handshake before the store is even loaded. */
 const openCore = async (db: string) => {
   const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
-  return new Core(await Store.open(db));
+  return new Core(await Store.open(db), { log });
 };
 
 const DEFAULT_DB = '.team-table/team.db';
-
-/** Everything but MCP messages goes to stderr: stdout belongs to the protocol in `serve`. */
-const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
 
 const dbOption = () =>
   new Option('--db <path>', 'SQLite database file').env('TEAM_TABLE_DB').default(DEFAULT_DB);

@@ -15,6 +15,11 @@ export interface ActionDef<S extends z.ZodObject = z.ZodObject> {
   summary: string;
   input: S;
   write: boolean;
+  /**
+   * Whether the call counts as the agent's activity (`last_active_at`, what idle rules and summaries go by).
+   * Reading one's own mail does not: an agent that only checks its mailbox has not been working.
+   */
+  activity?: false;
   run(ctx: Ctx, input: z.infer<S>): Promise<Record<string, unknown>>;
 }
 

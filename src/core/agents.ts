@@ -4,6 +4,7 @@ import type { AgentRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { conflict, validation } from './errors.js';
+import { requeue } from './claims.js';
 import { assertLead, assertRoleExists } from './roles.js';
 import { AGENT_STATUSES, LEVELS, agentRef, longText, name, shortText, stringList, teamRef } from './fields.js';
 import { agentIdFromName } from './ids.js';
@@ -160,6 +161,10 @@ const remove = defineAction({
   write: true,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);
+    // Its claims go back to the queue and its reviews to nobody, so no task waits on an agent that is gone.
+    const claimed = await ctx.db.selectFrom('team_tasks').selectAll().where('claimed_by', '=', agent.id).where('status', '=', 'in_progress').execute();
+    for (const task of claimed) await requeue(ctx, task, 'task_released', `'${task.title}' went back to the queue: its holder ${agent.id} was deleted`);
+    await ctx.db.updateTable('team_tasks').set({ reviewer: '' }).where('reviewer', '=', agent.id).execute();
     await ctx.db.deleteFrom('persistent_agents').where('id', '=', agent.id).execute();
     await ctx.emit({ team_id: agent.team_id, type: 'agent_deleted', message: `agent '${agent.id}' deleted`, related_id: agent.id });
     return { deleted: true, id: agent.id };

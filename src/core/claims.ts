@@ -4,7 +4,7 @@ import type { AgentRow, TaskRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { TeamTableError, validation } from './errors.js';
-import { assertReady } from './dependencies.js';
+import { RESOLVED, assertReady } from './dependencies.js';
 import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { createNotification } from './notifications.js';
@@ -96,7 +96,7 @@ export async function readyQueue(ctx: Ctx, agent: AgentRow, filters: { label?: s
             .innerJoin('team_tasks as dep', 'dep.id', 'd.depends_on')
             .select('d.task_id')
             .whereRef('d.task_id', '=', 't.id')
-            .where('dep.status', '!=', 'done'),
+            .where('dep.status', 'not in', RESOLVED),
         ),
       ),
     );
@@ -106,7 +106,10 @@ export async function readyQueue(ctx: Ctx, agent: AgentRow, filters: { label?: s
     query = query.where(({ exists, selectFrom }) => exists(selectFrom('team_task_labels as l').select('l.task_id').whereRef('l.task_id', '=', 't.id').where('l.label', '=', label)));
   }
   query = query.orderBy('t.priority');
-  if (affinity.length) query = query.orderBy(sql`case when t.task_type in (${sql.join(affinity)}) then 0 else 1 end`);
+  if (affinity.length) {
+    const rank = sql.join(affinity.map((type, i) => sql`when ${type} then ${i}`), sql` `);
+    query = query.orderBy(sql`case t.task_type ${rank} else ${affinity.length} end`);
+  }
   query = query.orderBy('t.created_at').orderBy('t.id').limit(limit);
   if (ctx.dialect === 'postgres') query = query.forUpdate('t').skipLocked();
   return query;
@@ -154,14 +157,13 @@ const renew = defineAction({
 });
 
 /** Back to the queue: without the holder among its assignees, assigned if others remain, else inbox. */
-async function requeue(ctx: Ctx, row: TaskRow, event: string, message: string) {
+export async function requeue(ctx: Ctx, row: TaskRow, event: string, message: string) {
   const holder = row.claimed_by;
   const rest = (await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', row.id).orderBy('position').execute())
     .map((a) => a.agent_id)
     .filter((id) => id !== holder);
   await setAssignees(ctx, row, rest);
   await changeStatus(ctx, row, rest.length ? 'assigned' : 'inbox', { force: true, event, message, data: { holder } });
-  await ctx.db.updateTable('persistent_agents').set({ current_task_id: '' }).where('id', '=', holder).where('current_task_id', '=', row.id).execute();
   return holder;
 }
 
@@ -197,7 +199,8 @@ export async function sweepExpiredLeases(ctx: Ctx): Promise<number> {
     const holder = await requeue(ctx, row, 'task_lease_expired', `the lease of ${row.claimed_by} on '${row.title}' expired`);
     const message = `${holder}'s claim on '${row.title}' (${row.id}) expired; the task is back in the queue (${row.status})`;
     await createNotification(ctx, { team_id: row.team_id, type: 'lease_expired', message, task_id: row.id, priority: 2 });
-    await createNotification(ctx, { team_id: row.team_id, type: 'lease_expired', message, task_id: row.id, priority: 2, to_agent: holder });
+    const stillHere = await ctx.db.selectFrom('persistent_agents').select('id').where('id', '=', holder).executeTakeFirst();
+    if (stillHere) await createNotification(ctx, { team_id: row.team_id, type: 'lease_expired', message, task_id: row.id, priority: 2, to_agent: holder });
   }
   return expired.length;
 }

@@ -28,6 +28,7 @@ const mentionCheck = defineAction({
   summary: 'new mail (mentions, thread activity, direct, broadcasts, notifications); marks it delivered and read',
   input: z.strictObject({ agent_id: agentRef.optional(), team_id: teamRef, limit: limit(100) }),
   write: true,
+  activity: false,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);
     ctx.assertActsFor(agent, 'read the mailbox');
@@ -62,11 +63,13 @@ const mentionCheck = defineAction({
       }
     }
     const remaining = await ctx.db
-      .selectFrom('team_pending_messages')
+      .selectFrom('team_pending_messages as p')
+      .leftJoin('team_messages as m', 'm.id', 'p.message_id')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('to_agent', '=', agent.id)
-      .where('delivered', '=', 0)
-      .where('archived_at', '=', '')
+      .where('p.to_agent', '=', agent.id)
+      .where('p.delivered', '=', 0)
+      .where('p.archived_at', '=', '')
+      .where((eb) => eb.or([eb('m.deleted_at', 'is', null), eb('m.deleted_at', '=', '')]))
       .executeTakeFirstOrThrow();
     return {
       agent_id: agent.id,
@@ -120,18 +123,24 @@ const notifyList = defineAction({
   summary: 'team notifications, newest first; marks those returned read',
   input: z.strictObject({ team_id: teamRef, limit: limit(20), unread_only: z.boolean().default(false) }),
   write: true,
+  activity: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
-    let query = ctx.db.selectFrom('team_notifications').selectAll().where('team_id', '=', team.id);
+    // An agent sees the team-wide notifications and its own; the owner and leads see all.
+    const visible = ctx.db
+      .selectFrom('team_notifications')
+      .where('team_id', '=', team.id)
+      .$if(!ctx.isLead, (q) => q.where((eb) => eb.or([eb('to_agent', '=', ''), eb('to_agent', '=', ctx.actorId)])));
+    let query = visible.selectAll();
     if (input.unread_only) query = query.where('read_at', '=', '');
     const notifications = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit).execute();
-    const unread = notifications.filter((n) => !n.read_at).map((n) => n.id);
+    // Read means read by whom it is for: the addressee, or for team-wide ones the owner or a lead.
+    const unread = notifications.filter((n) => !n.read_at && (n.to_agent ? n.to_agent === ctx.actorId || ctx.isOwner : ctx.isLead)).map((n) => n.id);
     if (unread.length) await ctx.db.updateTable('team_notifications').set({ read_at: ctx.now }).where('id', 'in', unread).execute();
-    const left = await ctx.db
-      .selectFrom('team_notifications')
+    const left = await visible
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('team_id', '=', team.id)
       .where('read_at', '=', '')
+      .where('id', 'not in', unread.length ? unread : [''])
       .executeTakeFirstOrThrow();
     return { team_id: team.id, notifications, count: notifications.length, unread_remaining: Number(left.n) };
   },

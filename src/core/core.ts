@@ -17,6 +17,8 @@ import type { Db } from '../store/store.js';
 
 export interface CoreOptions {
   clock?: Clock;
+  /** Where background failures go (a failed sweep never fails the call that set it off). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -32,11 +34,14 @@ export class Core {
   private lastSweep = 0;
   private readonly byKey = new Map<string, ActionDef>(ACTIONS.map((a) => [`${a.tool}.${a.action}`, a]));
 
+  private readonly log: (line: string) => void;
+
   constructor(
     readonly store: Store,
     options: CoreOptions = {},
   ) {
     this.clock = options.clock ?? (() => new Date());
+    this.log = options.log ?? (() => {});
   }
 
   /** The action a tool call names, or a VALIDATION error listing the tool's actions. */
@@ -60,12 +65,12 @@ export class Core {
       await authorize(ctx, def);
       return def.run(ctx, input);
     }
+    await this.sweepIfDue(now);
     return this.store.write(async (tx) => {
       const ctx = new Ctx(tx, await this.resolveActor(tx, actor), now, this.store.dialect.name);
       await authorize(ctx, def);
-      await this.sweepIfDue(tx, now);
       const result = await def.run(ctx, input);
-      if (ctx.actor.kind === 'agent') {
+      if (ctx.actor.kind === 'agent' && def.activity !== false) {
         await tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', ctx.actor.id).execute();
       }
       await runRules(ctx);
@@ -73,19 +78,21 @@ export class Core {
     });
   }
 
-  /** Requeues expired leases and runs the idle-agent rules now; servers call it on a timer. */
+  /** Requeues expired leases, drops expired facts and runs the idle-agent rules, in one transaction; servers call it on a timer. */
   async sweep(): Promise<void> {
     const now = this.clock().toISOString();
-    await this.store.write((tx) => this.sweepIfDue(tx, now, true));
+    this.lastSweep = Date.parse(now);
+    await this.store.write(async (tx) => {
+      const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
+      await sweep(ctx);
+      await runRules(ctx);
+    });
   }
 
-  private async sweepIfDue(tx: Db, now: string, force = false): Promise<void> {
-    const time = Date.parse(now);
-    if (!force && time - this.lastSweep < SWEEP_EVERY_MS) return;
-    this.lastSweep = time;
-    const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
-    await sweep(ctx);
-    await runRules(ctx);
+  /** Sweeps before a write when the last sweep is over a second old, in its own transaction. */
+  private async sweepIfDue(now: string): Promise<void> {
+    if (Date.parse(now) - this.lastSweep < SWEEP_EVERY_MS) return;
+    await this.sweep().catch((error) => this.log(`sweep failed: ${(error as Error)?.stack ?? error}`));
   }
 
   private async resolveActor(db: Db, actor: Actor): Promise<ResolvedActor> {

@@ -10,7 +10,10 @@ import { validation } from './errors.js';
  * `parent-complete` then completes it).
  */
 
-/** The ids among `dependsOn`'s targets that are not done yet, per task. */
+/** A dependency done — or cancelled, so that it will never be done — no longer holds anything up. */
+export const RESOLVED = ['done', 'cancelled'];
+
+/** The dependencies of each task that are not resolved yet. */
 export async function openDependencies(ctx: Ctx, taskIds: string[]): Promise<Map<string, string[]>> {
   const waiting = new Map<string, string[]>();
   if (taskIds.length === 0) return waiting;
@@ -19,7 +22,7 @@ export async function openDependencies(ctx: Ctx, taskIds: string[]): Promise<Map
     .innerJoin('team_tasks as t', 't.id', 'd.depends_on')
     .select(['d.task_id', 'd.depends_on'])
     .where('d.task_id', 'in', taskIds)
-    .where('t.status', '!=', 'done')
+    .where('t.status', 'not in', RESOLVED)
     .orderBy('d.depends_on')
     .execute();
   for (const row of rows) waiting.set(row.task_id, [...(waiting.get(row.task_id) ?? []), row.depends_on]);
@@ -123,26 +126,27 @@ export async function subtaskProgress(ctx: Ctx, taskIds: string[]): Promise<Map<
   return progress;
 }
 
+/** Tells each of `dependentIds` that is left waiting on nothing that it is ready: an event and a notification. */
+export async function unblockDependents(ctx: Ctx, doneId: string, dependentIds: string[]) {
+  if (dependentIds.length === 0) return;
+  const dependents = await ctx.db.selectFrom('team_tasks').select(['id', 'title', 'team_id']).where('id', 'in', dependentIds).where('status', 'not in', ['done', 'cancelled']).execute();
+  const stillWaiting = await openDependencies(ctx, dependents.map((d) => d.id));
+  for (const dependent of dependents.filter((d) => !stillWaiting.has(d.id))) {
+    await ctx.emit({ team_id: dependent.team_id, type: 'task_unblocked', message: `task '${dependent.title}' is ready: its last dependency ${doneId} is resolved`, related_id: dependent.id, data: { dependency: doneId } });
+    const assignees = await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', dependent.id).execute();
+    const message = `'${dependent.title}' (${dependent.id}) is unblocked: all its dependencies are done`;
+    if (assignees.length === 0) await createNotification(ctx, { team_id: dependent.team_id, type: 'task_unblocked', message, task_id: dependent.id, priority: 3 });
+    for (const { agent_id } of assignees) {
+      await createNotification(ctx, { team_id: dependent.team_id, type: 'task_unblocked', message, task_id: dependent.id, priority: 3, to_agent: agent_id });
+    }
+  }
+}
+
 /** What finishing `task` (done or cancelled) sets off: dependents unblocked, a parent whose subtasks are all finished. */
 export async function onTaskFinished(ctx: Ctx, task: TaskRow) {
-  if (task.status === 'done') {
-    const dependents = await ctx.db
-      .selectFrom('team_task_dependencies as d')
-      .innerJoin('team_tasks as t', 't.id', 'd.task_id')
-      .select(['t.id', 't.title', 't.team_id'])
-      .where('d.depends_on', '=', task.id)
-      .where('t.status', 'not in', ['done', 'cancelled'])
-      .execute();
-    const stillWaiting = await openDependencies(ctx, dependents.map((d) => d.id));
-    for (const dependent of dependents.filter((d) => !stillWaiting.has(d.id))) {
-      await ctx.emit({ team_id: dependent.team_id, type: 'task_unblocked', message: `task '${dependent.title}' is ready: its last dependency ${task.id} is done`, related_id: dependent.id, data: { dependency: task.id } });
-      const assignees = await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', dependent.id).execute();
-      const message = `'${dependent.title}' (${dependent.id}) is unblocked: all its dependencies are done`;
-      if (assignees.length === 0) await createNotification(ctx, { team_id: dependent.team_id, type: 'task_unblocked', message, task_id: dependent.id, priority: 3 });
-      for (const { agent_id } of assignees) {
-        await createNotification(ctx, { team_id: dependent.team_id, type: 'task_unblocked', message, task_id: dependent.id, priority: 3, to_agent: agent_id });
-      }
-    }
+  {
+    const dependents = await ctx.db.selectFrom('team_task_dependencies').select('task_id').where('depends_on', '=', task.id).execute();
+    await unblockDependents(ctx, task.id, dependents.map((d) => d.task_id));
   }
   if (task.parent_id) {
     const siblings = await ctx.db.selectFrom('team_tasks').select('status').where('parent_id', '=', task.parent_id).execute();

@@ -66,6 +66,9 @@ export async function taskFeed(ctx: Ctx, task: TaskRow): Promise<{ feed: FeedEnt
       .selectAll()
       .where('team_id', '=', task.team_id)
       .where((eb) => eb.or([eb('task_id', '=', task.id), eb('thread_id', '=', task.id)]))
+      .where('deleted_at', '=', '')
+      // A direct message linked to the task stays between its two ends (and the leads).
+      .$if(!ctx.isLead, (q) => q.where((eb) => eb.or([eb('to_agent', '=', ''), eb('to_agent', '=', ctx.actorId), eb('from_agent', '=', ctx.actorId)])))
       .orderBy('created_at', 'desc')
       .limit(FEED_LIMIT)
       .execute(),

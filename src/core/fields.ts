@@ -11,11 +11,21 @@ export const longText = z.string().max(LIMITS.longText);
 export const stringList = (itemMax: number) => z.array(z.string().trim().min(1).max(itemMax)).max(LIMITS.listItems);
 export const priority = z.number().int().min(1).max(5);
 export const limit = (fallback: number) => z.number().int().min(1).max(LIMITS.pageSize).default(fallback);
+/** A calendar day that exists (2026-02-31 does not; JavaScript would quietly make it March 3). */
+const realDay = (s: string) => {
+  const day = s.slice(0, 10);
+  const parsed = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === day;
+};
+
+/** A day, YYYY-MM-DD. */
+export const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').refine(realDay, 'must be a real calendar date');
+
 /** An ISO-8601 date or date-time; without an offset it is read as UTC. */
 export const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/, 'must be an ISO-8601 date')
-  .refine((s) => !Number.isNaN(Date.parse(toUtc(s))), 'must be a valid ISO-8601 date')
+  .refine((s) => realDay(s) && !Number.isNaN(Date.parse(toUtc(s))), 'must be a valid ISO-8601 date')
   .transform((s) => new Date(Date.parse(toUtc(s))).toISOString());
 
 function toUtc(s: string): string {

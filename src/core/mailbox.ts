@@ -87,6 +87,7 @@ const markRead = defineAction({
   summary: 'mark message_ids (or all=true) read in your mailbox',
   input: z.strictObject({ ...target, message_ids: ids.optional(), all: z.boolean().optional() }),
   write: true,
+  activity: false,
   async run(ctx, input) {
     const agent = await mailboxOwner(ctx, input.agent_id, input.team_id, 'change the mailbox');
     if (!input.message_ids && !input.all) throw validation('message_ids', 'is required (or all=true)');
@@ -124,6 +125,7 @@ const archive = defineAction({
   summary: 'archive message_ids in your mailbox (marks them read)',
   input: z.strictObject({ ...target, message_ids: ids }),
   write: true,
+  activity: false,
   async run(ctx, input) {
     const agent = await mailboxOwner(ctx, input.agent_id, input.team_id, 'change the mailbox');
     const copyIds = await copies(ctx, agent.id, input.message_ids);
@@ -138,6 +140,7 @@ const clearInbox = defineAction({
   summary: 'archive your whole mailbox, or what came before_date and/or from sender',
   input: z.strictObject({ ...target, before_date: isoDate.optional(), sender: agentRef.optional() }),
   write: true,
+  activity: false,
   async run(ctx, input) {
     const agent = await mailboxOwner(ctx, input.agent_id, input.team_id, 'change the mailbox');
     const archived = await archiveCopies(ctx, agent.id, agent.team_id, { before: input.before_date, sender: input.sender }, 'cleared the inbox');
@@ -156,7 +159,8 @@ const remove = defineAction({
     const message = await ctx.db.selectFrom('team_messages').selectAll().where('team_id', '=', team.id).where('id', '=', input.message_id).where('deleted_at', '=', '').executeTakeFirst();
     if (!message) throw notFound('message', input.message_id, "a mailbox copy's message_id names it (team_comm(action='inbox'))");
     const author = message.from_agent || message.from_user;
-    if (author !== ctx.actorId && !ctx.isLead) throw denied(`agent '${ctx.actorId}' may delete only its own messages (this one is ${author}'s); a lead or the owner may delete any`, { author });
+    const own = ctx.actor.kind === 'agent' ? message.from_agent === ctx.actorId : message.from_user === ctx.actorId;
+    if (!own && !ctx.isLead) throw denied(`agent '${ctx.actorId}' may delete only its own messages (this one is ${author}'s); a lead or the owner may delete any`, { author });
     await ctx.db.updateTable('team_messages').set({ deleted_at: ctx.now }).where('id', '=', message.id).execute();
     await ctx.emit({ team_id: team.id, type: 'message_deleted', message: `${ctx.actorId} deleted a message by ${author}`, related_id: message.id, data: { author, thread_id: message.thread_id } });
     return { deleted: true, id: message.id };
@@ -166,7 +170,7 @@ const remove = defineAction({
 const purge = defineAction({
   tool: 'team_comm',
   action: 'purge',
-  summary: 'lead/owner: hard-delete the messages sent before before_date (the log keeps that they existed)',
+  summary: 'lead/owner: hard-delete messages and notifications from before before_date (the log keeps that they existed)',
   input: z.strictObject({ team_id: teamRef, before_date: isoDate }),
   write: true,
   async run(ctx, input) {
@@ -179,7 +183,8 @@ const purge = defineAction({
       await ctx.db.deleteFrom('team_pending_messages').where('message_id', 'in', chunk).execute();
       await ctx.db.deleteFrom('team_messages').where('id', 'in', chunk).execute();
     }
-    const notifications = await ctx.db.deleteFrom('team_pending_messages').where('team_id', '=', team.id).where('message_id', '=', '').where('created_at', '<', input.before_date).executeTakeFirst();
+    await ctx.db.deleteFrom('team_pending_messages').where('team_id', '=', team.id).where('message_id', '=', '').where('created_at', '<', input.before_date).execute();
+    const notifications = await ctx.db.deleteFrom('team_notifications').where('team_id', '=', team.id).where('created_at', '<', input.before_date).executeTakeFirst();
     for (const m of doomed) {
       await ctx.emit({ team_id: team.id, type: 'message_purged', message: `a message by ${m.from_agent || m.from_user} of ${m.created_at} was purged`, related_id: m.id, data: { thread_id: m.thread_id, sent_at: m.created_at } });
     }

@@ -26,7 +26,7 @@ export async function createNotification(
     const source = { id: '', team_id: row.team_id, from_agent: fromAgent, from_user: fromAgent ? '' : ctx.actorId, content: `[${row.type}] ${row.message}`, thread_id: row.task_id };
     await deliver(ctx, source, [{ to_agent: row.to_agent, reason: 'notification' }]);
   }
-  await ctx.emit({ team_id: row.team_id, type: 'notification_sent', message: `${row.type} (p${row.priority}): ${row.message.slice(0, 120)}`, related_id: row.id, data: { type: row.type, priority: row.priority, task_id: row.task_id, to_agent: row.to_agent } });
+  await ctx.emit({ team_id: row.team_id, type: 'notification_sent', message: `${ctx.actorId} sent a ${row.type} notification (priority ${row.priority})${row.to_agent ? ` to ${row.to_agent}` : ''}`, related_id: row.id, data: { type: row.type, priority: row.priority, task_id: row.task_id, to_agent: row.to_agent } });
   return row;
 }
 

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import type { TaskRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
-import { denied } from './errors.js';
+import { TeamTableError, denied } from './errors.js';
 import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
-import { assertTeamAgents, changeStatus, expectedVersion, hydrate, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
+import { assertMayApprove, assertTeamAgents, changeStatus, expectedVersion, hydrate, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
 import { post } from './threads.js';
 
 /**
@@ -18,8 +18,14 @@ const content = z.string().trim().min(1).max(LIMITS.messageContent);
 
 /** The reviewer decides; a lead or the owner may stand in, and anyone may when no reviewer is set. */
 function assertReviewer(ctx: Ctx, row: TaskRow, what: string) {
-  if (!row.reviewer || row.reviewer === ctx.actorId || ctx.isOwner || ctx.actorLevel === 'lead') return;
+  if (!row.reviewer || row.reviewer === ctx.actorId || ctx.isLead) return;
   throw denied(`only the reviewer ${row.reviewer}, a lead or the owner may ${what} task ${row.id}`, { reviewer: row.reviewer });
+}
+
+function assertInReview(row: TaskRow, action: string) {
+  if (row.status !== 'review') {
+    throw new TeamTableError('INVALID_TRANSITION', `task ${row.id} is '${row.status}': ${action} takes a task in 'review'`, { from: row.status, allowed: ['review'] });
+  }
 }
 
 async function comment(ctx: Ctx, row: TaskRow, text: string | undefined, type: string) {
@@ -34,7 +40,8 @@ const approve = defineAction({
   write: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
-    assertReviewer(ctx, row, 'approve');
+    assertInReview(row, 'approve');
+    await assertMayApprove(ctx, row);
     await changeStatus(ctx, row, 'done', { event: 'task_approved', message: `${ctx.actorId} approved '${row.title}'` });
     await comment(ctx, row, input.content, 'resolution');
     return (await hydrate(ctx, [row]))[0]!;
@@ -49,6 +56,7 @@ const requestChanges = defineAction({
   write: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    assertInReview(row, 'request_changes');
     assertReviewer(ctx, row, 'request changes on');
     await changeStatus(ctx, row, 'in_progress', { event: 'task_changes_requested', message: `${ctx.actorId} requested changes on '${row.title}'` });
     await comment(ctx, row, input.content, 'comment');
@@ -64,15 +72,23 @@ const reassign = defineAction({
   write: true,
   async run(ctx, input) {
     const { row, task } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    // A hand-off is the holder's or an assignee's to make (or a lead's); taking over others' work is not.
+    const involved = row.claimed_by ? row.claimed_by === ctx.actorId : task.assignees.length === 0 || task.assignees.includes(ctx.actorId);
+    if (!involved && !ctx.isLead) {
+      throw denied(`only ${row.claimed_by ? `the holder ${row.claimed_by}` : `an assignee (${task.assignees.join(', ')})`}, a lead or the owner may hand task ${row.id} over`, { holder: row.claimed_by, assignees: task.assignees });
+    }
     const to = input.new_assignee.toLowerCase();
     await assertTeamAgents(ctx, row.team_id, [to], 'new_assignee');
-    if (row.claimed_by) {
+    const previousHolder = row.claimed_by;
+    if (previousHolder) {
       row.claimed_by = to;
       row.lease_expires_at = await leaseUntil(ctx, row.team_id);
+      await ctx.db.updateTable('persistent_agents').set({ current_task_id: '', status: 'idle' }).where('id', '=', previousHolder).where('current_task_id', '=', row.id).where('status', '=', 'working').execute();
+      await ctx.db.updateTable('persistent_agents').set({ current_task_id: row.id }).where('id', '=', to).execute();
     }
-    if (row.status === 'inbox') row.status = 'assigned';
-    await saveTask(ctx, row);
     await setAssignees(ctx, row, [to]);
+    if (row.status === 'inbox') await changeStatus(ctx, row, 'assigned');
+    else await saveTask(ctx, row);
     await ctx.emit({ team_id: row.team_id, type: 'task_reassigned', message: `${ctx.actorId} handed '${row.title}' to ${to}`, related_id: row.id, data: { to_agent: to, previous: task.assignees } });
     return (await hydrate(ctx, [row]))[0]!;
   },

@@ -175,6 +175,12 @@ export async function escalationTargets(ctx: Ctx, task: { team_id: string }, ass
   return [...new Set(targets)].filter((id) => !assignees.includes(id));
 }
 
+/** The team's leads: agents of level lead or of role lead. */
+export async function leadsOf(ctx: Ctx, teamId: string): Promise<string[]> {
+  const agents = await ctx.db.selectFrom('persistent_agents').select(['id', 'level', 'role_definition']).where('team_id', '=', teamId).execute();
+  return agents.filter((a) => a.level === 'lead' || roleNameOf(a) === 'lead').map((a) => a.id);
+}
+
 /** Checks that `name` is a role of the team (a template or its own). */
 export async function assertRoleExists(ctx: Ctx, teamId: string, name: string, field: string): Promise<void> {
   const roles = await rolesOf(ctx, teamId);
@@ -220,7 +226,8 @@ const create = defineAction({
   write: true,
   async run(ctx, { team_id, name, ...fields }) {
     const team = await ctx.team(team_id);
-    if ((await rolesOf(ctx, team.id)).some((r) => r.name === name && !r.template)) throw conflict(`role '${name}' already exists; change it with role_update`, { field: 'name' });
+    const existing = (await rolesOf(ctx, team.id)).find((r) => r.name === name);
+    if (existing) throw conflict(`role '${name}' already exists${existing.template ? ' (a template)' : ''}; change it with role_update`, { field: 'name' });
     return saveRole(ctx, team.id, name, fields) as unknown as Record<string, unknown>;
   },
 });

@@ -2,8 +2,9 @@ import type { TaskRow } from '../store/schema.js';
 import type { Ctx, EmittedEvent } from './context.js';
 import { TeamTableError } from './errors.js';
 import type { TaskStatus } from './fields.js';
+import { assertReady } from './dependencies.js';
 import { createNotification } from './notifications.js';
-import { escalationTargets } from './roles.js';
+import { escalationTargets, leadsOf } from './roles.js';
 import { rulesOf } from './rules.js';
 import type { Condition, Rule, Trigger } from './rules.js';
 import { changeStatus, setAssignees, saveTask } from './tasks.js';
@@ -102,10 +103,8 @@ async function resolveTargets(ctx: Ctx, targets: string[], task: TaskRow): Promi
     else if (target === 'reviewer' && task.reviewer) agents.add(task.reviewer);
     else if (target === 'creator') agents.add(task.created_by);
     else if (target === 'escalation') (await escalationTargets(ctx, task, await assignees())).forEach((a) => agents.add(a));
-    else if (target === 'leads') {
-      const leads = await ctx.db.selectFrom('persistent_agents').select('id').where('team_id', '=', task.team_id).where('level', '=', 'lead').execute();
-      leads.forEach((l) => agents.add(l.id));
-    } else if (target.startsWith('agent:')) agents.add(target.slice('agent:'.length));
+    else if (target === 'leads') (await leadsOf(ctx, task.team_id)).forEach((id) => agents.add(id));
+    else if (target.startsWith('agent:')) agents.add(target.slice('agent:'.length));
   }
   const inTeam = await ctx.db.selectFrom('persistent_agents').select('id').where('team_id', '=', task.team_id).execute();
   return { agents: new Set([...agents].filter((id) => inTeam.some((a) => a.id === id))), team };
@@ -126,7 +125,12 @@ async function perform(ctx: Ctx, rule: Rule, event: EmittedEvent, task: TaskRow)
       // Done means review first once a task has a reviewer, for rules as for people.
       const to: TaskStatus = action.status === 'done' && task.reviewer && task.status !== 'review' ? 'review' : action.status;
       if (task.status === to) return;
-      await changeStatus(ctx, task, to, { force: rule.builtin, message: `rule '${rule.name}' moved '${task.title}' ${task.status} → ${to}`, data: { rule_id: rule.id } });
+      // A built-in rule may skip workflow steps (a parent nobody worked on completes from the inbox), but never
+      // revives a finished task, unblocks a blocked one, overrules a reviewer or skips unmet dependencies.
+      const force = rule.builtin && ['inbox', 'assigned', 'in_progress'].includes(task.status);
+      if (rule.builtin && !force) return;
+      if (force) await assertReady(ctx, task, `moved to ${to}`);
+      await changeStatus(ctx, task, to, { force, message: `rule '${rule.name}' moved '${task.title}' ${task.status} → ${to}`, data: { rule_id: rule.id } });
       return;
     }
     case 'notify': {

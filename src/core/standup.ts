@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from './action.js';
-import { teamRef } from './fields.js';
+import { isoDay, teamRef } from './fields.js';
 import { hydrate } from './tasks.js';
 import type { Task } from './tasks.js';
 
@@ -36,7 +36,7 @@ const standup = defineAction({
   tool: 'team_memory',
   action: 'standup',
   summary: 'daily standup: completed today, in progress, blocked (with reasons), needs review',
-  input: z.strictObject({ team_id: teamRef, date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').optional() }),
+  input: z.strictObject({ team_id: teamRef, date: isoDay.optional() }),
   write: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);

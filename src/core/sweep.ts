@@ -4,7 +4,9 @@ import type { Ctx } from './context.js';
 import { sweepExpiredFacts } from './facts.js';
 import { createNotification } from './notifications.js';
 import { rulesOf } from './rules.js';
-import { saveTask, setAssignees } from './tasks.js';
+import { changeStatus, setAssignees } from './tasks.js';
+import type { AgentRow } from '../store/schema.js';
+import { escalationTargets, leadsOf } from './roles.js';
 
 /**
  * Time-driven work: expired leases, expired facts and idle agents. Servers run it on a timer and the core at the start of write
@@ -62,16 +64,35 @@ async function sweepIdleAgents(ctx: Ctx): Promise<void> {
           const [task] = await (await readyQueue(ruleCtx, agent, { task_type: rule.condition.task_type, label: rule.condition.label }, 1)).execute();
           if (!task) continue; // nothing pending: try again on a later sweep
           await ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
-          task.status = 'assigned';
-          await saveTask(ruleCtx, task);
           await setAssignees(ruleCtx, task, [agent.id]);
+          await changeStatus(ruleCtx, task, 'assigned', { message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}` });
           await ruleCtx.emit({ team_id: team.id, type: 'task_assigned', message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}`, related_id: task.id, data: { assignees: [agent.id], rule_id: rule.id } });
           await createNotification(ruleCtx, { team_id: team.id, type: 'task_assigned', message: `you were idle, so '${task.title}' (${task.id}) is now assigned to you`, task_id: task.id, to_agent: agent.id });
         } else if (rule.action.type === 'notify') {
           await ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
-          await createNotification(ruleCtx, { team_id: team.id, type: 'agent_idle', message: rule.action.message ?? `${agent.id} has been idle for ${rule.condition.idle_minutes ?? 5} minutes`, priority: rule.action.priority ?? 4 });
+          const message = rule.action.message ?? `${agent.id} has been idle for ${rule.condition.idle_minutes ?? 5} minutes`;
+          for (const to of await idleTargets(ruleCtx, rule.action.to, agent)) {
+            await createNotification(ruleCtx, { team_id: team.id, type: 'agent_idle', message, priority: rule.action.priority ?? 4, ...(to ? { to_agent: to } : {}) });
+          }
         }
       }
     }
   }
+}
+
+/**
+ * Who hears that `agent` is idle: `team` (a team-wide notification, ''), `leads`, `agent:<id>`, or `escalation`
+ * (the role its role escalates to); task targets (assignees, reviewer, creator) have no meaning here.
+ */
+async function idleTargets(ctx: Ctx, targets: string[], agent: AgentRow): Promise<string[]> {
+  const out = new Set<string>();
+  for (const target of targets) {
+    if (target === 'team') out.add('');
+    else if (target === 'leads') (await leadsOf(ctx, agent.team_id)).forEach((id) => out.add(id));
+    else if (target === 'escalation') (await escalationTargets(ctx, agent, [agent.id])).forEach((id) => out.add(id));
+    else if (target.startsWith('agent:')) out.add(target.slice('agent:'.length));
+  }
+  out.delete(agent.id);
+  const members = new Set((await ctx.db.selectFrom('persistent_agents').select('id').where('team_id', '=', agent.team_id).execute()).map((a) => a.id));
+  return [...out].filter((id) => id === '' || members.has(id));
 }

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { TaskRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
-import { TeamTableError, notFound, validation } from './errors.js';
-import { assertParent, assertReady, onTaskFinished, openDependencies, setDependencies, subtaskProgress } from './dependencies.js';
+import { TeamTableError, denied, notFound, validation } from './errors.js';
+import { RESOLVED, assertParent, assertReady, onTaskFinished, openDependencies, setDependencies, subtaskProgress, unblockDependents } from './dependencies.js';
 import { TASK_STATUSES, agentRef, limit, longText, priority, shortText, stringList, taskRef, teamRef } from './fields.js';
 import type { TaskStatus } from './fields.js';
 import { taskFeed } from './feed.js';
@@ -11,6 +11,7 @@ import { newId } from './ids.js';
 import { LIMITS } from './limits.js';
 import { defined } from './patch.js';
 import { subscribe } from './threads.js';
+import { authorize } from './roles.js';
 import { assertTransition } from './workflow.js';
 
 export type Task = ReturnType<typeof toTask>;
@@ -97,11 +98,18 @@ async function setLabels(ctx: Ctx, taskId: string, labels: string[]) {
   if (labels.length) await ctx.db.insertInto('team_task_labels').values(labels.map((label) => ({ task_id: taskId, label }))).execute();
 }
 
-/** Saves `row`, bumping its version and `updated_at`. */
+/**
+ * Saves `row` if nobody changed the task since it was read — one conditional write, whatever the database's
+ * isolation — bumping its version and `updated_at`.
+ */
 export async function saveTask(ctx: Ctx, row: TaskRow) {
+  const read = row.version;
   row.version += 1;
   row.updated_at = ctx.now;
-  await ctx.db.updateTable('team_tasks').set(row).where('id', '=', row.id).execute();
+  const result = await ctx.db.updateTable('team_tasks').set(row).where('id', '=', row.id).where('version', '=', read).executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) {
+    throw new TeamTableError('VERSION_CONFLICT', `task ${row.id} changed while this call was working on it; get it again and retry`, { field: 'expected_version' });
+  }
 }
 
 export interface StatusChange {
@@ -115,9 +123,22 @@ export interface StatusChange {
 }
 
 /**
+ * Who holds a task that starts without an explicit claim: the acting agent when it is an assignee (or nobody is),
+ * else the only assignee. Work in progress always has a holder when one can be named, so its lease can run out.
+ */
+async function implicitHolder(ctx: Ctx, row: TaskRow): Promise<string> {
+  const assignees = (await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', row.id).orderBy('position').execute()).map((a) => a.agent_id);
+  if (ctx.actor.kind === 'agent' && (assignees.length === 0 || assignees.includes(ctx.actorId))) {
+    if (!assignees.includes(ctx.actorId)) await setAssignees(ctx, row, [...assignees, ctx.actorId]);
+    return ctx.actorId;
+  }
+  return assignees.length === 1 ? assignees[0]! : '';
+}
+
+/**
  * The one path of every status change — update, claim, review, lease expiry, rules: checks the workflow and the
- * dependencies, keeps the side fields right (completed_at, blocked_from, the claim), saves, records an event
- * carrying `from` and `to`, and sets off what finishing a task causes.
+ * dependencies, keeps the side fields right (completed_at, blocked_from, the claim and the holder's current task),
+ * saves, records an event carrying `from` and `to`, and sets off what finishing a task causes.
  */
 export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, change: StatusChange = {}) {
   const from = row.status;
@@ -130,7 +151,17 @@ export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, chang
     row.blocked_from = '';
     row.blocked_reason = '';
   }
-  if (to !== 'in_progress') {
+  if (to === 'in_progress') {
+    row.claimed_by ||= await implicitHolder(ctx, row);
+    if (row.claimed_by && !row.lease_expires_at) row.lease_expires_at = await leaseUntil(ctx, row.team_id);
+  } else if (row.claimed_by) {
+    await ctx.db
+      .updateTable('persistent_agents')
+      .set({ current_task_id: '', status: 'idle' })
+      .where('id', '=', row.claimed_by)
+      .where('current_task_id', '=', row.id)
+      .where('status', '=', 'working')
+      .execute();
     row.claimed_by = '';
     row.lease_expires_at = '';
   }
@@ -145,6 +176,16 @@ export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, chang
     data: { from, to, ...(to === 'blocked' && row.blocked_reason ? { reason: row.blocked_reason } : {}), ...change.data },
   });
   if (to === 'done' || to === 'cancelled') await onTaskFinished(ctx, row);
+}
+
+/**
+ * Whether the actor may accept work in review: its role must allow team_task.approve, and it must be the task's
+ * reviewer — or a lead, the owner, or anyone when no reviewer is set. Shared by approve and update.
+ */
+export async function assertMayApprove(ctx: Ctx, row: TaskRow) {
+  await authorize(ctx, { tool: 'team_task', action: 'approve' });
+  if (!row.reviewer || row.reviewer === ctx.actorId || ctx.isLead) return;
+  throw denied(`only the reviewer ${row.reviewer}, a lead or the owner may accept task ${row.id} out of review`, { reviewer: row.reviewer });
 }
 
 /** The lease a claim on a task of `teamId` gets from now. */
@@ -305,6 +346,11 @@ const update = defineAction({
   write: true,
   async run(ctx, { team_id, task_id, status, labels, blocked_reason, blocked_by, blocks, expected_version, ...fields }) {
     const { row, task } = await loadTask(ctx, team_id, task_id, expected_version);
+    if (status && status !== row.status) {
+      // Checked against the task as it was: clearing the reviewer in the same call does not skip review.
+      assertTransition(row, status);
+      if (row.status === 'review' && status === 'done') await assertMayApprove(ctx, row);
+    }
     const patch = defined({ ...fields, reviewer: fields.reviewer?.toLowerCase() });
     await checkReferences(ctx, row, patch);
     Object.assign(row, patch);
@@ -338,10 +384,10 @@ const assign = defineAction({
     const { row, task } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
     const assignees = normaliseIds(input.assignees);
     await assertTeamAgents(ctx, row.team_id, assignees, 'assignees');
-    if (row.status === 'inbox' && assignees.length) row.status = 'assigned';
-    else if (row.status === 'assigned' && !assignees.length) row.status = 'inbox';
-    await saveTask(ctx, row);
     await setAssignees(ctx, row, assignees);
+    if (row.status === 'inbox' && assignees.length) await changeStatus(ctx, row, 'assigned');
+    else if (row.status === 'assigned' && !assignees.length) await changeStatus(ctx, row, 'inbox');
+    else await saveTask(ctx, row);
     await ctx.emit({
       team_id: row.team_id,
       type: 'task_assigned',
@@ -361,9 +407,11 @@ const remove = defineAction({
   write: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    const dependents = await ctx.db.selectFrom('team_task_dependencies').select('task_id').where('depends_on', '=', row.id).execute();
     await ctx.db.updateTable('team_tasks').set({ parent_id: '' }).where('parent_id', '=', row.id).execute();
     await ctx.db.deleteFrom('team_tasks').where('id', '=', row.id).execute();
     await ctx.emit({ team_id: row.team_id, type: 'task_deleted', message: `${ctx.actorId} deleted task '${row.title}'`, related_id: row.id });
+    if (!RESOLVED.includes(row.status)) await unblockDependents(ctx, row.id, dependents.map((d) => d.task_id));
     return { deleted: true, id: row.id };
   },
 });

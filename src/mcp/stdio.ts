@@ -23,7 +23,7 @@ export async function serveStdio({ db, actor, log }: StdioOptions): Promise<void
   const core = () =>
     (loading ??= (async () => {
       const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
-      const opened = new Core(await Store.open(db));
+      const opened = new Core(await Store.open(db), { log });
       timer = setInterval(() => opened.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
       return opened;
     })());

@@ -73,7 +73,11 @@ describe('review hand-off and task conversation', () => {
     const moved = await t.call(agent('codex'), 'team_task', { action: 'reassign', task_id: task.id, new_assignee: 'loki' });
     expect(moved).toMatchObject({ assignees: ['loki'], claimed_by: 'loki', status: 'in_progress' });
     expect((await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).feed_text).toContain('[assigned] codex reassigned task to loki');
-    await expect(t.call(agent('codex'), 'team_task', { action: 'reassign', task_id: task.id, new_assignee: 'ghost' })).rejects.toThrow(/new_assignee: names no agent/);
+    // the hand-off is the holder's to make now, not the former holder's
+    await expect(t.call(agent('codex'), 'team_task', { action: 'reassign', task_id: task.id, new_assignee: 'codex' })).rejects.toThrow(/only the holder loki, a lead or the owner may hand task/);
+    await expect(t.call(agent('loki'), 'team_task', { action: 'reassign', task_id: task.id, new_assignee: 'ghost' })).rejects.toThrow(/new_assignee: names no agent/);
+    expect((await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'loki' })).current_task_id).toBe(task.id);
+    expect((await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'codex' })).current_task_id).toBe('');
   });
 
   it('keeps typed comments and linked messages in the feed, and linked activity bumps updated_at', async () => {

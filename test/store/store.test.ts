@@ -34,9 +34,11 @@ describe.each(dialects)('store on $name', ({ location }) => {
     await v1.db.insertInto('team_tasks').values({ id: 'bbbb2222', team_id: 'aaaa1111', title: 'Survives the upgrade', description: '', status: 'assigned', priority: 2, created_by: 'ana', created_at: at, updated_at: at, completed_at: '', blocked_reason: '', blocked_from: '' } as never).execute();
     await v1.db.insertInto('team_task_assignees').values({ task_id: 'bbbb2222', agent_id: 'loki', position: 0 }).execute();
     await v1.db.insertInto('team_facts').values({ id: 'cccc3333', team_id: 'aaaa1111', key: 'api_version', value: 'v1', author: 'ana', created_at: at, updated_at: at } as never).execute();
+    await v1.db.insertInto('team_pending_messages').values({ id: 'dddd4444', team_id: 'aaaa1111', message_id: '', to_agent: 'loki', from_agent: 'jarvis', from_user: '', content: 'seen already', thread_id: '', reason: 'direct', created_at: at, delivered: 1, delivered_at: at } as never).execute();
     await v1.close();
 
     const upgraded = await openCore({ path });
+    expect(await upgraded.call(agent('loki'), 'team_comm', { action: 'inbox' })).toMatchObject({ unread_count: 0, messages: [{ content: 'seen already', read: true }] });
     expect(await upgraded.call(OWNER, 'team_task', { action: 'get', task_id: 'bbbb2222' })).toMatchObject({ title: 'Survives the upgrade', assignees: ['loki'], version: 1, reviewer: '' });
     expect((await upgraded.call(OWNER, 'team_memory', { action: 'fact_list' })).facts).toMatchObject([{ key: 'api_version', value: 'v1' }]);
     // and the upgraded rows take part in what later migrations added

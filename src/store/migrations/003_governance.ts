@@ -29,6 +29,8 @@ export const governance: Migration = {
     await text('team_pending_messages', 'read_at');
     await text('team_pending_messages', 'archived_at');
     await text('team_messages', 'deleted_at');
+    // Copies fetched by mention_check before read state existed were seen: they must not come back unread.
+    await sql`update team_pending_messages set read_at = delivered_at where delivered = 1`.execute(db);
     await db.schema.createIndex('pending_inbox').on('team_pending_messages').columns(['to_agent', 'archived_at', 'created_at']).execute();
     await db.schema.createIndex('messages_by_date').on('team_messages').columns(['team_id', 'created_at']).execute();
 
