@@ -6,7 +6,7 @@ import type { Ctx } from './context.js';
 import { conflict, validation } from './errors.js';
 import { requeue } from './claims.js';
 import { assertLead, assertRoleExists } from './roles.js';
-import { AGENT_STATUSES, LEVELS, agentRef, longText, name, shortText, stringList, teamRef } from './fields.js';
+import { AGENT_STATUSES, LEVELS, agentTarget, longText, name, shortText, stringList, teamRef } from './fields.js';
 import { agentIdFromName } from './ids.js';
 import { LIMITS } from './limits.js';
 import { defined } from './patch.js';
@@ -103,8 +103,6 @@ const list = defineAction({
     return { team_id: team.id, agents: agents.map(toAgent), count: agents.length };
   },
 });
-
-const agentTarget = { agent_id: agentRef.optional(), team_id: teamRef };
 
 const get = defineAction({
   tool: 'team_agent',

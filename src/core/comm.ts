@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from './action.js';
-import { COMMENT_TYPES, NOTIFICATION_TYPES, agentRef, limit, priority, taskRef, teamRef } from './fields.js';
+import { COMMENT_TYPES, NOTIFICATION_TYPES, agentRef, agentTarget, limit, priority, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { createNotification } from './notifications.js';
 import { loadTask, touchTask } from './tasks.js';
@@ -26,7 +26,7 @@ const mentionCheck = defineAction({
   tool: 'team_comm',
   action: 'mention_check',
   summary: 'new mail (mentions, thread activity, direct, broadcasts, notifications); marks it delivered and read',
-  input: z.strictObject({ agent_id: agentRef.optional(), team_id: teamRef, limit: limit(100) }),
+  input: z.strictObject({ ...agentTarget, limit: limit(100) }),
   write: true,
   activity: false,
   async run(ctx, input) {

@@ -5,6 +5,8 @@ import { LIMITS } from './limits.js';
 export const teamRef = z.string().max(LIMITS.name).optional().describe('team id or name');
 export const agentRef = z.string().min(1).max(LIMITS.agentId);
 export const taskRef = z.string().min(1).max(LIMITS.agentId);
+/** Whose state an action is about: an agent (the session's own by default), optionally checked against a team. */
+export const agentTarget = { agent_id: agentRef.optional(), team_id: teamRef };
 export const name = z.string().trim().min(1).max(LIMITS.name);
 export const shortText = z.string().max(LIMITS.shortText);
 export const longText = z.string().max(LIMITS.longText);

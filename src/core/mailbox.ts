@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Ctx } from './context.js';
 import { defineAction } from './action.js';
 import { denied, notFound, validation } from './errors.js';
-import { agentRef, isoDate, limit, teamRef } from './fields.js';
+import { agentRef, agentTarget, isoDate, limit, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { assertLead } from './roles.js';
 import { post } from './threads.js';
@@ -15,7 +15,6 @@ import { post } from './threads.js';
  */
 
 const ids = z.array(z.string().min(1).max(LIMITS.agentId)).min(1).max(LIMITS.pageSize);
-const target = { team_id: teamRef, agent_id: agentRef.optional() };
 
 async function mailboxOwner(ctx: Ctx, agentId: string | undefined, teamRef: string | undefined, what: string) {
   const agent = await ctx.agent(agentId, teamRef);
@@ -41,7 +40,7 @@ const inbox = defineAction({
   action: 'inbox',
   summary: 'your mailbox, newest first, with read state and unread_count (filters unread_only, sender, since, thread_id, include_archived)',
   input: z.strictObject({
-    ...target,
+    ...agentTarget,
     unread_only: z.boolean().default(false),
     sender: agentRef.optional(),
     since: isoDate.optional(),
@@ -85,7 +84,7 @@ const markRead = defineAction({
   tool: 'team_comm',
   action: 'mark_read',
   summary: 'mark message_ids (or all=true) read in your mailbox',
-  input: z.strictObject({ ...target, message_ids: ids.optional(), all: z.boolean().optional() }),
+  input: z.strictObject({ ...agentTarget, message_ids: ids.optional(), all: z.boolean().optional() }),
   write: true,
   activity: false,
   async run(ctx, input) {
@@ -123,7 +122,7 @@ const archive = defineAction({
   tool: 'team_comm',
   action: 'archive',
   summary: 'archive message_ids in your mailbox (marks them read)',
-  input: z.strictObject({ ...target, message_ids: ids }),
+  input: z.strictObject({ ...agentTarget, message_ids: ids }),
   write: true,
   activity: false,
   async run(ctx, input) {
@@ -138,7 +137,7 @@ const clearInbox = defineAction({
   tool: 'team_comm',
   action: 'clear_inbox',
   summary: 'archive your whole mailbox, or what came before_date and/or from sender',
-  input: z.strictObject({ ...target, before_date: isoDate.optional(), sender: agentRef.optional() }),
+  input: z.strictObject({ ...agentTarget, before_date: isoDate.optional(), sender: agentRef.optional() }),
   write: true,
   activity: false,
   async run(ctx, input) {

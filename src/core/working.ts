@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { WorkingStateRow } from '../store/schema.js';
 import { defineAction } from './action.js';
-import { WORKING_STATUSES, agentRef, longText, taskRef, teamRef } from './fields.js';
+import { WORKING_STATUSES, agentTarget, longText, taskRef } from './fields.js';
 import { defined } from './patch.js';
 
 /** The WORKING.md block of a heartbeat prompt: what the agent was doing and what comes next. */
@@ -15,13 +15,11 @@ export function renderWorkingState(state: Pick<WorkingStateRow, 'status' | 'curr
 
 const withMarkdown = (state: WorkingStateRow) => ({ ...state, markdown: renderWorkingState(state) });
 
-const target = { agent_id: agentRef.optional(), team_id: teamRef };
-
 const get = defineAction({
   tool: 'team_agent',
   action: 'working_get',
   summary: 'working state (WORKING.md)',
-  input: z.strictObject(target),
+  input: z.strictObject(agentTarget),
   write: false,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);
@@ -41,7 +39,7 @@ const update = defineAction({
   action: 'working_update',
   summary: 'save working state (fields given are replaced)',
   input: z.strictObject({
-    ...target,
+    ...agentTarget,
     status: z.enum(WORKING_STATUSES).optional(),
     current_task_id: z.union([taskRef, z.literal('')]).optional(),
     next_steps: longText.optional(),
@@ -83,7 +81,7 @@ const clear = defineAction({
   tool: 'team_agent',
   action: 'working_clear',
   summary: 'clear working state',
-  input: z.strictObject(target),
+  input: z.strictObject(agentTarget),
   write: true,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);
