@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { readyQueue, sweepExpiredLeases } from './claims.js';
+import { nextReadyTask, sweepExpiredLeases } from './claims.js';
 import type { Ctx } from './context.js';
 import { sweepExpiredFacts } from './facts.js';
 import { createNotification } from './notifications.js';
@@ -61,7 +61,7 @@ async function sweepIdleAgents(ctx: Ctx): Promise<void> {
       for (const agent of idle) {
         const ruleCtx = ctx.asRule(rule.id, 1);
         if (rule.action.type === 'assign_next') {
-          const [task] = await (await readyQueue(ruleCtx, agent, { task_type: rule.condition.task_type, label: rule.condition.label }, 1)).execute();
+          const task = await nextReadyTask(ruleCtx, agent, { task_type: rule.condition.task_type, label: rule.condition.label });
           if (!task) continue; // nothing pending: try again on a later sweep
           await ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
           await setAssignees(ruleCtx, task, [agent.id]);
