@@ -2,7 +2,7 @@ import type { DialectName } from '../store/dialect.js';
 import type { Db } from '../store/store.js';
 import type { AgentRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
-import { newId, teamSlug } from './ids.js';
+import { newRowId, teamSlug } from './ids.js';
 import { roleNameOf } from './roles.js';
 
 export type Clock = () => Date;
@@ -72,7 +72,7 @@ export class Ctx {
     await this.db
       .insertInto('team_events')
       .values({
-        id: newId(),
+        id: newRowId(),
         team_id: event.team_id,
         type: event.type,
         agent_id: this.actorId,

@@ -1,8 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { LIMITS } from './limits.js';
 
-/** A new 8-character identifier (hex, like the seed's `5916dabf`). */
-export const newId = (): string => randomBytes(4).toString('hex');
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+function randomId(length: number): string {
+  // 36^n ids from unbiased bytes: a byte ≥ 252 would favour the first letters, so it is drawn again.
+  let id = '';
+  while (id.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 252 && id.length < length) id += ALPHABET[byte % 36];
+    }
+  }
+  return id;
+}
+
+/**
+ * A new 8-character id for what people name in calls — teams, tasks, documents, rules (the seed's `5916dabf`,
+ * `xyz78901`): lowercase letters and digits, 36^8 ≈ 2.8·10^12 of them.
+ */
+export const newId = (): string => randomId(8);
+
+/**
+ * A new 16-character id for rows made in bulk — events, mailbox copies, messages, subscriptions, notifications.
+ * 8 hex characters (2^32) collide with even odds by some 77,000 rows, which a busy team's event log reaches.
+ */
+export const newRowId = (): string => randomId(16);
 
 /**
  * The agent id derived from a display name: lowercase ASCII letters and digits, spaces become hyphens

@@ -1,6 +1,6 @@
 import type { NotificationRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
-import { newId } from './ids.js';
+import { newRowId } from './ids.js';
 import { deliver } from './threads.js';
 
 /** Stores a notification; one meant for an agent also lands in its mailbox. */
@@ -9,7 +9,7 @@ export async function createNotification(
   input: { team_id: string; type: string; message: string; task_id?: string; priority?: number; to_agent?: string },
 ) {
   const row: NotificationRow = {
-    id: newId(),
+    id: newRowId(),
     team_id: input.team_id,
     type: input.type,
     message: input.message,

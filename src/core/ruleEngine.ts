@@ -38,6 +38,16 @@ function triggersOf(event: EmittedEvent): { triggers: Trigger[]; taskId: string 
   return { triggers, taskId };
 }
 
+/** The conditions the event alone decides: checked before the task is read, so most events cost no read. */
+function matchesEvent(condition: Condition, trigger: Trigger, event: EmittedEvent): boolean {
+  const data = event.data ?? {};
+  return (
+    (trigger !== 'task.status_changed' || condition.status === undefined || condition.status === data.to) &&
+    (condition.from_status === undefined || condition.from_status === data.from) &&
+    (condition.comment_type === undefined || condition.comment_type === (data.comment_type || 'comment'))
+  );
+}
+
 function matches(condition: Condition, trigger: Trigger, event: EmittedEvent, task: TaskRow, labels: string[]): boolean {
   const data = event.data ?? {};
   const status = trigger === 'task.status_changed' ? data.to : task.status;
@@ -60,7 +70,7 @@ export async function runRules(ctx: Ctx): Promise<void> {
     const { triggers, taskId } = triggersOf(event);
     if (!triggers.length || !taskId) continue;
     if (!rulesByTeam.has(event.team_id)) rulesByTeam.set(event.team_id, await rulesOf(ctx, event.team_id));
-    const rules = rulesByTeam.get(event.team_id)!.filter((r) => r.enabled && triggers.includes(r.trigger));
+    const rules = rulesByTeam.get(event.team_id)!.filter((r) => r.enabled && triggers.includes(r.trigger) && matchesEvent(r.condition, r.trigger, event));
     if (!rules.length) continue;
     const task = await ctx.db.selectFrom('team_tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
     if (!task) continue;

@@ -1,6 +1,6 @@
 import type { MessageRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
-import { newId } from './ids.js';
+import { newRowId } from './ids.js';
 import { parseMentions } from './mentions.js';
 
 export type SubscriptionReason = 'auto' | 'mentioned' | 'assigned';
@@ -9,7 +9,7 @@ export type SubscriptionReason = 'auto' | 'mentioned' | 'assigned';
 export async function subscribe(ctx: Ctx, teamId: string, threadId: string, agentId: string, reason: SubscriptionReason) {
   const inserted = await ctx.db
     .insertInto('team_thread_subscriptions')
-    .values({ id: newId(), team_id: teamId, thread_id: threadId, agent_id: agentId, subscribed_at: ctx.now, reason })
+    .values({ id: newRowId(), team_id: teamId, thread_id: threadId, agent_id: agentId, subscribed_at: ctx.now, reason })
     .onConflict((c) => c.columns(['team_id', 'thread_id', 'agent_id']).doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
@@ -32,7 +32,7 @@ export async function deliver(ctx: Ctx, message: Pick<MessageRow, 'id' | 'team_i
     .insertInto('team_pending_messages')
     .values(
       deliveries.map((d) => ({
-        id: newId(),
+        id: newRowId(),
         team_id: message.team_id,
         message_id: message.id,
         to_agent: d.to_agent,
@@ -75,7 +75,7 @@ export async function post(ctx: Ctx, input: PostInput) {
   const mentions = parseMentions(input.content, new Set(teamAgents.map((a) => a.id)));
   const fromAgent = ctx.actor.kind === 'agent' ? ctx.actorId : '';
   const message: MessageRow = {
-    id: newId(),
+    id: newRowId(),
     team_id: input.teamId,
     thread_id: input.threadId,
     from_agent: fromAgent,

@@ -34,7 +34,7 @@ describe('tasks', () => {
       description: 'Add OAuth2 support with Google and GitHub providers', assignees: ['jarvis', 'loki'], labels: ['auth', 'backend'],
     });
     expect(task).toMatchObject({ status: 'assigned', priority: 3, created_by: 'jarvis', assignees: ['jarvis', 'loki'], labels: ['auth', 'backend'], completed_at: '', blocked_reason: '' });
-    expect(task.id).toMatch(/^[0-9a-f]{8}$/);
+    expect(task.id).toMatch(/^[0-9a-z]{8}$/);
     expect((await t.call(OWNER, 'team_task', { action: 'create', title: 'Triage' })).status).toBe('inbox');
   });
 

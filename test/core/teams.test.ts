@@ -5,7 +5,7 @@ describe('teams', () => {
   it('creates a team with an 8-char id and resolves it by id or by name in any spelling', async () => {
     const t = await openCore();
     const team = await t.call(OWNER, 'team_manage', { action: 'create', name: 'DevClaw OS', description: 'Main development team' });
-    expect(team.id).toMatch(/^[0-9a-f]{8}$/);
+    expect(team.id).toMatch(/^[0-9a-z]{8}$/);
     expect(team).toMatchObject({ name: 'DevClaw OS', description: 'Main development team', owner_jid: 'ana', enabled: true });
     for (const ref of [team.id, 'DevClaw OS', 'devclaw-os', 'DEVCLAW_OS', 'devclaw os']) {
       expect((await t.call(OWNER, 'team_manage', { action: 'get', team_id: ref })).id).toBe(team.id);

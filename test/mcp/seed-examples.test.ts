@@ -10,7 +10,7 @@ describe('seed examples over MCP stdio', () => {
     const db = tempDbPath();
     const owner = await spawnSession(db);
     const team = await owner.call('team_manage', { action: 'create', name: 'DevClaw OS', description: 'Main development team' });
-    expect(team).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{8}$/), name: 'DevClaw OS' });
+    expect(team).toMatchObject({ id: expect.stringMatching(/^[0-9a-z]{8}$/), name: 'DevClaw OS' });
     const siri = await owner.call('team_agent', {
       action: 'create', team_id: 'devclaw-os', name: 'Siri', role: 'Personal Assistant', personality: 'Helpful, proactive, organized',
       instructions: 'Help with daily tasks, manage calendar, answer questions', level: 'mid', heartbeat_schedule: '*/15 * * * *',

@@ -17,9 +17,8 @@ export const taskFlow: Migration = {
     for (const [name, type, fallback] of columns) {
       await db.schema.alterTable('team_tasks').addColumn(name, type, (c) => c.notNull().defaultTo(fallback)).execute();
     }
-    // claim_next reads a team's inbox in priority order straight off these: done tasks are never visited.
-    await db.schema.createIndex('tasks_ready_queue').on('team_tasks').columns(['team_id', 'status', 'priority', 'created_at', 'id']).execute();
-    await db.schema.createIndex('tasks_ready_by_type').on('team_tasks').columns(['team_id', 'status', 'priority', 'task_type', 'created_at', 'id']).execute();
+    // claim_next reads ready work of one team in priority order straight off this index: done tasks never enter it.
+    await db.schema.createIndex('tasks_ready_queue').on('team_tasks').columns(['team_id', 'status', 'priority', 'created_at']).execute();
     await db.schema.createIndex('tasks_by_lease').on('team_tasks').columns(['status', 'lease_expires_at']).execute();
     await db.schema.createIndex('tasks_by_parent').on('team_tasks').columns(['parent_id']).execute();
     await db.schema.dropIndex('tasks_by_team_status').execute();
