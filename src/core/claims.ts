@@ -8,7 +8,7 @@ import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { createNotification } from './notifications.js';
 import { affinityOf } from './roles.js';
-import { changeStatus, expectedVersion, hydrate, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
+import { addAssignee, changeStatus, expectedVersion, hydrate, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
 
 /**
  * Claims with leases. A claim moves a ready task to in_progress for one agent until its lease runs out; the holder
@@ -32,7 +32,7 @@ async function claimer(ctx: Ctx, agentId: string | undefined, teamRef: string | 
 async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[]) {
   row.claimed_by = agent.id;
   row.lease_expires_at = await leaseUntil(ctx, row.team_id);
-  if (!assignees.includes(agent.id)) await setAssignees(ctx, row, [...assignees, agent.id]);
+  if (!assignees.includes(agent.id)) await addAssignee(ctx, row, agent.id, assignees.length);
   await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at } });
   // changeStatus keeps the claim fields only for in_progress, which this is.
   await ctx.db.updateTable('persistent_agents').set({ status: 'working', current_task_id: row.id }).where('id', '=', agent.id).where('status', 'in', ['idle', 'working']).execute();

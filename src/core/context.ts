@@ -41,11 +41,21 @@ export class Ctx {
     /** Shared by the use case and the rules it sets off: the rule engine walks it in order. */
     readonly emitted: EmittedEvent[] = [],
     readonly depth = 0,
+    private readonly memos = new Map<string, Promise<unknown>>(),
   ) {}
+
+  /**
+   * Reads `key` once per call: definitions a call consults several times (a team's roles) and that nothing in the
+   * same call changes before reading them again.
+   */
+  memo<T>(key: string, read: () => Promise<T>): Promise<T> {
+    if (!this.memos.has(key)) this.memos.set(key, read());
+    return this.memos.get(key) as Promise<T>;
+  }
 
   /** The context a workflow rule acts in: same transaction and time, the rule as actor, one level deeper. */
   asRule(ruleId: string, depth: number): Ctx {
-    return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.emitted, depth);
+    return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.emitted, depth, this.memos);
   }
 
   get actorId(): string {

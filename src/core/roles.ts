@@ -110,7 +110,7 @@ const toDefinition = (row: RoleRow): RoleDefinition => ({
 
 /** A team's roles: the templates, each replaced by the team's own definition of that name, then the team's others. */
 export async function rolesOf(ctx: Ctx, teamId: string): Promise<RoleDefinition[]> {
-  const own = (await ctx.db.selectFrom('team_roles').selectAll().where('team_id', '=', teamId).orderBy('created_at').execute()).map(toDefinition);
+  const own = (await ctx.memo(`roles:${teamId}`, () => ctx.db.selectFrom('team_roles').selectAll().where('team_id', '=', teamId).orderBy('created_at').execute())).map(toDefinition);
   return [...ROLE_TEMPLATES.map((t) => own.find((r) => r.name === t.name) ?? t), ...own.filter((r) => !ROLE_TEMPLATES.some((t) => t.name === r.name))];
 }
 

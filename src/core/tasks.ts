@@ -93,6 +93,12 @@ export async function setAssignees(ctx: Ctx, task: TaskRow, assignees: string[])
   for (const id of assignees) await subscribe(ctx, task.team_id, task.id, id, 'assigned');
 }
 
+/** Adds one assignee at `position` (a claim's holder joining the assignees). */
+export async function addAssignee(ctx: Ctx, task: TaskRow, agentId: string, position: number) {
+  await ctx.db.insertInto('team_task_assignees').values({ task_id: task.id, agent_id: agentId, position }).execute();
+  await subscribe(ctx, task.team_id, task.id, agentId, 'assigned');
+}
+
 async function setLabels(ctx: Ctx, taskId: string, labels: string[]) {
   await ctx.db.deleteFrom('team_task_labels').where('task_id', '=', taskId).execute();
   if (labels.length) await ctx.db.insertInto('team_task_labels').values(labels.map((label) => ({ task_id: taskId, label }))).execute();
@@ -129,7 +135,7 @@ export interface StatusChange {
 async function implicitHolder(ctx: Ctx, row: TaskRow): Promise<string> {
   const assignees = (await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', row.id).orderBy('position').execute()).map((a) => a.agent_id);
   if (ctx.actor.kind === 'agent' && (assignees.length === 0 || assignees.includes(ctx.actorId))) {
-    if (!assignees.includes(ctx.actorId)) await setAssignees(ctx, row, [...assignees, ctx.actorId]);
+    if (!assignees.includes(ctx.actorId)) await addAssignee(ctx, row, ctx.actorId, assignees.length);
     return ctx.actorId;
   }
   return assignees.length === 1 ? assignees[0]! : '';

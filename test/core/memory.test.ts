@@ -51,6 +51,7 @@ describe('standup', () => {
     const t = await openCore();
     await seedTeam(t);
     const make = async (title: string, assignees: string[], path: string[], extra: Record<string, unknown> = {}) => {
+      t.clock.advance(1000);
       const task = await t.call(OWNER, 'team_task', { action: 'create', title, assignees });
       for (const status of path) await t.call(OWNER, 'team_task', { action: 'update', task_id: task.id, status, ...(status === 'blocked' ? extra : {}) });
     };
