@@ -29,7 +29,13 @@ export function clientConfigs(db: string, teams: { id: string; name: string }[],
     const { command, args } = serverEntry(db, s.agent);
     out.push(`[mcp_servers.${s.key}]`, `command = ${JSON.stringify(command)}`, `args = ${JSON.stringify(args)}`, '');
   }
-  if (!teams.length) out.push("Next: in the owner's session, call team_manage(action='create', name='Engineering'), then team_agent(action='create', …).", '');
+  if (!teams.length) {
+    out.push(
+      "Next: in the owner's session, call team_manage(action='create', name='Engineering'), then team_agent(action='create', name='Jarvis', level='lead').",
+      `Or from this shell: ${[process.execPath, cliPath].map(quote).join(' ')} call team_manage '{"action":"create","name":"Engineering"}' --db ${quote(db)}`,
+      '',
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 
