@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -28,6 +29,19 @@ export const INSTRUCTIONS =
   "team_task(action='list', assignee_filter=<you>) or team_task(action='claim_next'); reply exactly HEARTBEAT_OK when there is nothing to do.";
 
 /**
+ * The tools/list answer. The build writes it to tools.json beside this module, so a new session answers without
+ * loading the zod schemas; without that file (running from source) it is derived from them.
+ */
+async function toolList(): Promise<unknown[]> {
+  try {
+    return JSON.parse(await readFile(new URL('./tools.json', import.meta.url), 'utf8')) as unknown[];
+  } catch {
+    const { toolDefinitions } = await import('./tools.js');
+    return toolDefinitions();
+  }
+}
+
+/**
  * The MCP server of one session: the five team tools, acting as `actor`. Transport-agnostic.
  *
  * `core` is a promise so that a server can answer `initialize` before the store and the schemas are loaded (they
@@ -35,10 +49,7 @@ export const INSTRUCTIONS =
  */
 export function createMcpServer(core: () => Promise<Core>, actor: Actor, log: (line: string) => void = () => {}): Server {
   const server = new Server({ name: 'team-table', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    const { toolDefinitions } = await import('./tools.js');
-    return { tools: toolDefinitions() };
-  });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await toolList() }));
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const { name, arguments: args } = request.params;
     try {
