@@ -6,7 +6,7 @@
  * Booleans are integers (0/1) and times are ISO-8601 UTC text in both dialects, so rows compare and sort the
  * same way on SQLite and PostgreSQL.
  */
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 
 export interface TeamsTable {
   id: string;
@@ -283,13 +283,10 @@ export type TeamRow = Selectable<TeamsTable>;
 export type AgentRow = Selectable<AgentsTable>;
 export type TaskRow = Selectable<TasksTable>;
 export type MessageRow = Selectable<MessagesTable>;
-export type PendingMessageRow = Selectable<PendingMessagesTable>;
 export type FactRow = Selectable<FactsTable>;
 export type DocumentRow = Selectable<DocumentsTable>;
 export type WorkingStateRow = Selectable<WorkingStateTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
 export type EventRow = Selectable<EventsTable>;
-export type NewEvent = Insertable<EventsTable>;
-export type TaskUpdate = Updateable<TasksTable>;
 export type RuleRow = Selectable<RulesTable>;
 export type RoleRow = Selectable<RolesTable>;
