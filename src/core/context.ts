@@ -53,6 +53,11 @@ export class Ctx {
     return this.memos.get(key) as Promise<T>;
   }
 
+  /** The same call's context on a transaction (the actor, time and memos carry over). */
+  inTransaction(tx: Db): Ctx {
+    return new Ctx(tx, this.actor, this.now, this.dialect, this.emitted, this.depth, this.memos);
+  }
+
   /** The context a workflow rule acts in: same transaction and time, the rule as actor, one level deeper. */
   asRule(ruleId: string, depth: number): Ctx {
     return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.emitted, depth, this.memos);

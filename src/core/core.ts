@@ -60,15 +60,14 @@ export class Core {
     const { action: _action, ...params } = args;
     const input = parseInput(def.input, params, `${tool}(action='${def.action}')`);
     const now = this.clock().toISOString();
-    if (!def.write) {
-      const ctx = new Ctx(this.store.db, await this.resolveActor(this.store.db, actor), now, this.store.dialect.name);
-      await authorize(ctx, def);
-      return def.run(ctx, input);
-    }
+    // Who is acting, and whether it may, is settled before the write lock is taken: a refused call never waits
+    // for it, and a claim holds it only for the claim itself.
+    const reader = new Ctx(this.store.db, await this.resolveActor(this.store.db, actor), now, this.store.dialect.name);
+    await authorize(reader, def);
+    if (!def.write) return def.run(reader, input);
     await this.sweepIfDue(now);
     return this.store.write(async (tx) => {
-      const ctx = new Ctx(tx, await this.resolveActor(tx, actor), now, this.store.dialect.name);
-      await authorize(ctx, def);
+      const ctx = reader.inTransaction(tx);
       const result = await def.run(ctx, input);
       if (ctx.actor.kind === 'agent' && def.activity !== false) {
         await tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', ctx.actor.id).execute();
