@@ -88,8 +88,17 @@ export function writeResult(name, data) {
 }
 
 /** True when the module at `metaUrl` is the script node was started with (a scenario run alone). */
-export function isMain(metaUrl) {
+function isMain(metaUrl) {
   return process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(metaUrl);
+}
+
+/** Runs a scenario when its file is the one node was started with (each scenario is runnable alone). */
+export function runIfMain(metaUrl, run) {
+  if (!isMain(metaUrl)) return;
+  run().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
 }
 
 export function passFail(ok) {

@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import Database from 'better-sqlite3';
-import { BENCH_DIR, CLI, ROOT, describeMachine, fmt, isMain, passFail, printTable, stats, writeResult } from '../lib.mjs';
+import { BENCH_DIR, CLI, ROOT, describeMachine, fmt, runIfMain, passFail, printTable, stats, writeResult } from '../lib.mjs';
 
 export const name = 'claim-storm';
 const BACKLOG = Number(process.env.BENCH_CLAIM_BACKLOG) || 10_000;
@@ -479,9 +479,4 @@ async function measure(build) {
   return { name, goals };
 }
 
-if (isMain(import.meta.url)) {
-  run().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, run);

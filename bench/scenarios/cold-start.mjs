@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { CLI, MINIMAL_SERVER, describeMachine, fmt, isMain, passFail, printTable, stats, writeResult } from '../lib.mjs';
+import { CLI, MINIMAL_SERVER, describeMachine, fmt, runIfMain, passFail, printTable, stats, writeResult } from '../lib.mjs';
 
 export const name = 'cold-start';
 const RUNS = Number(process.env.BENCH_RUNS) || 20;
@@ -200,9 +200,4 @@ export async function run() {
   return { name, goals };
 }
 
-if (isMain(import.meta.url)) {
-  run().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, run);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CLI, MINIMAL_SERVER, describeMachine, isMain, passFail, printTable, writeResult } from '../lib.mjs';
+import { CLI, MINIMAL_SERVER, describeMachine, runIfMain, passFail, printTable, writeResult } from '../lib.mjs';
 
 export const name = 'tools-list-size';
 const GOAL_TOKENS = 4000;
@@ -87,9 +87,4 @@ export async function run() {
   return { name, goals: [goal] };
 }
 
-if (isMain(import.meta.url)) {
-  run().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, run);
