@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CLI, tempDbPath } from './helpers.js';
@@ -44,5 +45,8 @@ describe('CLI', () => {
     const invalid = await cli(['call', 'team_task', '{"action":"create"}'], { TEAM_TABLE_DB: db });
     expect(invalid.code).toBe(2);
     expect((await cli(['call', 'team_manage', 'not json'], { TEAM_TABLE_DB: db })).stderr).toMatch(/expected a JSON object/);
+    const folder = await cli(['call', 'team_manage', '{"action":"list"}', '--db', dirname(db)]);
+    expect(folder.code).toBe(6);
+    expect(folder.stderr).toMatch(/STORE_UNAVAILABLE: cannot open the database .*: unable to open database file/);
   });
 });

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   TASK_ALREADY_CLAIMED: { http: 409, exit: 5 },
   VERSION_CONFLICT: { http: 409, exit: 5 },
   SCHEMA_TOO_NEW: { http: 500, exit: 6 },
+  STORE_UNAVAILABLE: { http: 503, exit: 6 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

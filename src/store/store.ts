@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { TeamTableError } from '../core/errors.js';
 import type { StoreDialect } from './dialect.js';
 import { migrate } from './migrate.js';
 import type { Database } from './schema.js';
@@ -17,7 +18,12 @@ export class Store {
 
   /** Opens (creating if needed) the database at `location` — a file path — and migrates it. */
   static async open(location: string, options: OpenOptions = {}): Promise<Store> {
-    const dialect = openSqlite(location);
+    let dialect: StoreDialect;
+    try {
+      dialect = openSqlite(location);
+    } catch (error) {
+      throw new TeamTableError('STORE_UNAVAILABLE', `cannot open the database ${location}: ${(error as Error).message}`, { location });
+    }
     try {
       await migrate(dialect, options.schemaVersion);
     } catch (error) {
