@@ -20,6 +20,11 @@ export interface ActionDef<S extends z.ZodObject = z.ZodObject> {
    * Reading one's own mail does not: an agent that only checks its mailbox has not been working.
    */
   activity?: false;
+  /**
+   * The answer is a task (or `{ task }`): when the rules this call set off changed that task, the core answers
+   * with the task as it is after them.
+   */
+  answersWithTask?: true;
   run(ctx: Ctx, input: z.infer<S>): Promise<Record<string, unknown>>;
 }
 

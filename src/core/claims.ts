@@ -57,6 +57,7 @@ const claim = defineAction({
   summary: 'take a ready task: in_progress for you, with a lease (renew, or any activity on it, extends it)',
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, agent_id: agentRef.optional(), expected_version: expectedVersion }),
   write: true,
+  answersWithTask: true,
   async run(ctx, input) {
     const { row, task } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
     const agent = await claimer(ctx, input.agent_id, row.team_id);
@@ -157,6 +158,7 @@ const claimNext = defineAction({
   summary: 'claim the best ready task for you (priority, role task types, age); none → task null',
   input: z.strictObject({ team_id: teamRef, agent_id: agentRef.optional(), label: z.string().max(LIMITS.label).optional(), task_type: z.string().max(LIMITS.label).optional() }),
   write: true,
+  answersWithTask: true,
   async run(ctx, input) {
     const agent = await claimer(ctx, input.agent_id, input.team_id);
     const row = await nextReadyTask(ctx, agent, input);
@@ -185,6 +187,7 @@ const renew = defineAction({
   summary: "extend your claim's lease",
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, agent_id: agentRef.optional() }),
   write: true,
+  answersWithTask: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id);
     assertHolder(row, await claimer(ctx, input.agent_id, row.team_id));
@@ -209,6 +212,7 @@ const release = defineAction({
   summary: 'give your claimed task back to the queue',
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, agent_id: agentRef.optional() }),
   write: true,
+  answersWithTask: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id);
     assertHolder(row, await claimer(ctx, input.agent_id, row.team_id));

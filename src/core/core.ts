@@ -8,6 +8,7 @@ import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
 import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
+import { hydrate } from './tasks.js';
 import { sweep } from './sweep.js';
 import { parseInput } from './validate.js';
 
@@ -73,7 +74,7 @@ export class Core {
         await tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', ctx.actor.id).execute();
       }
       await runRules(ctx);
-      return result;
+      return def.answersWithTask ? afterRules(ctx, result) : result;
     });
   }
 
@@ -102,4 +103,15 @@ export class Core {
     }
     return { kind: 'agent', id: agent.id, agent };
   }
+}
+
+/** The answer's task as it is now, if a rule set off by this call changed it; the answer unchanged otherwise. */
+async function afterRules(ctx: Ctx, result: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const nested = 'task' in result;
+  const task = (nested ? result.task : result) as { id?: string } | null;
+  if (!task?.id || !ctx.emitted.some((e) => e.depth > 0 && e.related_id === task.id)) return result;
+  const row = await ctx.db.selectFrom('team_tasks').selectAll().where('id', '=', task.id).executeTakeFirst();
+  if (!row) return result;
+  const [fresh] = await hydrate(ctx, [row]);
+  return nested ? { ...result, task: fresh } : fresh!;
 }

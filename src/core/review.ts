@@ -38,6 +38,7 @@ const approve = defineAction({
   summary: 'reviewer accepts: review → done (optional content as a resolution comment)',
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, content: content.optional(), expected_version: expectedVersion }),
   write: true,
+  answersWithTask: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
     assertInReview(row, 'approve');
@@ -54,6 +55,7 @@ const requestChanges = defineAction({
   summary: 'reviewer sends back: review → in_progress, content is the comment',
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, content, expected_version: expectedVersion }),
   write: true,
+  answersWithTask: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
     assertInReview(row, 'request_changes');
@@ -70,6 +72,7 @@ const reassign = defineAction({
   summary: 'hand the task (and its claim) to new_assignee',
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, new_assignee: agentRef, expected_version: expectedVersion }),
   write: true,
+  answersWithTask: true,
   async run(ctx, input) {
     const { row, task } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
     // A hand-off is the holder's or an assignee's to make (or a lead's); taking over others' work is not.

@@ -237,6 +237,7 @@ const create = defineAction({
     assignees: stringList(LIMITS.agentId).optional(),
   }),
   write: true,
+  answersWithTask: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     const assignees = normaliseIds(input.assignees ?? []);
@@ -350,6 +351,7 @@ const update = defineAction({
     expected_version: expectedVersion,
   }),
   write: true,
+  answersWithTask: true,
   async run(ctx, { team_id, task_id, status, labels, blocked_reason, blocked_by, blocks, expected_version, ...fields }) {
     const { row, task } = await loadTask(ctx, team_id, task_id, expected_version);
     if (status && status !== row.status) {
@@ -386,6 +388,7 @@ const assign = defineAction({
   summary: 'set the assignees (replaces them)',
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, assignees: stringList(LIMITS.agentId), expected_version: expectedVersion }),
   write: true,
+  answersWithTask: true,
   async run(ctx, input) {
     const { row, task } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
     const assignees = normaliseIds(input.assignees);

@@ -55,6 +55,7 @@ describe('workflow rules', () => {
     });
     expect(rule).toMatchObject({ trigger: 'task.created', enabled: true, builtin: false });
     const urgent = await t.call(agent('loki'), 'team_task', { action: 'create', title: 'Prod down', priority: 1 });
+    expect(urgent).toMatchObject({ status: 'assigned', assignees: ['jarvis'] }); // the answer shows what the rule did
     const calm = await t.call(agent('loki'), 'team_task', { action: 'create', title: 'Refactor', priority: 4 });
     expect(await t.call(OWNER, 'team_task', { action: 'get', task_id: urgent.id })).toMatchObject({ status: 'assigned', assignees: ['jarvis'] });
     expect((await t.call(OWNER, 'team_task', { action: 'get', task_id: calm.id })).assignees).toEqual([]);
