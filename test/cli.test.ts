@@ -49,4 +49,21 @@ describe('CLI', () => {
     expect(folder.code).toBe(6);
     expect(folder.stderr).toMatch(/STORE_UNAVAILABLE: cannot open the database .*: unable to open database file/);
   });
+
+  it('serve answers the calls it was sent before its client closed stdin, with a clear error when the database cannot open', async () => {
+    const folder = dirname(tempDbPath());
+    const lines = [
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '0' } } },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'team_manage', arguments: { action: 'list' } } },
+    ];
+    const child = execFile(process.execPath, [CLI, 'serve', '--db', folder]);
+    child.stdin!.end(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    let stdout = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    await new Promise((resolve) => child.on('exit', resolve));
+    const answers = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(answers.map((a) => a.id)).toEqual([1, 2]);
+    expect(answers[1].result).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/^STORE_UNAVAILABLE: cannot open the database/) }] });
+  });
 });

@@ -47,17 +47,27 @@ async function toolList(): Promise<unknown[]> {
  * `core` is a promise so that a server can answer `initialize` before the store and the schemas are loaded (they
  * cost more start-up time than the protocol itself); the first tool call waits for them.
  */
-export function createMcpServer(core: () => Promise<Core>, actor: Actor, log: (line: string) => void = () => {}): Server {
+export function createMcpServer(core: () => Promise<Core>, actor: Actor, log: (line: string) => void = () => {}) {
   const server = new Server({ name: 'team-table', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  const inFlight = new Set<Promise<CallToolResult>>();
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await toolList() }));
-  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  server.setRequestHandler(CallToolRequestSchema, (request) => {
     const { name, arguments: args } = request.params;
-    try {
-      return ok(await (await core()).call(actor, name, args ?? {}));
-    } catch (error) {
-      if (!(error instanceof TeamTableError)) log(`tool ${name} failed: ${(error as Error)?.stack ?? error}`);
-      return toolError(error);
-    }
+    const answer = (async () => {
+      try {
+        return ok(await (await core()).call(actor, name, args ?? {}));
+      } catch (error) {
+        if (!(error instanceof TeamTableError)) log(`tool ${name} failed: ${(error as Error)?.stack ?? error}`);
+        return toolError(error);
+      }
+    })();
+    inFlight.add(answer);
+    void answer.finally(() => inFlight.delete(answer));
+    return answer;
   });
-  return server;
+  /** Resolves once the calls under way have answered: a client that closes its end still gets them. */
+  const drain = async () => {
+    while (inFlight.size) await Promise.allSettled([...inFlight]);
+  };
+  return { server, drain };
 }

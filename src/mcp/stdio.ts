@@ -27,13 +27,14 @@ export async function serveStdio({ db, actor, log }: StdioOptions): Promise<void
       timer = setInterval(() => opened.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
       return opened;
     })());
-  const server = createMcpServer(core, actor, log);
+  const { server, drain } = createMcpServer(core, actor, log);
   server.oninitialized = () => {
-    core().catch((error) => log(`cannot open ${db}: ${error.message}`));
+    core().catch((error) => log(error.message));
   };
 
   const shutdown = async () => {
     clearInterval(timer);
+    await drain();
     await server.close().catch(() => {});
     if (loading) await (await loading.catch(() => undefined))?.store.close().catch(() => {});
     process.exit(0);
