@@ -9,7 +9,7 @@ import { TeamTableError, notFound } from './errors.js';
 import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
 import { hydrate } from './tasks.js';
-import { sweep } from './sweep.js';
+import { sweep, sweepIsDue } from './sweep.js';
 import { parseInput } from './validate.js';
 
 /** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
@@ -65,8 +65,8 @@ export class Core {
     // for it, and a claim holds it only for the claim itself.
     const reader = new Ctx(this.store.db, await this.resolveActor(this.store.db, actor), now, this.store.dialect.name);
     await authorize(reader, def);
-    if (!def.write) return def.run(reader, input);
     await this.sweepIfDue(now);
+    if (!def.write) return def.run(reader, input);
     return this.store.write(async (tx) => {
       const ctx = reader.inTransaction(tx);
       const result = await def.run(ctx, input);
@@ -89,10 +89,18 @@ export class Core {
     });
   }
 
-  /** Sweeps before a write when the last sweep is over a second old, in its own transaction. */
+  /**
+   * Before a call, at most once a second: sweeps, in its own transaction, when something has come due — so a
+   * read right after a lease runs out already sees the task back in the queue.
+   */
   private async sweepIfDue(now: string): Promise<void> {
     if (Date.parse(now) - this.lastSweep < SWEEP_EVERY_MS) return;
-    await this.sweep().catch((error) => this.log(`sweep failed: ${(error as Error)?.stack ?? error}`));
+    this.lastSweep = Date.parse(now);
+    try {
+      if (await sweepIsDue(this.store.db, now)) await this.sweep();
+    } catch (error) {
+      this.log(`sweep failed: ${(error as Error)?.stack ?? error}`);
+    }
   }
 
   private async resolveActor(db: Db, actor: Actor): Promise<ResolvedActor> {
