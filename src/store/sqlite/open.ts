@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, sql } from 'kysely';
-import type { DatabaseConnection, Driver } from 'kysely';
+import type { DatabaseConnection, Driver, SqliteDatabase } from 'kysely';
 import type { StoreDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 
@@ -36,7 +36,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
  * better-sqlite3 compiles a statement on every `prepare`; Kysely prepares each query anew. A small cache keyed by
  * SQL text makes repeated use cases (claims, mailbox checks) skip the compile.
  */
-function withStatementCache(raw: BetterSqlite3.Database) {
+function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => raw.close(),
@@ -62,7 +62,7 @@ export function openSqlite(path: string): StoreDialect {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) as never }),
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }),
   });
   return {
     name: 'sqlite',
