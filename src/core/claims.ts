@@ -116,7 +116,15 @@ export function inboxHead(ctx: Ctx, teamId: string, filters: ReadyFilters) {
 
 async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affinity: string[]): Promise<TaskRow | undefined> {
   const head = await inboxHead(ctx, teamId, filters).executeTakeFirst();
-  if (!head) return undefined;
+  if (!head || !affinity.length || head.task_type === affinity[0]) return head;
+  // Most inboxes hold none of the preferred types at the best priority: one probe says so for all of them.
+  const anyPreferred = await readyIn(ctx, teamId, filters)
+    .where('t.status', '=', 'inbox')
+    .where('t.priority', '=', head.priority)
+    .where('t.task_type', 'in', affinity)
+    .limit(1)
+    .executeTakeFirst();
+  if (!anyPreferred) return head;
   for (const type of affinity) {
     if (head.task_type === type) return head;
     const match = await readyIn(ctx, teamId, filters)
