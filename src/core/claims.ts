@@ -8,7 +8,7 @@ import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { createNotification } from './notifications.js';
 import { affinityOf } from './roles.js';
-import { addAssignee, changeStatus, expectedVersion, hydrate, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
+import { addAssignee, changeStatus, expectedVersion, hydrateOne, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
 
 /**
  * Claims with leases. A claim moves a ready task to in_progress for one agent until its lease runs out; the holder
@@ -36,7 +36,7 @@ async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[]
   await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at } });
   // changeStatus keeps the claim fields only for in_progress, which this is.
   await ctx.db.updateTable('persistent_agents').set({ status: 'working', current_task_id: row.id }).where('id', '=', agent.id).where('status', 'in', ['idle', 'working']).execute();
-  return (await hydrate(ctx, [row]))[0]!;
+  return await hydrateOne(ctx, row);
 }
 
 function assertClaimable(row: TaskRow, agent: AgentRow, assignees: string[]) {
@@ -180,26 +180,30 @@ async function renewLease(ctx: Ctx, row: TaskRow) {
   row.lease_expires_at = await leaseUntil(ctx, row.team_id);
   await saveTask(ctx, row);
   await ctx.emit({ team_id: row.team_id, type: 'task_lease_renewed', message: `${row.claimed_by} renewed the lease on '${row.title}'`, related_id: row.id, data: { lease_expires_at: row.lease_expires_at } });
-  return (await hydrate(ctx, [row]))[0]!;
+  return await hydrateOne(ctx, row);
 }
 
-function assertHolder(row: TaskRow, agent: AgentRow) {
+const holderInput = z.strictObject({ team_id: teamRef, task_id: taskRef, agent_id: agentRef.optional() });
+
+/** The task a renew or release names, refused unless the agent (the caller by default) holds its claim. */
+async function heldTask(ctx: Ctx, input: z.infer<typeof holderInput>): Promise<TaskRow> {
+  const { row } = await loadTask(ctx, input.team_id, input.task_id);
+  const agent = await claimer(ctx, input.agent_id, row.team_id);
   if (row.claimed_by !== agent.id || row.status !== 'in_progress') {
     throw validation('task_id', `task ${row.id} is not claimed by ${agent.id}${row.claimed_by ? ` (holder: ${row.claimed_by})` : ''}`, { holder: row.claimed_by });
   }
+  return row;
 }
 
 const renew = defineAction({
   tool: 'team_task',
   action: 'renew',
   summary: "extend your claim's lease",
-  input: z.strictObject({ team_id: teamRef, task_id: taskRef, agent_id: agentRef.optional() }),
+  input: holderInput,
   write: true,
   answersWithTask: true,
   async run(ctx, input) {
-    const { row } = await loadTask(ctx, input.team_id, input.task_id);
-    assertHolder(row, await claimer(ctx, input.agent_id, row.team_id));
-    return renewLease(ctx, row);
+    return renewLease(ctx, await heldTask(ctx, input));
   },
 });
 
@@ -218,14 +222,13 @@ const release = defineAction({
   tool: 'team_task',
   action: 'release',
   summary: 'give your claimed task back to the queue',
-  input: z.strictObject({ team_id: teamRef, task_id: taskRef, agent_id: agentRef.optional() }),
+  input: holderInput,
   write: true,
   answersWithTask: true,
   async run(ctx, input) {
-    const { row } = await loadTask(ctx, input.team_id, input.task_id);
-    assertHolder(row, await claimer(ctx, input.agent_id, row.team_id));
+    const row = await heldTask(ctx, input);
     await requeue(ctx, row, 'task_released', `${row.claimed_by} released '${row.title}'`);
-    return (await hydrate(ctx, [row]))[0]!;
+    return await hydrateOne(ctx, row);
   },
 });
 

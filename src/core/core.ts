@@ -8,7 +8,7 @@ import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
 import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
-import { hydrate } from './tasks.js';
+import { hydrateOne } from './tasks.js';
 import { sweep, sweepIsDue } from './sweep.js';
 import { parseInput } from './validate.js';
 
@@ -120,6 +120,6 @@ async function afterRules(ctx: Ctx, result: Record<string, unknown>): Promise<Re
   if (!task?.id || !ctx.emitted.some((e) => e.depth > 0 && e.related_id === task.id)) return result;
   const row = await ctx.db.selectFrom('team_tasks').selectAll().where('id', '=', task.id).executeTakeFirst();
   if (!row) return result;
-  const [fresh] = await hydrate(ctx, [row]);
-  return nested ? { ...result, task: fresh } : fresh!;
+  const fresh = await hydrateOne(ctx, row);
+  return nested ? { ...result, task: fresh } : fresh;
 }

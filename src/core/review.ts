@@ -5,7 +5,7 @@ import type { Ctx } from './context.js';
 import { TeamTableError, denied } from './errors.js';
 import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
-import { assertMayApprove, assertTeamAgents, changeStatus, expectedVersion, hydrate, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
+import { assertMayApprove, assertTeamAgents, changeStatus, expectedVersion, hydrateOne, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
 import { post } from './threads.js';
 
 /**
@@ -45,7 +45,7 @@ const approve = defineAction({
     await assertMayApprove(ctx, row);
     await changeStatus(ctx, row, 'done', { event: 'task_approved', message: `${ctx.actorId} approved '${row.title}'` });
     await comment(ctx, row, input.content, 'resolution');
-    return (await hydrate(ctx, [row]))[0]!;
+    return await hydrateOne(ctx, row);
   },
 });
 
@@ -62,7 +62,7 @@ const requestChanges = defineAction({
     assertReviewer(ctx, row, 'request changes on');
     await changeStatus(ctx, row, 'in_progress', { event: 'task_changes_requested', message: `${ctx.actorId} requested changes on '${row.title}'` });
     await comment(ctx, row, input.content, 'comment');
-    return (await hydrate(ctx, [row]))[0]!;
+    return await hydrateOne(ctx, row);
   },
 });
 
@@ -93,7 +93,7 @@ const reassign = defineAction({
     if (row.status === 'inbox') await changeStatus(ctx, row, 'assigned');
     else await saveTask(ctx, row);
     await ctx.emit({ team_id: row.team_id, type: 'task_reassigned', message: `${ctx.actorId} handed '${row.title}' to ${to}`, related_id: row.id, data: { to_agent: to, previous: task.assignees } });
-    return (await hydrate(ctx, [row]))[0]!;
+    return await hydrateOne(ctx, row);
   },
 });
 

@@ -54,6 +54,11 @@ export async function hydrate(ctx: Ctx, rows: TaskRow[]): Promise<Task[]> {
   );
 }
 
+/** One task with its relations. */
+export async function hydrateOne(ctx: Ctx, row: TaskRow): Promise<Task> {
+  return await hydrateOne(ctx, row);
+}
+
 /**
  * The task `taskId` of the team `teamRef` resolves to. With `expectedVersion`, a task changed since the caller
  * read it is refused (VERSION_CONFLICT) instead of being overwritten.
@@ -68,8 +73,7 @@ export async function loadTask(ctx: Ctx, teamRef: string | undefined, taskId: st
       version: row.version,
     });
   }
-  const [task] = await hydrate(ctx, [row]);
-  return { row, task: task! };
+  return { row, task: await hydrateOne(ctx, row) };
 }
 
 /** Checks that every id names an agent of the team; the error lists those that do not. */
@@ -271,7 +275,7 @@ const create = defineAction({
     if (assignees.length) {
       await ctx.emit({ team_id: team.id, type: 'task_assigned', message: `task '${row.title}' assigned to ${assignees.join(', ')}`, related_id: row.id, data: { assignees } });
     }
-    return (await hydrate(ctx, [row]))[0]!;
+    return await hydrateOne(ctx, row);
   },
 });
 
@@ -378,7 +382,7 @@ const update = defineAction({
       await ctx.emit({ team_id: row.team_id, type: 'task_updated', message: `${ctx.actorId} updated '${row.title}' (${changed.join(', ') || 'no change'})`, related_id: row.id, data: { fields: changed } });
     }
     if (row.claimed_by === ctx.actorId) await touchTask(ctx, row);
-    return (await hydrate(ctx, [row]))[0]!;
+    return await hydrateOne(ctx, row);
   },
 });
 
@@ -404,7 +408,7 @@ const assign = defineAction({
       related_id: row.id,
       data: { assignees, previous: task.assignees },
     });
-    return (await hydrate(ctx, [row]))[0]!;
+    return await hydrateOne(ctx, row);
   },
 });
 
