@@ -56,7 +56,7 @@ export async function hydrate(ctx: Ctx, rows: TaskRow[]): Promise<Task[]> {
 
 /** One task with its relations. */
 export async function hydrateOne(ctx: Ctx, row: TaskRow): Promise<Task> {
-  return await hydrateOne(ctx, row);
+  return (await hydrate(ctx, [row]))[0]!;
 }
 
 /**
