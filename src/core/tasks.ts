@@ -200,8 +200,8 @@ export async function assertMayApprove(ctx: Ctx, row: TaskRow) {
 
 /** The lease a claim on a task of `teamId` gets from now. */
 export async function leaseUntil(ctx: Ctx, teamId: string): Promise<string> {
-  const team = await ctx.db.selectFrom('teams').select('lease_minutes').where('id', '=', teamId).executeTakeFirstOrThrow();
-  return new Date(Date.parse(ctx.now) + team.lease_minutes * 60_000).toISOString();
+  const team = await ctx.db.selectFrom('teams').select('lease_seconds').where('id', '=', teamId).executeTakeFirstOrThrow();
+  return new Date(Date.parse(ctx.now) + team.lease_seconds * 1000).toISOString();
 }
 
 /** Any activity of a claim's holder on its task renews the lease and bumps the task. */

@@ -8,7 +8,13 @@ import { newId, teamSlug } from './ids.js';
 import { LIMITS } from './limits.js';
 import { defined } from './patch.js';
 
-export const toTeam = ({ slug: _slug, enabled, ...team }: TeamRow) => ({ ...team, enabled: enabled === 1 });
+/** lease_minutes is the lease's exact length in minutes (a fraction when it was set in seconds). */
+export const toTeam = ({ slug: _slug, enabled, lease_minutes: _minutes, lease_seconds, ...team }: TeamRow) => ({
+  ...team,
+  enabled: enabled === 1,
+  lease_minutes: lease_seconds / 60,
+  lease_seconds,
+});
 
 const teamFields = {
   description: shortText.optional(),
@@ -17,7 +23,16 @@ const teamFields = {
   enabled: z.boolean().optional(),
   /** How long a claim holds a task without activity before it goes back to the queue. */
   lease_minutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
+  /** The same in seconds, for leases shorter than a minute. */
+  lease_seconds: z.number().int().min(1).max(7 * 24 * 3600).optional(),
 };
+
+/** The lease length the call asks for, in seconds, and the minutes column rounded up; undefined when not asked. */
+function leaseOf(input: { lease_minutes?: number; lease_seconds?: number }): { lease_seconds: number; lease_minutes: number } | undefined {
+  if (input.lease_minutes !== undefined && input.lease_seconds !== undefined) throw validation('lease_seconds', 'give lease_minutes or lease_seconds, not both');
+  const seconds = input.lease_seconds ?? (input.lease_minutes === undefined ? undefined : input.lease_minutes * 60);
+  return seconds === undefined ? undefined : { lease_seconds: seconds, lease_minutes: Math.ceil(seconds / 60) };
+}
 
 async function assertNameFree(ctx: Ctx, teamName: string, exceptId = '') {
   const slug = teamSlug(teamName);
@@ -45,7 +60,7 @@ const create = defineAction({
       workspace_path: input.workspace_path ?? '',
       created_at: ctx.now,
       enabled: input.enabled === false ? 0 : 1,
-      lease_minutes: input.lease_minutes ?? 15,
+      ...(leaseOf(input) ?? { lease_seconds: 15 * 60, lease_minutes: 15 }),
     };
     await ctx.db.insertInto('teams').values(row).execute();
     await ctx.emit({ team_id: row.id, type: 'team_created', message: `team '${row.name}' created`, related_id: row.id });
@@ -88,20 +103,21 @@ const get = defineAction({
 const update = defineAction({
   tool: 'team_manage',
   action: 'update',
-  summary: 'change name, description, default_model, workspace_path, enabled, lease_minutes',
+  summary: 'change name, description, default_model, workspace_path, enabled, lease_minutes (or lease_seconds)',
   input: z.strictObject({ team_id: teamRef, name: name.optional(), ...teamFields }),
   write: true,
-  async run(ctx, { team_id, enabled, ...changes }) {
+  async run(ctx, { team_id, enabled, lease_minutes, lease_seconds, ...changes }) {
     const team = await ctx.team(team_id);
     const slug = changes.name === undefined ? team.slug : await assertNameFree(ctx, changes.name, team.id);
     const next: TeamRow = {
       ...team,
       ...defined(changes),
+      ...leaseOf({ lease_minutes, lease_seconds }),
       slug,
       enabled: enabled === undefined ? team.enabled : enabled ? 1 : 0,
     };
     await ctx.db.updateTable('teams').set(next).where('id', '=', team.id).execute();
-    await ctx.emit({ team_id: team.id, type: 'team_updated', message: `team '${next.name}' updated`, related_id: team.id, data: { fields: Object.keys(defined({ ...changes, enabled })) } });
+    await ctx.emit({ team_id: team.id, type: 'team_updated', message: `team '${next.name}' updated`, related_id: team.id, data: { fields: Object.keys(defined({ ...changes, enabled, lease_minutes, lease_seconds })) } });
     return toTeam(next);
   },
 });

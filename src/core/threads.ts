@@ -46,6 +46,9 @@ export async function deliver(ctx: Ctx, message: Pick<MessageRow, 'id' | 'team_i
         delivered_at: '',
         read_at: '',
         archived_at: '',
+        handout_id: '',
+        handout_session: '',
+        handed_out_at: '',
       })),
     )
     .execute();
