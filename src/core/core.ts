@@ -57,6 +57,14 @@ export class Core {
   }
 
   async call(actor: Actor, tool: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    try {
+      return await this.dispatch(actor, tool, args);
+    } catch (error) {
+      throw this.store.explain(error);
+    }
+  }
+
+  private async dispatch(actor: Actor, tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
     const def = this.resolveAction(tool, args);
     const { action: _action, ...params } = args;
     const input = parseInput(def.input, params, `${tool}(action='${def.action}')`);
@@ -82,11 +90,15 @@ export class Core {
   async sweep(): Promise<void> {
     const now = this.clock().toISOString();
     this.lastSweep = Date.parse(now);
-    await this.store.write(async (tx) => {
-      const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
-      await sweep(ctx);
-      await runRules(ctx);
-    });
+    try {
+      await this.store.write(async (tx) => {
+        const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
+        await sweep(ctx);
+        await runRules(ctx);
+      });
+    } catch (error) {
+      throw this.store.explain(error);
+    }
   }
 
   /**

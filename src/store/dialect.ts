@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { TeamTableError } from '../core/errors.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -15,6 +16,11 @@ export interface StoreDialect {
   readonly sequenceType: 'integer' | 'bigserial';
   /** Makes a table refuse UPDATE and DELETE inside the database itself. */
   appendOnly(db: Kysely<any>, table: string): Promise<void>;
+  /**
+   * A storage failure (disk full, read-only, corrupt, I/O) as a STORE_UNAVAILABLE error naming the file and the
+   * cause; undefined for any other error.
+   */
+  storeError(error: unknown): TeamTableError | undefined;
   /** A number that changes whenever another connection commits (cheap to poll). */
   dataVersion(): Promise<number>;
   close(): Promise<void>;
