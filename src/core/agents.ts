@@ -54,6 +54,7 @@ const create = defineAction({
   summary: 'create an agent (id derived from name)',
   input: z.strictObject({ team_id: teamRef, name, ...profile }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     assertMayEdit(ctx, undefined, input);

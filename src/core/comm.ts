@@ -14,6 +14,7 @@ const comment = defineAction({
   summary: "post in a task's thread (type comment|status_change|blocker|resolution); @id mentions notify agents, subscribers get it too",
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, content, type: z.enum(COMMENT_TYPES).default('comment') }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id);
     const message = await post(ctx, { teamId: row.team_id, threadId: row.id, taskId: row.id, content: input.content, type: input.type });
@@ -86,6 +87,7 @@ const sendMessage = defineAction({
   summary: "direct message into an agent's mailbox (task_id links it to a task)",
   input: z.strictObject({ team_id: teamRef, to_agent: agentRef, content, thread_id: z.string().max(LIMITS.agentId).optional(), task_id: taskRef.optional() }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     const recipient = await ctx.agent(input.to_agent.toLowerCase(), team.id);
@@ -109,6 +111,7 @@ const notify = defineAction({
     to_agent: agentRef.optional(),
   }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     // task_id is a reference kept as given: a notification about a task deleted since is still worth delivering.

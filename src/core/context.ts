@@ -7,11 +7,15 @@ import { roleNameOf } from './roles.js';
 
 export type Clock = () => Date;
 
-/** Who a session acts as: the team owner (a person or an operator agent), or one agent. */
-export type Actor = { kind: 'owner'; name: string } | { kind: 'agent'; id: string };
+/**
+ * Who a session acts as: the team owner (a person or an operator agent), or one agent. `session` names the
+ * adapter's session (one per stdio process, one per MCP/HTTP session): mail handed out to a session and never
+ * acknowledged by it is handed out again to the next one. Calls without one share one session per actor.
+ */
+export type Actor = { kind: 'owner'; name: string; session?: string } | { kind: 'agent'; id: string; session?: string };
 
 /** The actor as a use case sees it: an agent session carries its agent's row. */
-export type ResolvedActor = { kind: 'owner'; id: string } | { kind: 'agent'; id: string; agent: AgentRow };
+export type ResolvedActor = { kind: 'owner'; id: string; session?: string } | { kind: 'agent'; id: string; agent: AgentRow; session?: string };
 
 export interface EventInput {
   team_id: string;
@@ -65,6 +69,16 @@ export class Ctx {
 
   get actorId(): string {
     return this.actor.id;
+  }
+
+  /** The actor as one string, unambiguous across kinds (an agent and the owner may share a name). */
+  get actorKey(): string {
+    return `${this.actor.kind}:${this.actor.id}`;
+  }
+
+  /** The session the call came from (see Actor). */
+  get sessionKey(): string {
+    return `${this.actorKey}#${this.actor.session ?? ''}`;
   }
 
   get isOwner(): boolean {

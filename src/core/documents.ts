@@ -38,6 +38,7 @@ const create = defineAction({
   summary: 'create a document (doc_type default deliverable, format default markdown)',
   input: z.strictObject({ team_id: teamRef, title, content, ...docFields }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     const doc: DocumentRow = {
@@ -121,6 +122,7 @@ const update = defineAction({
   summary: 'replace content (and title, doc_type, format); version +1',
   input: z.strictObject({ team_id: teamRef, doc_id: docRef, content: content.optional(), title: title.optional(), ...docFields }),
   write: true,
+  creates: true,
   async run(ctx, { team_id, doc_id, ...changes }) {
     const doc = await loadDocument(ctx, team_id, doc_id);
     const next: DocumentRow = { ...doc, ...defined(changes), version: doc.version + 1, updated_at: ctx.now };

@@ -52,6 +52,7 @@ const save = defineAction({
     expected_version: casVersion,
   }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     const stored = await findFact(ctx, team.id, input.namespace, input.key);

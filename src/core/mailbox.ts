@@ -197,6 +197,7 @@ const broadcast = defineAction({
   summary: 'message every agent of the team',
   input: z.strictObject({ team_id: teamRef, content: z.string().trim().min(1).max(LIMITS.messageContent) }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     return post(ctx, { teamId: team.id, threadId: '', content: input.content, broadcast: true });

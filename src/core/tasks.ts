@@ -241,6 +241,7 @@ const create = defineAction({
     assignees: stringList(LIMITS.agentId).optional(),
   }),
   write: true,
+  creates: true,
   answersWithTask: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);

@@ -48,6 +48,7 @@ const create = defineAction({
   summary: 'create a team',
   input: z.strictObject({ name, ...teamFields }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const slug = await assertNameFree(ctx, input.name);
     const row: TeamRow = {
