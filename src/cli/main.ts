@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -36,9 +37,12 @@ function databasePath(command: Command): string {
   return db;
 }
 
+/** This process is one session (see Actor): mail it was handed and did not acknowledge goes to the next one. */
+const SESSION = randomUUID();
+
 function actorOf(options: { agent?: string; owner?: string }): Actor {
-  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase() };
-  return { kind: 'owner', name: options.owner || safeUsername() };
+  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase(), session: SESSION };
+  return { kind: 'owner', name: options.owner || safeUsername(), session: SESSION };
 }
 
 function safeUsername(): string {

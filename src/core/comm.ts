@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineAction } from './action.js';
 import { COMMENT_TYPES, NOTIFICATION_TYPES, agentRef, agentTarget, limit, priority, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
+import { checkMail } from './delivery.js';
 import { createNotification } from './notifications.js';
 import { loadTask, touchTask } from './tasks.js';
 import { post } from './threads.js';
@@ -26,58 +27,20 @@ const comment = defineAction({
 const mentionCheck = defineAction({
   tool: 'team_comm',
   action: 'mention_check',
-  summary: 'new mail (mentions, thread activity, direct, broadcasts, notifications); marks it delivered and read',
-  input: z.strictObject({ ...agentTarget, limit: limit(100) }),
+  summary:
+    'new mail (mentions, thread activity, direct, broadcasts, notifications), oldest first, until acknowledged: ' +
+    'pass ack=<ack_cursor> of the last answer (acknowledges it, then gives the next batch); a plain repeat from the same session acknowledges too',
+  input: z.strictObject({
+    ...agentTarget,
+    limit: limit(100),
+    ack: z.string().min(1).max(LIMITS.cursor).optional().describe('ack_cursor of your last mention_check: that mail is acknowledged (delivered and read)'),
+  }),
   write: true,
   activity: false,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);
     ctx.assertActsFor(agent, 'read the mailbox');
-    const pending = await ctx.db
-      .selectFrom('team_pending_messages as p')
-      .leftJoin('team_messages as m', 'm.id', 'p.message_id')
-      .selectAll('p')
-      .where('p.to_agent', '=', agent.id)
-      .where('p.delivered', '=', 0)
-      .where('p.archived_at', '=', '')
-      .where((eb) => eb.or([eb('m.deleted_at', 'is', null), eb('m.deleted_at', '=', '')]))
-      .orderBy('p.created_at')
-      .orderBy('p.id')
-      .limit(input.limit)
-      .execute();
-    if (pending.length) {
-      const ids = pending.map((p) => p.id);
-      // Fetched is seen: delivered, and read in the inbox's terms.
-      await ctx.db.updateTable('team_pending_messages').set({ delivered: 1, delivered_at: ctx.now }).where('id', 'in', ids).execute();
-      await ctx.db.updateTable('team_pending_messages').set({ read_at: ctx.now }).where('id', 'in', ids).where('read_at', '=', '').execute();
-      const messageIds = [...new Set(pending.map((p) => p.message_id).filter(Boolean))];
-      if (messageIds.length) {
-        // A message counts as delivered once every mailbox copy of it has been fetched.
-        await ctx.db
-          .updateTable('team_messages')
-          .set({ delivered: 1 })
-          .where('id', 'in', messageIds)
-          .where(({ not, exists, selectFrom }) =>
-            not(exists(selectFrom('team_pending_messages as p').select('p.id').whereRef('p.message_id', '=', 'team_messages.id').where('p.delivered', '=', 0))),
-          )
-          .execute();
-      }
-    }
-    const remaining = await ctx.db
-      .selectFrom('team_pending_messages as p')
-      .leftJoin('team_messages as m', 'm.id', 'p.message_id')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('p.to_agent', '=', agent.id)
-      .where('p.delivered', '=', 0)
-      .where('p.archived_at', '=', '')
-      .where((eb) => eb.or([eb('m.deleted_at', 'is', null), eb('m.deleted_at', '=', '')]))
-      .executeTakeFirstOrThrow();
-    return {
-      agent_id: agent.id,
-      messages: pending.map((p) => ({ ...p, delivered: 1, delivered_at: ctx.now, read_at: p.read_at || ctx.now })),
-      count: pending.length,
-      remaining: Number(remaining.n),
-    };
+    return checkMail(ctx, agent, { limit: input.limit, ack: input.ack });
   },
 });
 

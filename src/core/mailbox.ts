@@ -4,6 +4,7 @@ import { defineAction } from './action.js';
 import { denied, notFound, validation } from './errors.js';
 import { agentRef, agentTarget, isoDate, limit, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
+import { acknowledgeCopies } from './delivery.js';
 import { assertLead } from './roles.js';
 import { post } from './threads.js';
 
@@ -83,17 +84,23 @@ const inbox = defineAction({
 const markRead = defineAction({
   tool: 'team_comm',
   action: 'mark_read',
-  summary: 'mark message_ids (or all=true) read in your mailbox',
+  summary: 'mark message_ids (or all=true) read in your mailbox (acknowledges them: mention_check will not hand them out again)',
   input: z.strictObject({ ...agentTarget, message_ids: ids.optional(), all: z.boolean().optional() }),
   write: true,
   activity: false,
   async run(ctx, input) {
     const agent = await mailboxOwner(ctx, input.agent_id, input.team_id, 'change the mailbox');
     if (!input.message_ids && !input.all) throw validation('message_ids', 'is required (or all=true)');
+    const copyIds = input.message_ids ? await copies(ctx, agent.id, input.message_ids) : undefined;
     let query = ctx.db.updateTable('team_pending_messages').set({ read_at: ctx.now }).where('to_agent', '=', agent.id).where('read_at', '=', '');
-    if (input.message_ids) query = query.where('id', 'in', await copies(ctx, agent.id, input.message_ids));
-    const result = await query.executeTakeFirst();
-    return { agent_id: agent.id, marked_read: Number(result.numUpdatedRows) };
+    if (copyIds) query = query.where('id', 'in', copyIds);
+    const marked = Number((await query.executeTakeFirst()).numUpdatedRows);
+    // Read is acknowledged: mention_check will not hand it out again.
+    const acknowledged = await acknowledgeCopies(ctx, agent.id, copyIds ? { copyIds } : {});
+    if (marked || acknowledged) {
+      await ctx.emit({ team_id: agent.team_id, type: 'messages_read', message: `${agent.id} marked mail read (${marked})`, related_id: agent.id, data: { agent_id: agent.id, count: marked, acknowledged } });
+    }
+    return { agent_id: agent.id, marked_read: marked };
   },
 });
 
@@ -103,7 +110,7 @@ interface Selection {
   sender?: string;
 }
 
-/** Archives the recipient's selected copies: hidden unless include_archived, and read. */
+/** Archives the recipient's selected copies: hidden unless include_archived, read and acknowledged. */
 async function archiveCopies(ctx: Ctx, agentId: string, teamId: string, selection: Selection, why: string) {
   let query = ctx.db.updateTable('team_pending_messages').set({ archived_at: ctx.now }).where('to_agent', '=', agentId).where('archived_at', '=', '');
   if (selection.copyIds) query = query.where('id', 'in', selection.copyIds);
@@ -114,7 +121,9 @@ async function archiveCopies(ctx: Ctx, agentId: string, teamId: string, selectio
   }
   const count = Number((await query.executeTakeFirst()).numUpdatedRows);
   await ctx.db.updateTable('team_pending_messages').set({ read_at: ctx.now }).where('to_agent', '=', agentId).where('archived_at', '=', ctx.now).where('read_at', '=', '').execute();
-  if (count) await ctx.emit({ team_id: teamId, type: 'messages_archived', message: `${agentId} ${why} (${count})`, related_id: agentId, data: { count } });
+  // Archived is acknowledged: mention_check will not hand it out again.
+  const acknowledged = await acknowledgeCopies(ctx, agentId, { archivedAt: ctx.now });
+  if (count) await ctx.emit({ team_id: teamId, type: 'messages_archived', message: `${agentId} ${why} (${count})`, related_id: agentId, data: { count, acknowledged } });
   return count;
 }
 
