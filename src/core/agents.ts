@@ -6,9 +6,10 @@ import type { Ctx } from './context.js';
 import { conflict, validation } from './errors.js';
 import { requeue } from './claims.js';
 import { assertLead, assertRoleExists } from './roles.js';
-import { AGENT_STATUSES, LEVELS, agentTarget, longText, name, shortText, stringList, teamRef } from './fields.js';
+import { AGENT_STATUSES, LEVELS, agentTarget, cursor, limit, longText, name, shortText, stringList, teamRef } from './fields.js';
 import { agentIdFromName } from './ids.js';
 import { LIMITS } from './limits.js';
+import { after, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
 import { defined } from './patch.js';
 
 export const toAgent = ({ skills, ...agent }: AgentRow) => ({ ...agent, skills: JSON.parse(skills) as string[] });
@@ -92,16 +93,24 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_agent',
   action: 'list',
-  summary: 'agents of a team',
-  input: z.strictObject({ team_id: teamRef, status: z.enum(AGENT_STATUSES).optional(), level: z.enum(LEVELS).optional() }),
+  summary: 'agents of a team, long instructions and personality cut; pages with cursor',
+  input: z.strictObject({ team_id: teamRef, status: z.enum(AGENT_STATUSES).optional(), level: z.enum(LEVELS).optional(), limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
+    const position = decodeCursor('agents', input.cursor, 2);
     let query = ctx.db.selectFrom('persistent_agents').selectAll().where('team_id', '=', team.id);
     if (input.status) query = query.where('status', '=', input.status);
     if (input.level) query = query.where('level', '=', input.level);
-    const agents = await query.orderBy('created_at').execute();
-    return { team_id: team.id, agents: agents.map(toAgent), count: agents.length };
+    if (position) query = query.where(after(['created_at', 'id'], position));
+    const rows = await query.orderBy('created_at').orderBy('id').limit(input.limit + 1).execute();
+    const page = takePage(rows, {
+      limit: input.limit,
+      list: 'agents',
+      position: (a) => [a.created_at, a.id],
+      render: (a) => cutFields(toAgent(a), ['instructions', 'personality'], `team_agent(action='get', agent_id='${a.id}')`),
+    });
+    return { team_id: team.id, agents: page.items, count: page.items.length, ...pageFields(page) };
   },
 });
 

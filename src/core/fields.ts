@@ -21,7 +21,7 @@ export const idempotencyKey = z
   .min(1)
   .max(LIMITS.idempotencyKey)
   .optional()
-  .describe('a retry with the same key returns the first answer and creates nothing again');
+  .describe('a retry with this key returns the first answer, creates nothing');
 /** A calendar day that exists (2026-02-31 does not; JavaScript would quietly make it March 3). */
 const realDay = (s: string) => {
   const day = s.slice(0, 10);

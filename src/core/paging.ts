@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import type { RawBuilder } from 'kysely';
 import { validation } from './errors.js';
 import { LIMITS } from './limits.js';
 
@@ -28,8 +30,11 @@ export function encodeCursor(list: string, position: readonly unknown[]): string
   return Buffer.from(JSON.stringify([list, ...position])).toString('base64url');
 }
 
-/** The position `cursor` names in `list`, or undefined without one; a cursor of another list is a VALIDATION error. */
-export function decodeCursor(list: string, cursor: string | undefined, field = 'cursor'): unknown[] | undefined {
+/**
+ * The position `cursor` names in `list` — `arity` strings or numbers — or undefined without one; anything else (a
+ * cursor of another list, a made-up one) is a VALIDATION error.
+ */
+export function decodeCursor(list: string, cursor: string | undefined, arity: number, field = 'cursor'): (string | number)[] | undefined {
   if (cursor === undefined) return undefined;
   let decoded: unknown;
   try {
@@ -37,8 +42,20 @@ export function decodeCursor(list: string, cursor: string | undefined, field = '
   } catch {
     decoded = undefined;
   }
-  if (!Array.isArray(decoded) || decoded[0] !== list) throw validation(field, `is not a cursor of this list (pass the next_cursor of its previous page)`);
-  return decoded.slice(1);
+  const position = Array.isArray(decoded) && decoded[0] === list ? decoded.slice(1) : [];
+  if (position.length !== arity || !position.every((v) => typeof v === 'string' || typeof v === 'number')) {
+    throw validation(field, 'is not a cursor of this list (pass the next_cursor of its previous page)');
+  }
+  return position as (string | number)[];
+}
+
+/**
+ * Rows after `position` in the order of `columns` (all ascending or all descending): the keyset condition of the
+ * next page, `(a, b, c) > (x, y, z)` — row values, in SQLite and PostgreSQL alike.
+ */
+export function after(columns: readonly string[], position: readonly (string | number)[], direction: 'asc' | 'desc' = 'asc'): RawBuilder<boolean> {
+  const op = sql.raw(direction === 'asc' ? '>' : '<');
+  return sql<boolean>`(${sql.join(columns.map((c) => sql.ref(c)))}) ${op} (${sql.join(position.map((v) => sql.val(v)))})`;
 }
 
 /**
@@ -47,7 +64,16 @@ export function decodeCursor(list: string, cursor: string | undefined, field = '
  */
 export function takePage<R, T>(
   rows: readonly R[],
-  options: { limit: number; list: string; position: (row: R) => readonly unknown[]; render: (row: R) => T; budget?: number; size?: (item: T) => number },
+  options: {
+    limit: number;
+    list: string;
+    position: (row: R) => readonly unknown[];
+    render: (row: R) => T;
+    budget?: number;
+    size?: (item: T) => number;
+    /** More rows exist beyond `rows` (when the caller read one more and dropped it). */
+    more?: boolean;
+  },
 ): Page<T> {
   const budget = options.budget ?? PAGE_BUDGET;
   const size = options.size ?? jsonBytes;
@@ -62,7 +88,7 @@ export function takePage<R, T>(
     used += bytes;
     last = row;
   }
-  const truncated = items.length < rows.length;
+  const truncated = items.length < rows.length || Boolean(options.more);
   return { items, truncated, next_cursor: truncated && last !== undefined ? encodeCursor(options.list, options.position(last)) : null };
 }
 

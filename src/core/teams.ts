@@ -3,9 +3,10 @@ import type { TeamRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { conflict, validation } from './errors.js';
-import { name, shortText, teamRef } from './fields.js';
+import { cursor, limit, name, shortText, teamRef } from './fields.js';
 import { newId, teamSlug } from './ids.js';
 import { LIMITS } from './limits.js';
+import { after, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
 import { defined } from './patch.js';
 
 /** lease_minutes is the lease's exact length in minutes (a fraction when it was set in seconds). */
@@ -72,16 +73,22 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_manage',
   action: 'list',
-  summary: 'list teams',
-  input: z.strictObject({}),
+  summary: 'list teams; pages with cursor',
+  input: z.strictObject({ limit: limit(LIMITS.pageSize), cursor }),
   write: false,
-  async run(ctx) {
-    let query = ctx.db.selectFrom('teams').selectAll().orderBy('created_at');
+  async run(ctx, input) {
+    const position = decodeCursor('teams', input.cursor, 2);
+    let query = ctx.db.selectFrom('teams').selectAll();
     if (ctx.actor.kind === 'agent') query = query.where('id', '=', ctx.actor.agent.team_id);
-    const teams = await query.execute();
-    return { teams: teams.map(toTeam), count: teams.length };
+    if (position) query = query.where(after(['created_at', 'id'], position));
+    const rows = await query.orderBy('created_at').orderBy('id').limit(input.limit + 1).execute();
+    const page = takePage(rows, { limit: input.limit, list: 'teams', position: (t) => [t.created_at, t.id], render: toTeam });
+    return { teams: page.items, count: page.items.length, ...pageFields(page) };
   },
 });
+
+/** Agents a team's answer lists, at most (all of them: team_agent(action='list')). */
+const AGENTS_SHOWN = 200;
 
 const get = defineAction({
   tool: 'team_manage',
@@ -96,8 +103,10 @@ const get = defineAction({
       .select(['id', 'name', 'role', 'level', 'status'])
       .where('team_id', '=', team.id)
       .orderBy('created_at')
+      .limit(AGENTS_SHOWN + 1)
       .execute();
-    return { ...toTeam(team), agents };
+    const page = takePage(agents, { limit: AGENTS_SHOWN, list: 'agents', position: () => [], render: (a) => cutFields(a, ['role'], `team_agent(action='get', agent_id='${a.id}')`, LIMITS.title) });
+    return { ...toTeam(team), agents: page.items, ...(page.truncated ? { agents_truncated: true } : {}) };
   },
 });
 
