@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { TeamTableError } from '../core/errors.js';
+import type { CommitSignal } from './feed.js';
+import type { LeaseStore } from './leader.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -21,7 +23,9 @@ export interface StoreDialect {
    * cause; undefined for any other error.
    */
   storeError(error: unknown): TeamTableError | undefined;
-  /** A number that changes whenever another connection commits (cheap to poll). */
-  dataVersion(): Promise<number>;
+  /** How this process notices commits of other connections (the event feed polls it). */
+  readonly commits: CommitSignal;
+  /** Leases on background work that one process per database does at a time. */
+  readonly leases: LeaseStore;
   close(): Promise<void>;
 }

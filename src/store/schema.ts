@@ -278,6 +278,13 @@ export interface EventsTable {
   created_at: string;
 }
 
+/** A named lease on background work (src/store/leader.ts): who holds it, until when (ms since the epoch). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: string;
@@ -304,6 +311,7 @@ export interface Database {
   team_notification_reads: NotificationReadsTable;
   team_idempotency_keys: IdempotencyKeysTable;
   team_events: EventsTable;
+  leases: LeasesTable;
   schema_version: SchemaVersionTable;
 }
 

@@ -7,8 +7,7 @@ import type { Migration } from './index.js';
  * idempotency keys of creates, and leases in seconds.
  */
 export const hardening: Migration = {
-  // 6 once main's version-5 migration lands (the lead renumbers at merge).
-  version: 5,
+  version: 6,
   name: 'hardening',
   async up(db: Kysely<any>) {
     const text = async (table: string, column: string) =>
