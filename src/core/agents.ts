@@ -6,7 +6,7 @@ import type { Ctx } from './context.js';
 import { conflict, validation } from './errors.js';
 import { requeue } from './claims.js';
 import { assertLead, assertRoleExists } from './roles.js';
-import { AGENT_STATUSES, LEVELS, agentTarget, cursor, limit, longText, name, shortText, stringList, teamRef } from './fields.js';
+import { AGENT_STATUSES, LEVELS, agentRef, agentTarget, cursor, limit, longText, name, shortText, stringList, teamRef } from './fields.js';
 import { agentIdFromName } from './ids.js';
 import { LIMITS } from './limits.js';
 import { after, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
@@ -143,6 +143,9 @@ const update = defineAction({
     assertMayEdit(ctx, agent, changes);
     if (changes.role_definition) await assertRoleExists(ctx, agent.team_id, changes.role_definition, 'role_definition');
     const patch: Partial<AgentRow> = { ...defined(changes), ...(skills ? { skills: JSON.stringify(skills) } : {}) };
+    if (Object.keys(patch).length === 0) {
+      throw validation('fields', `nothing to change: give at least one of ${['name', ...Object.keys(profile)].join(', ')}`, { accepted: ['name', ...Object.keys(profile)] });
+    }
     return saveAgent(ctx, agent, patch, 'agent_updated', `agent '${agent.id}' updated`);
   },
 });
@@ -164,8 +167,9 @@ const lifecycle = (action: 'start' | 'stop', status: 'idle' | 'stopped', summary
 const remove = defineAction({
   tool: 'team_agent',
   action: 'delete',
-  summary: 'delete an agent',
-  input: z.strictObject(agentTarget),
+  summary: 'delete an agent (agent_id required: never the calling agent by default)',
+  // Required: a destructive action never picks its target (the caller itself) for the caller.
+  input: z.strictObject({ ...agentTarget, agent_id: agentRef }),
   write: true,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);

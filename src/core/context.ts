@@ -135,8 +135,15 @@ export class Ctx {
     const bySlug = await this.db.selectFrom('teams').selectAll().where('slug', '=', slug).executeTakeFirst();
     if (bySlug) return bySlug;
     // A name's leading words, like a short git ref: 'engineering' still finds 'Engineering Team' after a rename.
-    const byPrefix = slug ? await this.db.selectFrom('teams').selectAll().where('slug', 'like', `${slug.replace(/[%_]/g, '')}-%`).limit(2).execute() : [];
+    const byPrefix = slug ? await this.db.selectFrom('teams').selectAll().where('slug', 'like', `${slug.replace(/[%_]/g, '')}-%`).orderBy('created_at').limit(20).execute() : [];
     if (byPrefix.length === 1) return byPrefix[0]!;
+    if (byPrefix.length > 1) {
+      // A destructive call must never pick one of several teams for the caller.
+      throw new TeamTableError('AMBIGUOUS', `team '${ref}' could be any of ${byPrefix.map((t) => `'${t.name}' (${t.id})`).join(', ')}${byPrefix.length === 20 ? ', …' : ''}; pass the id or the full name`, {
+        field: 'team_id',
+        teams: byPrefix.map((t) => ({ id: t.id, name: t.name })),
+      });
+    }
     throw notFound('team', ref, "list teams with team_manage(action='list')");
   }
 

@@ -12,8 +12,8 @@ import { LIMITS } from './limits.js';
 import { PAGE_BUDGET, after, cutFields, decodeCursor, jsonBytes, pageFields, takePage } from './paging.js';
 import { defined } from './patch.js';
 import { subscribe } from './threads.js';
-import { authorize } from './roles.js';
 import { assertTransition } from './workflow.js';
+import { startWork, stopWork } from './working.js';
 
 export type Task = ReturnType<typeof toTask>;
 
@@ -148,7 +148,8 @@ async function implicitHolder(ctx: Ctx, row: TaskRow): Promise<string> {
 
 /**
  * The one path of every status change — update, claim, review, lease expiry, rules: checks the workflow and the
- * dependencies, keeps the side fields right (completed_at, blocked_from, the claim and the holder's current task),
+ * dependencies, keeps the side fields right (completed_at, blocked_from, the claim, and the holder's status and
+ * current task in its agent row and its working state),
  * saves, records an event carrying `from` and `to`, and sets off what finishing a task causes.
  */
 export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, change: StatusChange = {}) {
@@ -165,14 +166,9 @@ export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, chang
   if (to === 'in_progress') {
     row.claimed_by ||= await implicitHolder(ctx, row);
     if (row.claimed_by && !row.lease_expires_at) row.lease_expires_at = await leaseUntil(ctx, row.team_id);
+    if (row.claimed_by) await startWork(ctx, row.claimed_by, row.id);
   } else if (row.claimed_by) {
-    await ctx.db
-      .updateTable('persistent_agents')
-      .set({ current_task_id: '', status: 'idle' })
-      .where('id', '=', row.claimed_by)
-      .where('current_task_id', '=', row.id)
-      .where('status', '=', 'working')
-      .execute();
+    await stopWork(ctx, row.claimed_by, row.id);
     row.claimed_by = '';
     row.lease_expires_at = '';
   }
@@ -187,16 +183,6 @@ export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, chang
     data: { from, to, ...(to === 'blocked' && row.blocked_reason ? { reason: row.blocked_reason } : {}), ...change.data },
   });
   if (to === 'done' || to === 'cancelled') await onTaskFinished(ctx, row);
-}
-
-/**
- * Whether the actor may accept work in review: its role must allow team_task.approve, and it must be the task's
- * reviewer — or a lead, the owner, or anyone when no reviewer is set. Shared by approve and update.
- */
-export async function assertMayApprove(ctx: Ctx, row: TaskRow) {
-  await authorize(ctx, { tool: 'team_task', action: 'approve' });
-  if (!row.reviewer || row.reviewer === ctx.actorId || ctx.isLead) return;
-  throw denied(`only the reviewer ${row.reviewer}, a lead or the owner may accept task ${row.id} out of review`, { reviewer: row.reviewer });
 }
 
 /** The lease a claim on a task of `teamId` gets from now. */
@@ -387,7 +373,13 @@ const update = defineAction({
     if (status && status !== row.status) {
       // Checked against the task as it was: clearing the reviewer in the same call does not skip review.
       assertTransition(row, status);
-      if (row.status === 'review' && status === 'done') await assertMayApprove(ctx, row);
+      if (row.status === 'review' && !ctx.isLead) {
+        throw denied(`task ${row.id} is in review: approve or request_changes move it on${row.reviewer ? ` (the reviewer ${row.reviewer}'s)` : ''}; an update out of review is a lead's or the owner's`, { from: 'review', to: status, reviewer: row.reviewer });
+      }
+    }
+    // A reviewer once named is the owner's or a lead's to change: an assignee must not swap in a friendlier one.
+    if (fields.reviewer !== undefined && row.reviewer && fields.reviewer.toLowerCase() !== row.reviewer && !ctx.isLead) {
+      throw denied(`task ${row.id} has reviewer ${row.reviewer}: only a lead or the owner may change or clear it`, { field: 'reviewer', reviewer: row.reviewer });
     }
     const patch = defined({ ...fields, reviewer: fields.reviewer?.toLowerCase() });
     await checkReferences(ctx, row, patch);

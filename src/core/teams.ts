@@ -135,8 +135,9 @@ const update = defineAction({
 const remove = defineAction({
   tool: 'team_manage',
   action: 'delete',
-  summary: 'delete a team and all its data',
-  input: z.strictObject({ team_id: teamRef }),
+  summary: 'delete a team and all its data (team_id required: never the default team)',
+  // Required: a destructive action never picks its target (the only team) for the caller.
+  input: z.strictObject({ team_id: z.string().trim().min(1).max(LIMITS.name).describe('team id or name') }),
   write: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);

@@ -5,15 +5,15 @@ import { OWNER, agent, openCore, seedTeam } from '../helpers.js';
 describe('mention parsing', () => {
   const team = new Set(['jarvis', 'loki', 'mary-jane']);
   it.each([
-    ['@loki can you write the docs?', ['loki']],
-    ['(@jarvis) and @jarvis, again', ['jarvis']],
-    ["@jarvis's review, @LOKI.", ['jarvis', 'loki']],
-    ['mail bob@jarvis.dev or jarvis@example.com', []],
-    ['@mary-jane- please', ['mary-jane']],
-    ['@thor is not in the team', []],
-    ['@@loki', []],
-  ])('%s → %j', (content, expected) => {
-    expect(parseMentions(content, team)).toEqual(expected);
+    ['@loki can you write the docs?', ['loki'], []],
+    ['(@jarvis) and @jarvis, again', ['jarvis'], []],
+    ["@jarvis's review, @LOKI.", ['jarvis', 'loki'], []],
+    ['mail bob@jarvis.dev or jarvis@example.com', [], []],
+    ['@mary-jane- please', ['mary-jane'], []],
+    ['@thor is not in the team, nor @Thor', [], ['thor']],
+    ['@@loki', [], []],
+  ])('%s → %j, unknown %j', (content, known, unknown) => {
+    expect(parseMentions(content, team)).toEqual({ known, unknown });
   });
 });
 
