@@ -176,7 +176,11 @@ const remove = defineAction({
     // Its claims go back to the queue and its reviews to nobody, so no task waits on an agent that is gone.
     const claimed = await ctx.db.selectFrom('team_tasks').selectAll().where('claimed_by', '=', agent.id).where('status', '=', 'in_progress').execute();
     for (const task of claimed) await requeue(ctx, task, 'task_released', `'${task.title}' went back to the queue: its holder ${agent.id} was deleted`);
+    const reviewed = await ctx.db.selectFrom('team_tasks').select(['id', 'title', 'team_id']).where('reviewer', '=', agent.id).execute();
     await ctx.db.updateTable('team_tasks').set({ reviewer: '' }).where('reviewer', '=', agent.id).execute();
+    for (const task of reviewed) {
+      await ctx.emit({ team_id: task.team_id, type: 'task_updated', message: `'${task.title}' lost its reviewer ${agent.id} (deleted)`, related_id: task.id, data: { fields: ['reviewer'] } });
+    }
     await ctx.db.deleteFrom('persistent_agents').where('id', '=', agent.id).execute();
     await ctx.emit({ team_id: agent.team_id, type: 'agent_deleted', message: `agent '${agent.id}' deleted`, related_id: agent.id });
     return { deleted: true, id: agent.id };

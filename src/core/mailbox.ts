@@ -201,7 +201,11 @@ const purge = defineAction({
     for (const m of doomed) {
       await ctx.emit({ team_id: team.id, type: 'message_purged', message: `a message by ${m.from_agent || m.from_user} of ${m.created_at} was purged`, related_id: m.id, data: { thread_id: m.thread_id, sent_at: m.created_at } });
     }
-    return { purged: messageIds.length, notifications_purged: Number(notifications.numDeletedRows), before_date: input.before_date };
+    const notificationsPurged = Number(notifications.numDeletedRows);
+    if (notificationsPurged) {
+      await ctx.emit({ team_id: team.id, type: 'notifications_purged', message: `${notificationsPurged} notifications from before ${input.before_date} were purged`, related_id: team.id, data: { count: notificationsPurged, before_date: input.before_date } });
+    }
+    return { purged: messageIds.length, notifications_purged: notificationsPurged, before_date: input.before_date };
   },
 });
 

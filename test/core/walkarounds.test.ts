@@ -167,6 +167,17 @@ describe('privacy and clear answers', () => {
 });
 
 describe('every change of state appends its event', () => {
+  it('records a deleted reviewer leaving its tasks, and purged notifications', async () => {
+    const t = await team();
+    const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'x', reviewer: 'vision' });
+    await t.call(OWNER, 'team_agent', { action: 'delete', agent_id: 'vision' });
+    expect((await t.call(OWNER, 'team_memory', { action: 'audit', type: 'task_updated' })).events.filter((e: any) => e.related_id === task.id)).toMatchObject([{ data: { fields: ['reviewer'] } }]);
+    await t.call(agent('jarvis'), 'team_comm', { action: 'notify', type: 'task_progress', message: 'old' });
+    t.clock.advance(86_400_000);
+    expect(await t.call(OWNER, 'team_comm', { action: 'purge', before_date: '2026-02-22' })).toMatchObject({ notifications_purged: 1 });
+    expect((await t.call(OWNER, 'team_memory', { action: 'audit', type: 'notifications_purged' })).events).toMatchObject([{ data: { count: 1 } }]);
+  });
+
   it('finds every status change — update, claim, approve, request_changes, release, lease expiry — with one audit filter, and each by its own type', async () => {
     const t = await team();
     const task = await inReview(t); // claim, update → review
