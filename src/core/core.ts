@@ -13,6 +13,7 @@ import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
 import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
+import { RunBook } from './runs.js';
 import { hydrateOne } from './tasks.js';
 import { sweep, sweepIsDue } from './sweep.js';
 import { parseInput } from './validate.js';
@@ -41,6 +42,8 @@ export class Core {
   private readonly byKey = new Map<string, ActionDef>(ACTIONS.map((a) => [`${a.tool}.${a.action}`, a]));
 
   private readonly log: (line: string) => void;
+  /** The runs of agents and the scheduler's use cases (src/runner drives them). */
+  readonly runs: RunBook;
 
   constructor(
     readonly store: Store,
@@ -48,6 +51,7 @@ export class Core {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log ?? (() => {});
+    this.runs = new RunBook(store, this.clock);
   }
 
   /** The action a tool call names, or a VALIDATION error listing the tool's actions. */

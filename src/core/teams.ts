@@ -7,6 +7,7 @@ import { name, shortText, teamRef } from './fields.js';
 import { newId, teamSlug } from './ids.js';
 import { LIMITS } from './limits.js';
 import { defined } from './patch.js';
+import { timezoneParam } from './schedule.js';
 
 export const toTeam = ({ slug: _slug, enabled, ...team }: TeamRow) => ({ ...team, enabled: enabled === 1 });
 
@@ -17,6 +18,8 @@ const teamFields = {
   enabled: z.boolean().optional(),
   /** How long a claim holds a task without activity before it goes back to the queue. */
   lease_minutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
+  /** The timezone of the agents' heartbeat schedules (an agent may set its own); '' is UTC. */
+  timezone: timezoneParam,
 };
 
 async function assertNameFree(ctx: Ctx, teamName: string, exceptId = '') {
@@ -46,6 +49,7 @@ const create = defineAction({
       created_at: ctx.now,
       enabled: input.enabled === false ? 0 : 1,
       lease_minutes: input.lease_minutes ?? 15,
+      timezone: input.timezone ?? '',
     };
     await ctx.db.insertInto('teams').values(row).execute();
     await ctx.emit({ team_id: row.id, type: 'team_created', message: `team '${row.name}' created`, related_id: row.id });
@@ -88,7 +92,7 @@ const get = defineAction({
 const update = defineAction({
   tool: 'team_manage',
   action: 'update',
-  summary: 'change name, description, default_model, workspace_path, enabled, lease_minutes',
+  summary: 'change name, description, default_model, workspace_path, enabled, lease_minutes, timezone',
   input: z.strictObject({ team_id: teamRef, name: name.optional(), ...teamFields }),
   write: true,
   async run(ctx, { team_id, enabled, ...changes }) {
