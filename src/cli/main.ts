@@ -52,7 +52,8 @@ program
   .addOption(ownerOption())
   .action(async (options: { db: string; agent?: string; owner?: string }) => {
     const { serveStdio } = await import('../mcp/stdio.js');
-    await serveStdio({ db: options.db, actor: actorOf(options), log });
+    const { serveRunner } = await import('./run.js');
+    await serveStdio({ db: options.db, actor: actorOf(options), log, background: serveRunner(options.db, log) });
   });
 
 program
@@ -99,6 +100,8 @@ program
       await core.store.close();
     }
   });
+
+program.addCommand((await import('./run.js')).runCommand());
 
 try {
   await program.parseAsync();
