@@ -28,7 +28,7 @@ import { renderWorkingState } from './working.js';
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'idle', 'failed', 'timed_out', 'interrupted', 'skipped'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** How a run can end, as the runner reports it. */
-export type RunResult = 'succeeded' | 'idle' | 'failed' | 'timed_out';
+export type RunResult = 'succeeded' | 'idle' | 'failed' | 'timed_out' | 'interrupted';
 /** Ends that tell whether the agent answers (an interrupted or skipped run says nothing about it). */
 const ANSWERS: readonly RunStatus[] = ['succeeded', 'idle', 'failed', 'timed_out'];
 const FAILING: readonly RunStatus[] = ['failed', 'timed_out'];
@@ -298,8 +298,10 @@ export class RunBook {
         .where('runner', '=', holder)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
-      const run = await ctx.db.selectFrom('agent_runs').select(['agent_id', 'team_id']).where('id', '=', runId).executeTakeFirstOrThrow();
+      const run = await ctx.db.selectFrom('agent_runs').select(['agent_id', 'team_id', 'adapter']).where('id', '=', runId).executeTakeFirstOrThrow();
       const agent = { id: run.agent_id, team_id: run.team_id };
+      // An sse run only delivers the wake: the agent answers by taking its heartbeat, or misses it.
+      if (outcome.status === 'interrupted' || run.adapter === 'sse') return true;
       if (!FAILING.includes(outcome.status)) {
         await markResponsive(ctx, agent, `a run ${outcome.status === 'idle' ? 'answered HEARTBEAT_OK' : 'succeeded'}`);
         return true;
