@@ -165,7 +165,7 @@ export async function buildHeartbeat(ctx: Ctx, agent: AgentRow, team: TeamRow, o
     `# Heartbeat — ${agent.name} (${agent.id})${agent.role ? `, ${agent.role}` : ''}, team ${team.name}, ${ctx.now.replace('T', ' ').slice(0, 16)} UTC`,
     reasonsLine(options.reasons ?? []),
     `You are ${agent.name}, level ${agent.level}.${agent.personality ? ` Personality: ${clip(agent.personality, CLIP.personality)}.` : ''}${skills.length ? ` Skills: ${skills.join(', ')}.` : ''}`,
-    agent.instructions ? `Instructions: ${clip(agent.instructions, CLIP.instructions)}` : '',
+    agent.instructions ? `Instructions: ${clip(agent.instructions, CLIP.instructions)}${agent.instructions.length > CLIP.instructions ? ' (in full: team_agent get)' : ''}` : '',
   ].filter(Boolean);
   const working = renderWorkingState(state ?? { status: 'idle', current_task_id: '', next_steps: '', context: '' });
   const howTo = [

@@ -10,6 +10,7 @@ import { agentTarget, limit, shortText } from './fields.js';
 import { buildHeartbeat } from './heartbeat.js';
 import type { Heartbeat } from './heartbeat.js';
 import { newRowId } from './ids.js';
+import { LIMITS } from './limits.js';
 import { FAILED_RUNS, MISSED_HEARTBEATS, dueSlot, isWakeable, markResponsive, markUnresponsive, nextHeartbeatAt } from './liveness.js';
 import { assertLead } from './roles.js';
 import { parseWakeAdapter } from './wakeAdapter.js';
@@ -65,7 +66,7 @@ export async function enqueue(ctx: Ctx, agent: AgentRow, reasons: WakeReason[]):
   return row;
 }
 
-const cursorRef = z.string().regex(/^[^|]+\|[^|]+$/, 'must be a next_cursor from a previous answer');
+const cursorRef = z.string().max(LIMITS.name).regex(/^[^~]+~[^~]+$/, 'must be the next_cursor of a previous page');
 
 const runs = defineAction({
   tool: 'team_agent',
@@ -79,13 +80,13 @@ const runs = defineAction({
     let query = ctx.db.selectFrom('agent_runs').selectAll().where('agent_id', '=', agent.id);
     if (input.status) query = query.where('status', '=', input.status);
     if (input.cursor) {
-      const [queuedAt, id] = input.cursor.split('|') as [string, string];
+      const [queuedAt, id] = input.cursor.split('~') as [string, string];
       query = query.where((eb) => eb.or([eb('queued_at', '<', queuedAt), eb.and([eb('queued_at', '=', queuedAt), eb('id', '<', id)])]));
     }
     const rows = await query.orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(input.limit + 1).execute();
     const page = rows.slice(0, input.limit).map(toRun);
     const last = page.at(-1);
-    return { agent_id: agent.id, runs: page, count: page.length, next_cursor: rows.length > input.limit && last ? `${last.queued_at}|${last.id}` : null };
+    return { agent_id: agent.id, runs: page, count: page.length, next_cursor: rows.length > input.limit && last ? `${last.queued_at}~${last.id}` : null };
   },
 });
 

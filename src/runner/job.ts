@@ -7,8 +7,11 @@ export interface Connection {
   db?: string;
   /** The HTTP server's MCP endpoint: `TEAM_TABLE_URL` (with a token of the agent in `TEAM_TABLE_TOKEN`). */
   url?: string;
-  /** A bearer token of `agentId`, when the HTTP server is configured. */
-  tokenFor?: (agentId: string) => Promise<string>;
+  /**
+   * A bearer token of `agentId` for one run, when the HTTP server is configured; `release` (when given) is called
+   * once the run has ended — a server minting a token per run revokes it there.
+   */
+  tokenFor?: (agentId: string) => Promise<{ token: string; release?: () => Promise<void> }>;
 }
 
 /** One wake to carry out: the started run, its prompt, and what every adapter is given. */

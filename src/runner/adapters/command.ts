@@ -15,17 +15,20 @@ const STRAGGLER_GRACE_MS = 2_000;
  * `env`, then team-table's — last, so that no configuration can make a run act as someone else. The runner's own
  * TEAM_TABLE_* (an owner's name, another identity) are not passed on.
  */
-export async function agentEnv(job: WakeJob, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+export async function agentEnv(job: WakeJob, extra: Record<string, string> = {}): Promise<{ env: Record<string, string>; release: () => Promise<void> }> {
   const { agent, run } = job.started;
   const inherited = Object.fromEntries(Object.entries(job.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('TEAM_TABLE_')));
   const connection: Record<string, string> = {};
+  let release = async () => {};
   if (job.connection.url && job.connection.tokenFor) {
+    const token = await job.connection.tokenFor(agent.id);
     connection.TEAM_TABLE_URL = job.connection.url;
-    connection.TEAM_TABLE_TOKEN = await job.connection.tokenFor(agent.id);
+    connection.TEAM_TABLE_TOKEN = token.token;
+    if (token.release) release = token.release;
   } else if (job.connection.db) {
     connection.TEAM_TABLE_DB = job.connection.db;
   }
-  return {
+  const env = {
     ...inherited,
     ...extra,
     ...connection,
@@ -39,6 +42,7 @@ export async function agentEnv(job: WakeJob, extra: Record<string, string> = {})
     // A `serve` the agent's client starts must not compete to be the scheduler.
     TEAM_TABLE_RUNNER: 'off',
   };
+  return { env, release };
 }
 
 /** Keeps the last `max` characters of a stream without holding all of it. */
@@ -64,10 +68,17 @@ export async function runCommand(job: WakeJob, config: CommandAdapter): Promise<
   const [program, ...args] = config.command as [string, ...string[]];
   const base = job.workspace || process.cwd();
   const cwd = config.cwd ? resolve(base, config.cwd) : base;
-  const env = await agentEnv(job, config.env);
+  const { env, release } = await agentEnv(job, config.env);
+  try {
+    return await spawnRun(job, config, program, args, cwd, env);
+  } finally {
+    await release();
+  }
+}
+
+function spawnRun(job: WakeJob, config: CommandAdapter, program: string, args: string[], cwd: string, env: Record<string, string>): Promise<AdapterResult> {
   const stdout = collector(OUTPUT_TAIL);
   const stderr = collector(OUTPUT_TAIL);
-
   return new Promise<AdapterResult>((done) => {
     let ended: 'timed_out' | 'interrupted' | undefined;
     let settled = false;
