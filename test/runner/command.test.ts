@@ -18,7 +18,9 @@ describe('the command adapter', () => {
   it('wakes a fake agent at a mention; it connects back over MCP as itself, reads its mail, works its task and updates its working state', async () => {
     const t = await openCore();
     const log = join(dirname(t.path), 'runs.log');
+    const workspace = join(dirname(t.path), 'workspace');
     await team(t, fakeAgent('work', { FAKE_LOG: log }));
+    await t.call(OWNER, 'team_manage', { action: 'update', workspace_path: workspace });
     await startScheduler(t.core, t.path);
     // The assignment wakes it; the mention comes on top (in the same run, or in the next).
     const task = await t.call(agent('jarvis'), 'team_task', { action: 'create', title: 'Write the API docs', assignees: ['siri'] });
@@ -37,7 +39,10 @@ describe('the command adapter', () => {
     const { feed } = await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id });
     expect(feed.some((e: any) => e.agent === 'siri' && e.text.includes('Done: Write the API docs'))).toBe(true);
 
+    // Its folder in the team's workspace mirrors its working state as a real WORKING.md.
+    expect(readFileSync(join(workspace, 'siri', 'WORKING.md'), 'utf8')).toBe(`${state.markdown}\n`);
     const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ workspace: join(workspace, 'siri'), cwd: join(workspace, 'siri') });
     expect(lines[0]).toMatchObject({ agent: 'siri', prompt_env_matches: true, owner: null });
     expect(lines[0].prompt).toContain('## Current Work State (WORKING.md)');
     expect(new Set(lines.map((l) => l.session)).size).toBe(1); // one session of its own across runs
