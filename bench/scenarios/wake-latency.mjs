@@ -45,9 +45,10 @@ async function baseline(dir) {
   for (let i = 0; i < BASELINE_SAMPLES; i++) {
     const t0 = Date.now();
     const child = spawn('sh', ['-c', START_SCRIPT, dir], { env: { ...process.env, TEAM_TABLE_RUN: `base-${i}` }, stdio: ['pipe', 'ignore', 'ignore'] });
+    const closed = new Promise((r) => child.on('close', r)); // listened to at once: sh may be gone by the time its file is read
     child.stdin.end('prompt');
     samples.push((await waitForFile(join(dir, `base-${i}`))) - t0);
-    await new Promise((r) => child.on('close', r));
+    await closed;
   }
   return samples;
 }

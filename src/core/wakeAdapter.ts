@@ -23,6 +23,8 @@ const command = z.strictObject({
   env: z
     .record(envName, z.string().max(LIMITS.shortText))
     .refine((env) => Object.keys(env).length <= LIMITS.listItems, `must have at most ${LIMITS.listItems} variables`)
+    // Who the run acts as is the runner's to say, never the configuration's.
+    .refine((env) => !Object.keys(env).some((name) => name.startsWith('TEAM_TABLE_')), 'must not set TEAM_TABLE_* variables: the runner sets them for the agent')
     .optional(),
   timeout_seconds: seconds(600),
 });

@@ -97,6 +97,7 @@ describe('wake adapters', () => {
     expect((await failure(update(OWNER, { type: 'command', command: ['x'], shell: true }))).message).toMatch(/wake_adapter has no field 'shell'/);
     expect((await failure(update(OWNER, { type: 'openai', base_url: 'ftp://x' }))).message).toMatch(/wake_adapter\.base_url .*http/);
     expect((await failure(update(OWNER, { type: 'command', command: ['x'], env: { 'BAD-NAME': '1' } }))).message).toMatch(/wake_adapter\.env/);
+    expect((await failure(update(OWNER, { type: 'command', command: ['x'], env: { TEAM_TABLE_AGENT: 'jarvis' } }))).message).toMatch(/wake_adapter\.env must not set TEAM_TABLE_\* variables/);
     const refused = await failure(update(agent('jarvis'), { type: 'sse' }));
     expect(refused.code).toBe('PERMISSION_DENIED');
     expect((await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'loki' })).wake_adapter).toBeNull();
