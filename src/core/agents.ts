@@ -122,7 +122,7 @@ const list = defineAction({
 const get = defineAction({
   tool: 'team_agent',
   action: 'get',
-  summary: 'an agent with instructions, personality, skills, liveness, next_heartbeat_at, wake_adapter (secrets masked)',
+  summary: 'an agent: profile, liveness, next_heartbeat_at, wake_adapter (secrets masked)',
   input: z.strictObject(agentTarget),
   write: false,
   async run(ctx, input) {

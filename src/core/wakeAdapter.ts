@@ -67,8 +67,8 @@ export const wakeAdapterParam = wakeAdapterSchema
   .nullable()
   .optional()
   .describe(
-    "how the runner wakes the agent (docs/runner.md), null removes it: {type:'command', command:[argv], cwd?, env?, timeout_seconds?} | " +
-      "{type:'openai', base_url, model?, api_key_env?, max_steps?, max_tokens?} | {type:'webhook', url, secret?} | {type:'sse'}",
+    "owner only; how the runner wakes the agent (docs/runner.md), null removes it: {type:'command',command:[argv],cwd?,env?,timeout_seconds?}" +
+      " | {type:'openai',base_url,model?,api_key_env?} | {type:'webhook',url,secret?} | {type:'sse'}",
   );
 
 export const parseWakeAdapter = (stored: string): WakeAdapter | null => (stored ? (JSON.parse(stored) as WakeAdapter) : null);
