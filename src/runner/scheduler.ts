@@ -92,6 +92,7 @@ export class Scheduler {
   async stop(): Promise<void> {
     await this.leader.stop();
     await this.follow();
+    await this.work; // an event batch or a tick under way finishes before the store may close
   }
 
   /** Fires the heartbeats due by the core's clock and starts what is queued. */
@@ -211,7 +212,7 @@ export class Scheduler {
         env: this.options.env ?? process.env,
       };
       this.log(`run ${run.id}: waking ${agent.id} (${adapter.type})`);
-      outcome = classify(await runAdapter(job, adapter));
+      outcome = signal.aborted ? { status: 'interrupted' as const, error: 'the scheduler stopped' } : classify(await runAdapter(job, adapter));
       await mirrorWorkingState(this.core, agent.id, workspace).catch((error) => this.log(`run ${run.id}: WORKING.md: ${(error as Error).message}`));
     } catch (error) {
       outcome = { status: 'failed' as const, error: `the runner failed: ${(error as Error)?.message ?? error}` };

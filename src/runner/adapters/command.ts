@@ -102,6 +102,7 @@ function spawnRun(job: WakeJob, config: CommandAdapter, program: string, args: s
     later(config.timeout_seconds * 1_000, () => terminate('timed_out'));
     const onAbort = () => terminate('interrupted');
     job.signal.addEventListener('abort', onAbort, { once: true });
+    if (job.signal.aborted) onAbort(); // stopped while the run was being prepared
     const finish = (result: AdapterResult) => {
       if (settled) return;
       settled = true;
