@@ -68,7 +68,9 @@ program
   .addOption(ownerOption())
   .action(async (options: { db: string; agent?: string; owner?: string }, command: Command) => {
     const { serveStdio } = await import('../mcp/stdio.js');
-    await serveStdio({ db: databasePath(command), actor: actorOf(options), log });
+    const { serveRunner } = await import('./run.js');
+    const db = databasePath(command);
+    await serveStdio({ db, actor: actorOf(options), log, background: serveRunner(db, log) });
   });
 
 program
@@ -116,6 +118,8 @@ program
       await core.store.close();
     }
   });
+
+program.addCommand((await import('./run.js')).runCommand());
 
 try {
   await program.parseAsync();
