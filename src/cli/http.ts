@@ -23,6 +23,9 @@ export function parseAddress(value: string): { host: string; port: number } {
   return { host: (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+/** For commander: refuses a malformed address when the command line is read. */
+export const checkAddress = (value: string) => (parseAddress(value), value);
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const whole = (name: string, min: number, max: number) => (value: string) => {
   const n = Number(value);

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Actor } from '../core/context.js';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
-import { DEFAULT_HTTP_ADDRESS, addHttpFlags } from './http.js';
+import { DEFAULT_HTTP_ADDRESS, addHttpFlags, checkAddress } from './http.js';
 import type { HttpFlags } from './http.js';
 import { tokenCommand } from './token.js';
 
@@ -46,7 +46,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-const httpOption = () => new Option('--http [address]', `serve MCP, REST and events over HTTP on [HOST:]PORT (default ${DEFAULT_HTTP_ADDRESS}); the token decides who calls`).preset(DEFAULT_HTTP_ADDRESS);
+const httpOption = () => new Option('--http [address]', 'serve MCP, REST and events over HTTP on [HOST:]PORT; the token decides who calls').preset(DEFAULT_HTTP_ADDRESS).argParser(checkAddress);
 
 addHttpFlags(
   program

@@ -13,6 +13,8 @@ export interface HttpServer {
   child: ChildProcess;
   /** Everything the server wrote to stderr so far. */
   log(): string;
+  /** Everything it wrote to stdout so far (what `start` prints). */
+  output(): string;
   /** Sends `signal` and resolves with the exit code once the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -23,12 +25,14 @@ afterAll(async () => {
 });
 
 /**
- * The built CLI spawned as `serve --http 127.0.0.1:0` on `db`: the operating system picks a free port, which the
+ * The built CLI spawned as `serve --http 127.0.0.1:0` (or `start`) on `db`: the operating system picks a free port, which the
  * server prints on stderr (`listening on http://127.0.0.1:PORT …`); this resolves once that line is out.
  */
 export async function startServer(db: string, args: string[] = [], command = 'serve'): Promise<HttpServer> {
   const child = spawn(process.execPath, [CLI, command, '--db', db, '--http', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (chunk) => {
@@ -42,6 +46,7 @@ export async function startServer(db: string, args: string[] = [], command = 'se
     url,
     child,
     log: () => stderr,
+    output: () => stdout,
     async stop(signal = 'SIGTERM') {
       running.delete(server);
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
