@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../src/core/catalog.js';
 import { routes } from '../../src/http/routes.js';
@@ -26,6 +27,17 @@ describe('the REST API', () => {
     expect(mounted.map((r) => `${r.def.tool}.${r.def.action}`).sort()).toEqual(ACTIONS.map((a) => `${a.tool}.${a.action}`).sort());
     for (const route of mounted) expect(route.method === 'GET').toBe(!route.def.write);
     expect(new Set(mounted.map((r) => `${r.method} ${r.path}`)).size).toBe(mounted.length);
+  });
+
+  it('documents every route in docs/http.md', () => {
+    const doc = readFileSync(new URL('../../docs/http.md', import.meta.url), 'utf8');
+    for (const route of routes()) {
+      const segments = route.path.split('/').filter(Boolean);
+      expect(doc, `${route.method} ${route.path}`).toContain(`\`team_${route.def.tool.slice(5)}.`);
+      expect(doc, `${route.method} /api/v1${route.path}`).toContain(route.method);
+      for (const segment of segments) expect(doc, `${route.path}: ${segment}`).toContain(segment);
+      expect(doc, route.def.action).toMatch(new RegExp(`\\b${route.def.action}\\b`));
+    }
   });
 
   it('runs an action as the token says and answers what the tool answers', async () => {
