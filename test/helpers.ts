@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Client } from '@modelcontextprotocol/client';
+import type { ClientOptions } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, afterEach, expect } from 'vitest';
 import type { Actor } from '../src/core/context.js';
 import { Core } from '../src/core/core.js';
@@ -66,12 +67,25 @@ export async function seedTeam(t: TestCore) {
   return team as { id: string; name: string };
 }
 
+/** The protocol revisions a session can speak: 2026-07-28 (`server/discover`) and the 2025 `initialize` ones. */
+export const PROTOCOL_VERSIONS = ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26'] as const;
+export type ProtocolVersion = (typeof PROTOCOL_VERSIONS)[number];
+
+/** Client options that make the SDK's client speak exactly `version`: pinned to 2026-07-28, or offering one 2025 revision. */
+export function clientOptionsFor(version: ProtocolVersion | undefined): ClientOptions {
+  if (version === undefined) return {};
+  if (version === '2026-07-28') return { versionNegotiation: { mode: { pin: version } } };
+  return { supportedProtocolVersions: [version] };
+}
+
 export interface McpSession {
   client: Client;
   /** Calls a tool; returns the structured result, or throws with the tool's error text. */
   call(tool: string, args: Record<string, unknown>): Promise<any>;
   /** Calls a tool expecting an error; returns the error text. */
   fail(tool: string, args: Record<string, unknown>): Promise<string>;
+  /** What the server wrote to stderr so far (its log), for assertions and failure messages. */
+  stderr(): string;
   close(): Promise<void>;
 }
 
@@ -80,16 +94,35 @@ afterEach(async () => {
   for (const session of sessions.splice(0)) await session.close();
 });
 
+/** A tool's answer as a program reads it: the structured content, the same JSON as the text (checked). */
+export function answerOf(result: { content?: unknown; structuredContent?: unknown }): any {
+  const text = (result.content as { type: string; text: string }[])[0]!.text;
+  if (result.structuredContent === undefined) return JSON.parse(text);
+  expect(JSON.parse(text)).toEqual(result.structuredContent);
+  return result.structuredContent;
+}
+
+export interface SpawnOptions {
+  agent?: string;
+  env?: Record<string, string>;
+  /** `persistent` sessions outlive a single test (the caller closes them), others close after each test. */
+  persistent?: boolean;
+  /** The protocol revision the client speaks (default: the SDK client's default, 2025-11-25). */
+  protocol?: ProtocolVersion;
+}
+
 /** A real MCP client from the SDK, talking over stdio to the built CLI spawned as `serve`. */
-/** `persistent` sessions outlive a single test (the caller closes them), others close after each test. */
-export async function spawnSession(db: string, options: { agent?: string; env?: Record<string, string>; persistent?: boolean } = {}): Promise<McpSession> {
+export async function spawnSession(db: string, options: SpawnOptions = {}): Promise<McpSession> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, 'serve', '--db', db, ...(options.agent ? ['--agent', options.agent] : [])],
     env: { ...(process.env as Record<string, string>), TEAM_TABLE_OWNER: 'ana', ...options.env },
     stderr: 'pipe',
   });
-  const client = new Client({ name: 'team-table-test', version: '0.0.0' });
+  // Read stderr as it comes: a pipe nobody reads fills up and stalls the server's next log line.
+  let stderr = '';
+  transport.stderr?.on('data', (chunk) => (stderr = `${stderr}${chunk}`.slice(-20_000)));
+  const client = new Client({ name: 'team-table-test', version: '0.0.0' }, clientOptionsFor(options.protocol));
   await client.connect(transport);
   const raw = (tool: string, args: Record<string, unknown>) => client.callTool({ name: tool, arguments: args });
   const session: McpSession = {
@@ -97,15 +130,14 @@ export async function spawnSession(db: string, options: { agent?: string; env?: 
     async call(tool, args) {
       const result = await raw(tool, args);
       if (result.isError) throw new Error(`${tool}(${JSON.stringify(args)}) failed: ${(result.content as { text: string }[])[0]?.text}`);
-      const text = (result.content as { text: string }[])[0]!.text;
-      expect(JSON.parse(text)).toEqual(result.structuredContent);
-      return result.structuredContent;
+      return answerOf(result);
     },
     async fail(tool, args) {
       const result = await raw(tool, args);
       if (!result.isError) throw new Error(`${tool}(${JSON.stringify(args)}) succeeded, expected an error`);
       return (result.content as { text: string }[])[0]!.text;
     },
+    stderr: () => stderr,
     close: () => client.close(),
   };
   if (!options.persistent) sessions.push(session);
