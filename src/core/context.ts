@@ -3,7 +3,7 @@ import type { Db } from '../store/store.js';
 import type { AgentRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
 import { newRowId, teamSlug } from './ids.js';
-import { roleNameOf } from './roles.js';
+import { isLeadAgent } from './roles.js';
 
 export type Clock = () => Date;
 
@@ -78,7 +78,7 @@ export class Ctx {
 
   /** The owner, or an agent that is a lead by level or by role: who administers the team. */
   get isLead(): boolean {
-    return this.actor.kind === 'owner' || this.actor.agent.level === 'lead' || roleNameOf(this.actor.agent) === 'lead';
+    return this.actor.kind === 'owner' || isLeadAgent(this.actor.agent);
   }
 
   /** Appends an event to the log in this use case's transaction. */

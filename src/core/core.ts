@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { EventFeed } from '../store/feed.js';
+import { Leader } from '../store/leader.js';
+import type { LeaderOptions } from '../store/leader.js';
 import type { Store } from '../store/store.js';
 import { TOOL_NAMES } from './action.js';
 import type { ActionDef, ToolName } from './action.js';
@@ -63,7 +68,7 @@ export class Core {
     const now = this.clock().toISOString();
     // Who is acting, and whether it may, is settled before the write lock is taken: a refused call never waits
     // for it, and a claim holds it only for the claim itself.
-    const reader = new Ctx(this.store.db, await this.resolveActor(this.store.db, actor), now, this.store.dialect.name);
+    const reader = new Ctx(this.store.db, await this.resolveActor(actor), now, this.store.dialect.name);
     await authorize(reader, def);
     await this.sweepIfDue(now);
     if (!def.write) return def.run(reader, input);
@@ -76,6 +81,19 @@ export class Core {
       await runRules(ctx);
       return def.answersWithTask ? afterRules(ctx, result) : result;
     });
+  }
+
+  /** The event log as this process tails it: push streams, resource subscriptions and the runner subscribe to it. */
+  get feed(): EventFeed {
+    return this.store.feed;
+  }
+
+  /**
+   * Leadership of the background work `name` (the scheduler, the notification sender) that one process per
+   * database does at a time; call `start()` on it.
+   */
+  leader(name: string, options: LeaderOptions = {}): Leader {
+    return new Leader(this.store.leases, name, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, { log: this.log, ...options });
   }
 
   /** Requeues expired leases, drops expired facts and runs the idle-agent rules, in one transaction; servers call it on a timer. */
@@ -103,7 +121,8 @@ export class Core {
     }
   }
 
-  private async resolveActor(db: Db, actor: Actor): Promise<ResolvedActor> {
+  /** The actor with its agent's row, or NOT_FOUND for an agent that does not exist. */
+  async resolveActor(actor: Actor, db: Db = this.store.db): Promise<ResolvedActor> {
     if (actor.kind === 'owner') return { kind: 'owner', id: actor.name };
     const agent = await db.selectFrom('persistent_agents').selectAll().where('id', '=', actor.id).executeTakeFirst();
     if (!agent) {

@@ -116,6 +116,9 @@ export async function rolesOf(ctx: Ctx, teamId: string): Promise<RoleDefinition[
 
 export const roleNameOf = (agent: Pick<AgentRow, 'role_definition' | 'level'>): string => agent.role_definition || (agent.level === 'lead' ? 'lead' : 'coder');
 
+/** An agent that administers its team: level lead, or role lead. */
+export const isLeadAgent = (agent: Pick<AgentRow, 'role_definition' | 'level'>): boolean => agent.level === 'lead' || roleNameOf(agent) === 'lead';
+
 /** The role `agent` acts under. */
 export async function roleOf(ctx: Ctx, agent: AgentRow): Promise<RoleDefinition> {
   const name = roleNameOf(agent);
@@ -178,7 +181,7 @@ export async function escalationTargets(ctx: Ctx, task: { team_id: string }, ass
 /** The team's leads: agents of level lead or of role lead. */
 export async function leadsOf(ctx: Ctx, teamId: string): Promise<string[]> {
   const agents = await ctx.db.selectFrom('persistent_agents').select(['id', 'level', 'role_definition']).where('team_id', '=', teamId).execute();
-  return agents.filter((a) => a.level === 'lead' || roleNameOf(a) === 'lead').map((a) => a.id);
+  return agents.filter(isLeadAgent).map((a) => a.id);
 }
 
 /** Checks that `name` is a role of the team (a template or its own). */

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { CommitSignal } from './feed.js';
+import type { LeaseStore } from './leader.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -15,7 +17,9 @@ export interface StoreDialect {
   readonly sequenceType: 'integer' | 'bigserial';
   /** Makes a table refuse UPDATE and DELETE inside the database itself. */
   appendOnly(db: Kysely<any>, table: string): Promise<void>;
-  /** A number that changes whenever another connection commits (cheap to poll). */
-  dataVersion(): Promise<number>;
+  /** How this process notices commits of other connections (the event feed polls it). */
+  readonly commits: CommitSignal;
+  /** Leases on background work that one process per database does at a time. */
+  readonly leases: LeaseStore;
   close(): Promise<void>;
 }

@@ -252,6 +252,13 @@ export interface EventsTable {
   created_at: string;
 }
 
+/** A named lease on background work (src/store/leader.ts): who holds it, until when (ms since the epoch). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: string;
@@ -276,6 +283,7 @@ export interface Database {
   agent_working_state: WorkingStateTable;
   team_notifications: NotificationsTable;
   team_events: EventsTable;
+  leases: LeasesTable;
   schema_version: SchemaVersionTable;
 }
 

@@ -1,6 +1,9 @@
 import type { Kysely } from 'kysely';
 import { TeamTableError } from '../core/errors.js';
 import type { StoreDialect } from './dialect.js';
+import { LogFeed } from './feed.js';
+import type { EventFeed } from './feed.js';
+import type { LeaseStore } from './leader.js';
 import { migrate } from './migrate.js';
 import type { Database } from './schema.js';
 import { openSqlite } from './sqlite/open.js';
@@ -14,6 +17,8 @@ export interface OpenOptions {
 
 /** The database behind the core: one schema, one transaction per use case, whichever dialect. */
 export class Store {
+  private tail: LogFeed | undefined;
+
   private constructor(readonly dialect: StoreDialect) {}
 
   /** Opens (creating if needed) the database at `location` — a file path — and migrates it. */
@@ -37,12 +42,27 @@ export class Store {
     return this.dialect.db;
   }
 
-  /** Runs `work` in one write transaction: all of it commits, with its events, or none of it does. */
-  write<T>(work: (tx: Db) => Promise<T>): Promise<T> {
-    return this.dialect.db.transaction().execute(work);
+  /** The event log as this process tails it; it reads nothing until someone subscribes. */
+  get feed(): EventFeed {
+    return (this.tail ??= new LogFeed(this.db, this.dialect.commits));
   }
 
-  close(): Promise<void> {
-    return this.dialect.close();
+  get leases(): LeaseStore {
+    return this.dialect.leases;
+  }
+
+  /**
+   * Runs `work` in one write transaction: all of it commits, with its events, or none of it does. A commit wakes
+   * this process's feed at once (other processes notice it through the dialect's commit signal).
+   */
+  async write<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+    const result = await this.dialect.db.transaction().execute(work);
+    this.tail?.wake();
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.tail?.close();
+    await this.dialect.close();
   }
 }

@@ -4,6 +4,7 @@ import { core } from './001_core.js';
 import { taskFlow } from './002_task_flow.js';
 import { governance } from './003_governance.js';
 import { readyQueue } from './004_ready_queue.js';
+import { leases } from './005_leases.js';
 
 /** One forward-only step of the schema. Numbers are consecutive; a step never changes once released. */
 export interface Migration {
@@ -12,4 +13,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases];

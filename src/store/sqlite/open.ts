@@ -5,6 +5,7 @@ import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, sql } from 'kysely'
 import type { DatabaseConnection, Driver, SqliteDatabase } from 'kysely';
 import type { StoreDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
+import { sqliteLeases } from './leases.js';
 
 /** How long a writer waits for another process's write lock before giving up (ordinary contention never does). */
 const BUSY_TIMEOUT_MS = 30_000;
@@ -78,9 +79,10 @@ export function openSqlite(path: string): StoreDialect {
           .execute(target);
       }
     },
-    async dataVersion() {
-      return raw.pragma('data_version', { simple: true }) as number;
-    },
+    // data_version changes whenever another connection commits to the file; this connection's own commits wake
+    // the feed directly (Store.write). A pragma read costs about a microsecond, so polling it often is cheap.
+    commits: { version: async () => raw.pragma('data_version', { simple: true }), pollMs: 25 },
+    leases: sqliteLeases(db),
     async close() {
       await db.destroy();
     },
