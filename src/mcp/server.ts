@@ -1,18 +1,26 @@
 import { readFile } from 'node:fs/promises';
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
-import type { CallToolResult, McpServerFactory, Tool } from '@modelcontextprotocol/server';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import { TOOL_NAMES } from '../core/action.js';
 import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { instructionsFor } from './instructions.js';
+import { installResources } from './resources.js';
+import type { SubscriptionBook } from './resources.js';
 
 /**
- * The actor of a session's calls, and the session it is: one id per stdio process, per MCP request over HTTP.
- * The core reads `session` where it keeps per-session state; an `Actor` without it stays valid.
+ * The actor of a session's calls, and the session it is: one id per stdio process. The core reads `session` where it
+ * keeps per-session state; an `Actor` without it (a stateless HTTP request) stays valid.
  */
 export type SessionActor = Actor & { session?: string };
+
+/**
+ * The largest JSON-RPC message a session reads, on stdio and over HTTP alike (the SDK's default request body limit).
+ * The largest valid tool call — a 256 Ki-character document, every character escaped — stays well below it.
+ */
+export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /**
  * The most a tool answer carries on the wire with its JSON twice (as text, and as structured content). The core
@@ -63,29 +71,30 @@ async function toolList(): Promise<Tool[]> {
   }
 }
 
-export interface McpSessionOptions {
+export interface McpServersOptions {
   /**
    * The core, loaded on first use: a session answers the handshake before the store and the schemas are loaded
    * (they cost more start-up time than the protocol itself). A loader that fails is asked again on the next call.
    */
   core: () => Promise<Core>;
-  actor: SessionActor;
   log?: (line: string) => void;
 }
 
-export interface McpSession {
-  /** Builds the `Server` of one connection (stdio) or one request (HTTP): the five team tools, acting as `actor`. */
-  factory: McpServerFactory;
-  /** Resolves once the calls under way have answered: a client that closes its end still gets them. */
+export interface McpServers {
+  /**
+   * The `Server` of one connection (stdio) or one request (HTTP), acting as `actor`: the five team tools and the
+   * team:// resources. `subscriptions` is the session's book where `resources/subscribe` can be served.
+   */
+  serverFor(actor: SessionActor, options?: { subscriptions?: SubscriptionBook }): Server;
+  /** Resolves once the tool calls under way have answered. */
   drain(): Promise<void>;
 }
 
-/** One MCP session's servers, transport-agnostic: `serveStdio` and `createMcpHandler` both take its factory. */
-export function mcpSession({ core, actor, log = () => {} }: McpSessionOptions): McpSession {
+/** The MCP servers of one process, transport-agnostic: `serveStdio` and `createMcpHandler` call `serverFor`. */
+export function mcpServers({ core, log = () => {} }: McpServersOptions): McpServers {
   const inFlight = new Set<Promise<CallToolResult>>();
-  const instructions = instructionsFor(actor);
 
-  const call = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => {
+  const call = async (actor: SessionActor, name: string, args: Record<string, unknown>): Promise<CallToolResult> => {
     try {
       return toolAnswer(await (await core()).call(actor, name, args));
     } catch (error) {
@@ -94,8 +103,11 @@ export function mcpSession({ core, actor, log = () => {} }: McpSessionOptions): 
     }
   };
 
-  const factory: McpServerFactory = () => {
-    const server = new Server({ name: 'team-table', version: VERSION }, { capabilities: { tools: {} }, instructions });
+  const serverFor = (actor: SessionActor, { subscriptions }: { subscriptions?: SubscriptionBook } = {}) => {
+    const server = new Server(
+      { name: 'team-table', version: VERSION },
+      { capabilities: { tools: {}, resources: { subscribe: true, listChanged: false } }, instructions: instructionsFor(actor) },
+    );
     server.setRequestHandler('tools/list', async () => ({ tools: await toolList() }));
     server.setRequestHandler('tools/call', (request) => {
       const { name, arguments: args } = request.params;
@@ -103,11 +115,12 @@ export function mcpSession({ core, actor, log = () => {} }: McpSessionOptions): 
       if (!(TOOL_NAMES as readonly string[]).includes(name)) {
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}; the tools are ${TOOL_NAMES.join(', ')}`, { tool: name });
       }
-      const answer = call(name, args ?? {});
+      const answer = call(actor, name, args ?? {});
       inFlight.add(answer);
       void answer.finally(() => inFlight.delete(answer));
       return answer;
     });
+    installResources(server, { core, actor, ...(subscriptions ? { subscriptions } : {}) });
     // A 2025-era session loads the store right after the handshake, so its first call does not wait for it.
     server.oninitialized = () => void core().catch((error: Error) => log(error.message));
     return server;
@@ -116,5 +129,5 @@ export function mcpSession({ core, actor, log = () => {} }: McpSessionOptions): 
   const drain = async () => {
     while (inFlight.size) await Promise.allSettled([...inFlight]);
   };
-  return { factory, drain };
+  return { serverFor, drain };
 }

@@ -29,6 +29,11 @@ export interface StdioLineTransportOptions {
   maxMessageBytes: number;
   stdin?: Readable;
   stdout?: Writable;
+  /**
+   * Called with each message read; a message for which it returns a promise is handed on once that settles, and the
+   * messages after it wait their turn (a listen stream waits until changes are watched, so none is missed).
+   */
+  before?: (message: JSONRPCMessage) => Promise<void> | undefined;
 }
 
 /** How long a transport whose client closed stdin waits for the answers still owed before it closes anyway. */
@@ -59,6 +64,8 @@ export class StdioLineTransport implements Transport {
   /** Requests read and not answered yet; once stdin ends, the transport closes when this is empty. */
   private readonly unanswered = new Set<RequestId>();
   private allAnswered?: () => void;
+  /** Set while a message waits on `before`: the messages read meanwhile queue behind it. */
+  private waiting?: Promise<void>;
 
   constructor(private readonly options: StdioLineTransportOptions) {
     this.stdin = options.stdin ?? process.stdin;
@@ -171,7 +178,19 @@ export class StdioLineTransport implements Transport {
       return;
     }
     if ('method' in message && 'id' in message) this.unanswered.add(message.id);
-    this.onmessage?.(message);
+    this.deliver(message);
+  }
+
+  private deliver(message: JSONRPCMessage) {
+    if (this.waiting) {
+      const turn = (this.waiting = this.waiting.then(() => this.onmessage?.(message)));
+      void turn.then(() => this.waiting === turn && (this.waiting = undefined));
+      return;
+    }
+    const gate = this.options.before?.(message);
+    if (!gate) return this.onmessage?.(message);
+    const turn = (this.waiting = gate.catch(() => {}).then(() => this.onmessage?.(message)));
+    void turn.then(() => this.waiting === turn && (this.waiting = undefined));
   }
 
   /**
