@@ -1,12 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import type { ClientOptions } from '@modelcontextprotocol/client';
+import { getRequestListener } from '@hono/node-server';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { ClientOptions, Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { hostHeaderValidationResponse, localhostAllowedHostnames, localhostAllowedOrigins, originValidationResponse } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, expect } from 'vitest';
 import type { Actor } from '../src/core/context.js';
 import { Core } from '../src/core/core.js';
+import { createMcpEndpoint } from '../src/mcp/http.js';
+import type { McpHttpEndpoint } from '../src/mcp/http.js';
 import { Store } from '../src/store/store.js';
 import type { OpenOptions } from '../src/store/store.js';
 
@@ -89,6 +95,16 @@ export interface McpSession {
   close(): Promise<void>;
 }
 
+// Registered before the sessions' hook: after-hooks run in reverse, so sessions close before their servers.
+const servers: { close(): Promise<void> }[] = [];
+const persistentServers: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0).reverse()) await server.close();
+});
+afterAll(async () => {
+  for (const server of persistentServers.splice(0).reverse()) await server.close();
+});
+
 const sessions: McpSession[] = [];
 afterEach(async () => {
   for (const session of sessions.splice(0)) await session.close();
@@ -111,17 +127,8 @@ export interface SpawnOptions {
   protocol?: ProtocolVersion;
 }
 
-/** A real MCP client from the SDK, talking over stdio to the built CLI spawned as `serve`. */
-export async function spawnSession(db: string, options: SpawnOptions = {}): Promise<McpSession> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, 'serve', '--db', db, ...(options.agent ? ['--agent', options.agent] : [])],
-    env: { ...(process.env as Record<string, string>), TEAM_TABLE_OWNER: 'ana', ...options.env },
-    stderr: 'pipe',
-  });
-  // Read stderr as it comes: a pipe nobody reads fills up and stalls the server's next log line.
-  let stderr = '';
-  transport.stderr?.on('data', (chunk) => (stderr = `${stderr}${chunk}`.slice(-20_000)));
+/** An SDK client on `transport`, as a session: tool calls that return the answer or throw with the error text. */
+async function connectSession(transport: Transport, options: { protocol?: ProtocolVersion; persistent?: boolean }, stderr: () => string): Promise<McpSession> {
   const client = new Client({ name: 'team-table-test', version: '0.0.0' }, clientOptionsFor(options.protocol));
   await client.connect(transport);
   const raw = (tool: string, args: Record<string, unknown>) => client.callTool({ name: tool, arguments: args });
@@ -137,9 +144,93 @@ export async function spawnSession(db: string, options: SpawnOptions = {}): Prom
       if (!result.isError) throw new Error(`${tool}(${JSON.stringify(args)}) succeeded, expected an error`);
       return (result.content as { text: string }[])[0]!.text;
     },
-    stderr: () => stderr,
+    stderr,
     close: () => client.close(),
   };
   if (!options.persistent) sessions.push(session);
   return session;
+}
+
+/** A real MCP client from the SDK, talking over stdio to the built CLI spawned as `serve`. */
+export async function spawnSession(db: string, options: SpawnOptions = {}): Promise<McpSession> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, 'serve', '--db', db, ...(options.agent ? ['--agent', options.agent] : [])],
+    env: { ...(process.env as Record<string, string>), TEAM_TABLE_OWNER: 'ana', ...options.env },
+    stderr: 'pipe',
+  });
+  // Read stderr as it comes: a pipe nobody reads fills up and stalls the server's next log line.
+  let stderr = '';
+  transport.stderr?.on('data', (chunk) => (stderr = `${stderr}${chunk}`.slice(-20_000)));
+  return connectSession(transport, options, () => stderr);
+}
+
+export interface HttpServer {
+  /** The MCP endpoint's URL (`http://127.0.0.1:<port>/mcp`). */
+  url: string;
+  endpoint: McpHttpEndpoint;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on 127.0.0.1, an ephemeral port, with `handle` answering every request; closed (with `also`) after the
+ * test, or after the file when `persistent`.
+ */
+async function listen(handle: Parameters<typeof createServer>[1], persistent = false, also: () => Promise<void> = async () => {}) {
+  const server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await also();
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    })());
+  (persistent ? persistentServers : servers).push({ close });
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
+}
+
+/**
+ * MCP over HTTP as the HTTP server mounts it: Host and Origin checked (the SDK's localhost lists), the bearer token
+ * mapped to its actor (401 without a known one), then `createMcpEndpoint` on `core` answers at `/mcp`.
+ */
+export async function serveMcpHttp(core: Core, tokens: Record<string, Actor>, { persistent = false } = {}): Promise<HttpServer> {
+  const endpoint = createMcpEndpoint({ core });
+  const listener = getRequestListener(async (request) => {
+    const refused = hostHeaderValidationResponse(request, localhostAllowedHostnames()) ?? originValidationResponse(request, localhostAllowedOrigins());
+    if (refused) return refused;
+    if (new URL(request.url).pathname !== '/mcp') return new Response('not found', { status: 404 });
+    const actor = tokens[/^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1] ?? ''];
+    if (!actor) return Response.json({ error: 'unauthorized' }, { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } });
+    return endpoint.fetch(request, actor);
+  });
+  const { base, close } = await listen(listener, persistent, () => endpoint.close());
+  return { url: `${base}/mcp`, endpoint, close };
+}
+
+/**
+ * A local proxy that adds `Authorization: Bearer <token>` to every request and forwards it unchanged otherwise (Host
+ * and Origin included, so the server's checks still see what the client sent): for a client that cannot send a
+ * token, like the conformance suite. Authentication stays on.
+ */
+export async function tokenProxy(target: string, token: string, { persistent = false } = {}): Promise<string> {
+  const to = new URL(target);
+  const { base } = await listen((incoming, outgoing) => {
+    const upstream = httpRequest({ hostname: to.hostname, port: to.port, path: incoming.url, method: incoming.method, headers: { ...incoming.headers, authorization: `Bearer ${token}` } }, (response) => {
+      outgoing.writeHead(response.statusCode ?? 502, response.headers);
+      response.pipe(outgoing);
+    });
+    upstream.on('error', () => outgoing.destroy());
+    outgoing.on('close', () => upstream.destroy());
+    incoming.pipe(upstream);
+  }, persistent);
+  return `${base}${to.pathname}`;
+}
+
+/** A real MCP client from the SDK over Streamable HTTP, sending `token`. */
+export async function httpSession(url: string, token: string, options: { protocol?: ProtocolVersion; persistent?: boolean } = {}): Promise<McpSession> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+  return connectSession(transport, options, () => '');
 }
