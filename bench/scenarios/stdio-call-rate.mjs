@@ -2,7 +2,7 @@
 // Stdio call rate: sequential tool calls per second through the SDK's (v2) client over stdio, one session each,
 // startup and connect outside the timing. Baseline in the same run, rounds interleaved: the SDK's minimal server
 // (bench/fixtures/minimal-server.mjs) answering its no-op `echo`. team-table answers
-//   - team_manage(action='get'): the cheapest call through the core (validate, resolve the actor, one read);
+//   - team_manage(action='list') as the owner: the cheapest call through the core (validate, resolve, one read);
 //   - team_agent(action='working_get') as an agent: a read of the agent's own state, what a heartbeat starts with;
 //   - team_task(action='claim_next') as an agent on an empty queue: the claim's whole path with nothing to take.
 // Goal: the cheapest call ≥ 0.5× the minimal server's no-op call rate.
@@ -56,7 +56,7 @@ export async function run() {
 
     const variants = [
       { id: 'minimal-sdk-echo', label: 'minimal SDK server, echo (no-op)', session: minimal, tool: 'echo', args: { text: 'ping' }, baseline: true },
-      { id: 'team-manage-get', label: "team-table team_manage(action='get')", session: owner, tool: 'team_manage', args: { action: 'get', team_id: 'bench' } },
+      { id: 'team-manage-list', label: "team-table team_manage(action='list')", session: owner, tool: 'team_manage', args: { action: 'list' } },
       { id: 'working-get', label: "team-table team_agent(action='working_get'), agent", session: worker, tool: 'team_agent', args: { action: 'working_get' } },
       { id: 'claim-next-empty', label: "team-table team_task(action='claim_next'), empty queue", session: worker, tool: 'team_task', args: { action: 'claim_next' } },
     ];
@@ -76,7 +76,7 @@ export async function run() {
       ['variant', 'median /s', 'min /s', 'max /s', 'µs per call', '× minimal SDK'],
       results.map((r) => [r.label, r.median, r.min, r.max, 1e6 / r.median, `${fmt(r.ratio_to_minimal_sdk, 2)}×`]),
     );
-    const cheapest = results.find((r) => r.id === 'team-manage-get');
+    const cheapest = results.find((r) => r.id === 'team-manage-list');
     const goal = { id: cheapest.id, goal: `median ≥ ${GOAL_RATIO}× minimal SDK no-op rate`, ratio: cheapest.ratio_to_minimal_sdk, pass: cheapest.ratio_to_minimal_sdk >= GOAL_RATIO };
     console.log(`\n  goal ${goal.id}: ${fmt(goal.ratio, 2)}× (≥ ${GOAL_RATIO}×) ${passFail(goal.pass)}`);
     const file = writeResult(name, { unit: 'calls/s', calls: CALLS, rounds: ROUNDS, results, goals: [goal] });

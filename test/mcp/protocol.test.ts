@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ProtocolError } from '@modelcontextprotocol/client';
+import { Client, ProtocolError } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
 import { ANSWER_PAIR_BUDGET_BYTES, toolAnswer, toolError } from '../../src/mcp/server.js';
 import { CLI, PROTOCOL_VERSIONS, spawnSession, tempDbPath } from '../helpers.js';
@@ -30,6 +31,20 @@ describe.each(PROTOCOL_VERSIONS)('a client speaking %s over stdio', (version) =>
     const error = await session.client.callTool({ name: 'team_tasks', arguments: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProtocolError);
     expect(error).toMatchObject({ code: -32602, message: expect.stringMatching(/Unknown tool: team_tasks/) });
+  });
+});
+
+describe('a client that negotiates', () => {
+  it('lands on 2026-07-28', async () => {
+    const client = new Client({ name: 'negotiating', version: '0' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', tempDbPath()], stderr: 'ignore' }));
+    try {
+      expect(client.getProtocolEra()).toBe('modern');
+      expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      expect((await client.callTool({ name: 'team_manage', arguments: { action: 'list' } })).structuredContent).toMatchObject({ teams: [] });
+    } finally {
+      await client.close();
+    }
   });
 });
 
@@ -97,6 +112,8 @@ describe('messages the session cannot take', () => {
     server.send(JSON.stringify(call(2, { action: 'create', name: 'Before' })));
     server.send(JSON.stringify(call(3, { action: 'create', name: 'Huge', description: '字'.repeat(4_000_000) })));
     server.send(JSON.stringify(call(4, { action: 'create', name: 'After' })));
+    // Calls are answered concurrently: the list goes out once the creates have answered.
+    await server.until(4);
     server.child.stdin!.end(`${JSON.stringify(call(5, { action: 'list' }))}\n`);
     const answers = await server.until(5);
     const byId = Object.fromEntries(answers.map((a) => [a.id, a]));
