@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Actor } from '../core/context.js';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
+import { DEFAULT_HTTP_ADDRESS, addHttpFlags, checkAddress } from './http.js';
+import type { HttpFlags } from './http.js';
+import { tokenCommand } from './token.js';
 
 /** Everything but MCP messages goes to stderr: stdout belongs to the protocol in `serve`. */
 const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
@@ -44,33 +46,37 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-program
-  .command('serve')
-  .description('MCP server over stdio for one session (one agent, or the owner)')
-  .addOption(dbOption())
-  .addOption(agentOption())
-  .addOption(ownerOption())
-  .action(async (options: { db: string; agent?: string; owner?: string }) => {
+const httpOption = () => new Option('--http [address]', 'serve MCP, REST and events over HTTP on [HOST:]PORT; the token decides who calls').preset(DEFAULT_HTTP_ADDRESS).argParser(checkAddress);
+
+addHttpFlags(
+  program
+    .command('serve')
+    .description('MCP server over stdio for one session (one agent, or the owner); with --http, for everyone with a token')
+    .addOption(dbOption())
+    .addOption(agentOption())
+    .addOption(ownerOption())
+    .addOption(httpOption()),
+).action(async (options: { db: string; agent?: string; owner?: string; http?: string } & HttpFlags) => {
+    if (options.http) {
+      if (options.agent) throw new TeamTableError('VALIDATION', '--agent: over HTTP each request acts as its token says; leave --agent out');
+      const { runHttpServer } = await import('./http.js');
+      await runHttpServer(await openCore(options.db), options.http, options, log);
+      return;
+    }
     const { serveStdio } = await import('../mcp/stdio.js');
     await serveStdio({ db: options.db, actor: actorOf(options), log });
   });
 
-program
-  .command('start')
-  .description('open (or create) the database and print the teams and the MCP client config to paste')
-  .addOption(dbOption())
-  .action(async (options: { db: string }) => {
-    const core = await openCore(options.db);
-    const owner = actorOf({});
-    const { teams } = (await core.call(owner, 'team_manage', { action: 'list' })) as { teams: { id: string; name: string }[] };
-    const agents: { id: string; team: string }[] = [];
-    for (const team of teams) {
-      const listed = (await core.call(owner, 'team_agent', { action: 'list', team_id: team.id })) as { agents: { id: string }[] };
-      agents.push(...listed.agents.map((a) => ({ id: a.id, team: team.name })));
-    }
-    await core.store.close();
-    const { clientConfigs } = await import('./clientConfig.js');
-    process.stdout.write(clientConfigs(resolve(options.db), teams, agents));
+addHttpFlags(
+  program
+    .command('start')
+    .description('open (or create) the database, serve it over HTTP, and print the URL, the owner token (first start) and the client config to paste')
+    .addOption(dbOption())
+    .addOption(ownerOption())
+    .addOption(httpOption().default(DEFAULT_HTTP_ADDRESS)),
+).action(async (options: { db: string; owner?: string; http: string } & HttpFlags) => {
+    const { start } = await import('./start.js');
+    await start(await openCore(options.db), actorOf(options), options.db, options.http, options, log);
   });
 
 program
@@ -99,6 +105,8 @@ program
       await core.store.close();
     }
   });
+
+program.addCommand(tokenCommand({ dbOption, ownerOption, openCore, actorOf }));
 
 try {
   await program.parseAsync();

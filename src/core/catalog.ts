@@ -12,6 +12,7 @@ import { ruleActions } from './rules.js';
 import { standupActions } from './standup.js';
 import { taskActions } from './tasks.js';
 import { teamActions } from './teams.js';
+import { tokenActions } from './tokens.js';
 import { workingActions } from './working.js';
 
 /** Every use case, in the order tools list their actions. */
@@ -21,6 +22,7 @@ export const ACTIONS: readonly ActionDef[] = [
   ...roleActions,
   ...agentActions,
   ...workingActions,
+  ...tokenActions,
   ...taskActions,
   ...claimActions,
   ...reviewActions,

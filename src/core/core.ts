@@ -15,6 +15,8 @@ import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
 import { hydrateOne } from './tasks.js';
 import { sweep, sweepIsDue } from './sweep.js';
+import { authenticate } from './tokens.js';
+import type { Authenticated } from './tokens.js';
 import { parseInput } from './validate.js';
 
 /** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
@@ -81,6 +83,11 @@ export class Core {
       await runRules(ctx);
       return def.answersWithTask ? afterRules(ctx, result) : result;
     });
+  }
+
+  /** The actor a bearer token acts as (HTTP), or an UNAUTHENTICATED error saying why not. */
+  authenticate(token: string | undefined): Promise<Authenticated> {
+    return authenticate(this.store.db, token);
   }
 
   /** The event log as this process tails it: push streams, resource subscriptions and the runner subscribe to it. */

@@ -259,6 +259,23 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+/**
+ * Bearer tokens for HTTP (src/core/tokens.ts): only the SHA-256 of each is kept. An agent's token (`agent_id` and
+ * `team_id` set) dies with its agent; an owner's token has neither and acts as the owner `owner_name`.
+ */
+export interface TokensTable {
+  id: string;
+  token_hash: string;
+  agent_id: string | null;
+  team_id: string | null;
+  owner_name: string;
+  name: string;
+  created_by: string;
+  created_at: string;
+  revoked_at: string;
+  revoked_by: string;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: string;
@@ -284,6 +301,7 @@ export interface Database {
   team_notifications: NotificationsTable;
   team_events: EventsTable;
   leases: LeasesTable;
+  tokens: TokensTable;
   schema_version: SchemaVersionTable;
 }
 
@@ -298,3 +316,4 @@ export type NotificationRow = Selectable<NotificationsTable>;
 export type EventRow = Selectable<EventsTable>;
 export type RuleRow = Selectable<RulesTable>;
 export type RoleRow = Selectable<RolesTable>;
+export type TokenRow = Selectable<TokensTable>;

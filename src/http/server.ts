@@ -1,0 +1,95 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Core } from '../core/core.js';
+import { LIMITS } from '../core/limits.js';
+import { createHttpApp } from './app.js';
+import { EventStreams } from './events.js';
+import { STREAM_DEFAULTS } from './streamDefaults.js';
+import { hostPolicy, isLoopback } from './guard.js';
+import { mcpHandler } from './mcp.js';
+import type { McpHttpHandler } from './mcp.js';
+import { DEFAULT_RATE_LIMIT, MemoryRateLimiter, unlimited } from './rateLimit.js';
+import type { RateLimit } from './rateLimit.js';
+
+/** The largest document (LIMITS.documentContent characters), at 4 bytes a character in UTF-8, escaped in JSON. */
+export const MAX_BODY_BYTES = LIMITS.documentContent * 8;
+/** How often a server requeues expired leases and runs idle-agent rules when no request does it first. */
+const SWEEP_INTERVAL_MS = 30_000;
+/** How long a stopping server waits for requests under way before it cuts their connections. */
+const DRAIN_MS = 10_000;
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  log: (line: string) => void;
+  /** Names (the public one behind a reverse proxy) the Host header may carry besides the bound address. */
+  allowedHosts?: string[];
+  /** Web origins whose pages may call the server (a dashboard served elsewhere). */
+  allowedOrigins?: string[];
+  /** Plain HTTP beyond loopback is expected: TLS is terminated by a proxy in front. */
+  tlsTerminatedUpstream?: boolean;
+  /** Per token; `null` turns the limit off. */
+  rateLimit?: RateLimit | null;
+  keepAliveMs?: number;
+  mcp?: McpHttpHandler;
+}
+
+export interface RunningHttpServer {
+  /** `http://127.0.0.1:7420`, with the port actually bound. */
+  url: string;
+  /** Stops accepting, ends every stream with a final event, lets requests under way finish, closes the database. */
+  close(reason?: string): Promise<void>;
+}
+
+const urlOf = ({ address, port }: AddressInfo) => `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+
+/**
+ * `team-table serve --http`: MCP, REST and SSE for every agent with a token, on one port. Stateless: nothing a
+ * request needs lives only in this process (the event stream resumes from the log, tokens are read per request), so
+ * any server on the same database can answer any request.
+ */
+export async function startHttpServer(core: Core, options: HttpServerOptions): Promise<RunningHttpServer> {
+  const { log } = options;
+  const hosts = hostPolicy(options.host, options.allowedHosts, options.allowedOrigins);
+  if (!isLoopback(options.host) && !options.tlsTerminatedUpstream) {
+    log(`warning: serving plain HTTP on ${options.host}: bearer tokens cross the network readable by anyone on the path. Put TLS in front (a reverse proxy, see docs/http.md) and pass --tls-terminated-upstream.`);
+  }
+  if (!hosts.hosts) log(`warning: bound to ${options.host} without --allowed-host: the Host header is not checked (DNS-rebinding protection off); name the hosts clients use.`);
+  const streams = new EventStreams(core, { ...STREAM_DEFAULTS, ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}) });
+  const limit = options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit;
+  const mcp = options.mcp ?? mcpHandler(core, log);
+  const app = createHttpApp({
+    core,
+    log,
+    hosts,
+    limiter: limit ? new MemoryRateLimiter(limit) : unlimited,
+    maxBodyBytes: MAX_BODY_BYTES,
+    streams,
+    mcp,
+  });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const sweeper = setInterval(() => core.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
+
+  let closing: Promise<void> | undefined;
+  const close = (reason = 'server shutting down') =>
+    (closing ??= (async () => {
+      clearInterval(sweeper);
+      streams.closeAll(reason);
+      await mcp.close?.();
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
+      await drained;
+      clearTimeout(cut);
+      await core.store.close();
+    })());
+  return { url: urlOf(server.address() as AddressInfo), close };
+}
