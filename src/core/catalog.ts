@@ -42,4 +42,13 @@ export const TOOL_SUMMARIES: Record<ToolName, string> = {
   team_comm: 'Task comments with @mentions, direct messages and broadcasts, mailbox management, notifications.',
 };
 
+/** Each tool's name for people (MCP's `title`). */
+export const TOOL_TITLES: Record<ToolName, string> = {
+  team_manage: 'Teams, rules and roles',
+  team_agent: 'Agents and working state',
+  team_task: 'Tasks',
+  team_memory: 'Facts, documents and audit',
+  team_comm: 'Comments, messages and notifications',
+};
+
 export const actionsOf = (tool: ToolName) => ACTIONS.filter((a) => a.tool === tool);

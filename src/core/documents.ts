@@ -36,7 +36,7 @@ const create = defineAction({
   tool: 'team_memory',
   action: 'doc_create',
   summary: 'create a document (doc_type default deliverable, format default markdown)',
-  input: z.strictObject({ team_id: teamRef, title, content, ...docFields }),
+  input: z.strictObject({ team_id: teamRef, title, content, ...docFields, doc_type: z.enum(DOC_TYPES).default('deliverable'), format: z.enum(DOC_FORMATS).default('markdown') }),
   write: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
@@ -45,9 +45,9 @@ const create = defineAction({
       team_id: team.id,
       task_id: input.task_id ?? '',
       title: input.title,
-      doc_type: input.doc_type ?? 'deliverable',
+      doc_type: input.doc_type,
       content: input.content,
-      format: input.format ?? 'markdown',
+      format: input.format,
       file_path: input.file_path ?? '',
       version: 1,
       author: ctx.actorId,

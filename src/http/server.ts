@@ -9,7 +9,7 @@ import { EventStreams } from './events.js';
 import { STREAM_DEFAULTS } from './streamDefaults.js';
 import { hostPolicy, isLoopback } from './guard.js';
 import type { HostPolicy } from './guard.js';
-import { interimMcpHandler } from './mcp.js';
+import { mcpHandler } from './mcp.js';
 import type { McpHttpHandler } from './mcp.js';
 import { DEFAULT_RATE_LIMIT, MemoryRateLimiter, unlimited } from './rateLimit.js';
 import type { RateLimit } from './rateLimit.js';
@@ -67,6 +67,7 @@ export async function startHttpServer(core: Core, options: HttpServerOptions): P
   for (const warning of bindWarnings(options.host, hosts, options.tlsTerminatedUpstream)) log(`warning: ${warning}`);
   const streams = new EventStreams(core, { ...STREAM_DEFAULTS, ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}) });
   const limit = options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit;
+  const mcp = options.mcp ?? mcpHandler(core, log);
   const app = createHttpApp({
     core,
     log,
@@ -74,7 +75,7 @@ export async function startHttpServer(core: Core, options: HttpServerOptions): P
     limiter: limit ? new MemoryRateLimiter(limit) : unlimited,
     maxBodyBytes: MAX_BODY_BYTES,
     streams,
-    mcp: options.mcp ?? interimMcpHandler(core, log),
+    mcp,
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   await new Promise<void>((resolve, reject) => {
@@ -94,6 +95,7 @@ export async function startHttpServer(core: Core, options: HttpServerOptions): P
     (closing ??= (async () => {
       clearInterval(sweeper);
       streams.closeAll(reason);
+      await mcp.close?.();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();

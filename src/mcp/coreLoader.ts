@@ -1,0 +1,39 @@
+import type { Core } from '../core/core.js';
+
+export interface CoreLoader {
+  /** The core on `db`, opened on first use; after a failed open, the next use tries again. */
+  core(): Promise<Core>;
+  /** Stops the sweeps and closes the store, if it was opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store and the core on demand, importing them only then: a server answers the MCP handshake before
+ * Kysely, the schemas and SQLite are even loaded. An open that fails (a path that cannot be created, a foreign or
+ * damaged file) rejects the calls waiting for it with the store's error, and the next call opens again — the user
+ * fixes the cause, the session recovers, no restart.
+ *
+ * Once open, the core sweeps every `sweepEveryMs` (expired leases, idle-agent rules) when no call did it first.
+ */
+export function coreLoader(db: string, log: (line: string) => void, sweepEveryMs: number): CoreLoader {
+  let loading: Promise<Core> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const open = async () => {
+    const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
+    const core = new Core(await Store.open(db), { log });
+    timer = setInterval(() => core.sweep().catch((error) => log(`sweep failed: ${error}`)), sweepEveryMs).unref();
+    return core;
+  };
+  return {
+    core: () =>
+      (loading ??= open().catch((error) => {
+        loading = undefined;
+        throw error;
+      })),
+    async close() {
+      clearInterval(timer);
+      const core = await loading?.catch(() => undefined);
+      await core?.store.close().catch(() => {});
+    },
+  };
+}
