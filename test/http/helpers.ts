@@ -91,7 +91,9 @@ export async function request(server: HttpServer, method: string, path: string, 
   const text = await res.text();
   let body: any;
   try {
-    body = text ? JSON.parse(text) : undefined;
+    // An MCP answer may come as one SSE event (`event: message`, `data: {…}`): its data is the JSON-RPC message.
+    const sse = /^data: (.*)$/m.exec(text);
+    body = text ? JSON.parse(res.headers.get('content-type')?.startsWith('text/event-stream') && sse ? sse[1]! : text) : undefined;
   } catch {
     body = text;
   }
