@@ -177,7 +177,8 @@ export class StdioLineTransport implements Transport {
       this.refuse(typeof id === 'string' || typeof id === 'number' ? id : undefined, INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response');
       return;
     }
-    if ('method' in message && 'id' in message) this.unanswered.add(message.id);
+    // A listen request is a stream, answered only when it ends: it is not a call owed an answer before exit.
+    if ('method' in message && 'id' in message && message.method !== 'subscriptions/listen') this.unanswered.add(message.id);
     this.deliver(message);
   }
 

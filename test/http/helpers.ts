@@ -88,7 +88,9 @@ export async function request(server: HttpServer, method: string, path: string, 
     headers: { ...(options.token ? bearer(options.token) : {}), ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
     body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
   });
-  const text = await res.text();
+  let text = await res.text();
+  // Streamable HTTP may answer a JSON-RPC request as one SSE event (the SDK's stateless 2025 leg does): its data.
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) text = /^data: (.*)$/m.exec(text)?.[1] ?? text;
   let body: any;
   try {
     // An MCP answer may come as one SSE event (`event: message`, `data: {…}`): its data is the JSON-RPC message.

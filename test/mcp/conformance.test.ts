@@ -2,15 +2,14 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Core } from '../../src/core/core.js';
-import { Store } from '../../src/store/store.js';
-import { OWNER, serveMcpHttp, tempDbPath, tokenProxy } from '../helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fileCore, startServer, tokenFor } from '../http/helpers.js';
+import { OWNER, tokenProxy } from '../helpers.js';
 
 /**
- * The official MCP conformance suite against MCP over HTTP, served as the HTTP server mounts it (Host/Origin checks,
- * a bearer token per actor). The suite sends no Authorization header: a local proxy adds the owner's token —
- * authentication stays on.
+ * The official MCP conformance suite against the real `team-table serve --http` (Host/Origin checks, bearer tokens,
+ * MCP at /mcp). The suite sends no Authorization header: a local proxy adds an owner token — authentication stays
+ * on. (The rate limit is off: the suite sends more requests a minute than an agent would.)
  *
  * It runs every scenario that applies to a server with this server's capabilities (tools; resources with
  * subscriptions; no prompts, completions or logging), each at the protocol revision it is written for; docs/mcp.md
@@ -58,20 +57,13 @@ const baselined = new Set([...readFileSync(BASELINE, 'utf8').matchAll(/^\s*-\s*(
 
 describe.skipIf(!process.env.TEAM_TABLE_CONFORMANCE)('the MCP conformance suite (npm run test:conformance)', () => {
   let url: string;
-  let store: Store;
-  let close: () => Promise<void>;
   beforeAll(async () => {
-    store = await Store.open(tempDbPath());
-    const core = new Core(store);
-    await core.call(OWNER, 'team_manage', { action: 'create', name: 'Conformance' });
-    await core.call(OWNER, 'team_agent', { action: 'create', name: 'Probe' });
-    const http = await serveMcpHttp(core, { 'owner-token': OWNER }, { persistent: true });
-    close = http.close;
-    url = await tokenProxy(http.url, 'owner-token', { persistent: true });
-  });
-  afterAll(async () => {
-    await close?.();
-    await store?.close();
+    const t = await fileCore();
+    await t.call(OWNER, 'team_manage', { action: 'create', name: 'Conformance' });
+    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Probe' });
+    const { token } = await tokenFor(t, { owner: true });
+    const server = await startServer(t.path, ['--rate-limit', '0']);
+    url = await tokenProxy(`${server.url}/mcp`, token, { persistent: true });
   });
 
   it.each(SCENARIOS)('%s at %s passes', async (scenario, revision) => {

@@ -3,6 +3,7 @@ import { ProtocolError } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import { OWNER, PROTOCOL_VERSIONS, agent, httpSession, openCore, serveMcpHttp, spawnSession } from '../helpers.js';
+import { fileCore, startServer, tokenFor } from '../http/helpers.js';
 
 const TOOLS_JSON = JSON.parse(readFileSync(new URL('../../dist/mcp/tools.json', import.meta.url), 'utf8'));
 const TOKENS = { 'owner-token': OWNER, 'loki-token': agent('loki') };
@@ -62,5 +63,32 @@ describe('MCP over HTTP', () => {
     expect((listed.structuredContent as any).tasks).toHaveLength(4);
     expect(turn).toBeGreaterThanOrEqual(6);
     await client.close();
+  });
+});
+
+describe('MCP at /mcp of the real `serve --http`', () => {
+  async function server() {
+    const t = await fileCore();
+    await t.call(OWNER, 'team_manage', { action: 'create', name: 'Engineering' });
+    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Loki' });
+    const { token } = await tokenFor(t, { agent_id: 'loki' });
+    return { t, token, url: `${(await startServer(t.path)).url}/mcp` };
+  }
+
+  it.each(PROTOCOL_VERSIONS)('serves a client speaking %s as the agent its token names', async (version) => {
+    const { token, url } = await server();
+    const loki = await httpSession(url, token, { protocol: version });
+    expect(loki.client.getInstructions()).toMatch(/acts as agent 'loki'/);
+    expect(await loki.call('team_agent', { action: 'working_get' })).toMatchObject({ agent_id: 'loki' });
+  });
+
+  it('tells a 2026-07-28 listen stream of a change a stdio server in another process made', async () => {
+    const { t, token, url } = await server();
+    const loki = await httpSession(url, token, { protocol: '2026-07-28' });
+    const heard = new Promise<string>((resolve) => loki.client.setNotificationHandler('notifications/resources/updated', (n) => resolve(n.params.uri)));
+    await loki.client.listen({ resourceSubscriptions: ['team://agents/loki/inbox'] });
+    const owner = await spawnSession(t.path);
+    await owner.call('team_comm', { action: 'send_message', to_agent: 'loki', content: 'over stdio' });
+    expect(await heard).toBe('team://agents/loki/inbox');
   });
 });
