@@ -93,9 +93,7 @@ export async function request(server: HttpServer, method: string, path: string, 
   if (res.headers.get('content-type')?.startsWith('text/event-stream')) text = /^data: (.*)$/m.exec(text)?.[1] ?? text;
   let body: any;
   try {
-    // An MCP answer may come as one SSE event (`event: message`, `data: {…}`): its data is the JSON-RPC message.
-    const sse = /^data: (.*)$/m.exec(text);
-    body = text ? JSON.parse(res.headers.get('content-type')?.startsWith('text/event-stream') && sse ? sse[1]! : text) : undefined;
+    body = text ? JSON.parse(text) : undefined;
   } catch {
     body = text;
   }
