@@ -48,6 +48,11 @@ export function createHttpApp({ core, log, hosts, limiter, maxBodyBytes, streams
   app.get('/events', refuseWhileClosing, streams.handle);
   app.get('/api/v1/events', refuseWhileClosing, streams.handle);
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument()));
+  // Who the token is (a dashboard signing in with a pasted token needs to know): no action, nothing read but the token.
+  app.get('/api/v1/me', (c) => {
+    const { actor, tokenId } = c.var.auth;
+    return c.json({ kind: actor.kind, id: actor.kind === 'agent' ? actor.id : actor.name, token_id: tokenId });
+  });
   mountRest(app, core);
   return app;
 }

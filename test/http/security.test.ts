@@ -92,6 +92,7 @@ describe('who may call: the security matrix', () => {
       { method: 'GET', path: '/events', query: '', body: undefined },
       { method: 'GET', path: '/api/v1/events', query: '', body: undefined },
       { method: 'GET', path: '/api/v1/openapi.json', query: '', body: undefined },
+      { method: 'GET', path: '/api/v1/me', query: '', body: undefined },
     ];
     for (const [label, headers, challenge] of cases) {
       for (const target of targets) {
