@@ -6,12 +6,11 @@
 //    (a write: one transaction with its events); the REST route of send_message for comparison.
 // The variants are interleaved, one call of each in a rotating order per round, so that a busy machine slows them
 // alike and the ratios hold. Goals: send_message p50 ≤ 1.5 × the baseline's echo p50; our no-op p50 ≤ 2 ms.
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BENCH_DIR, describeMachine, passFail, printTable, quantile, runIfMain, writeResult } from '../lib.mjs';
-import { freshDb, openCore, startServer } from '../http-lib.mjs';
+import { freshDb, openCore, seedBench, spawnListening, startServer } from '../http-lib.mjs';
 
 export const name = 'http-call';
 const RUNS = Number(process.env.BENCH_RUNS) || 500;
@@ -44,30 +43,14 @@ async function post(url, token, body, check) {
   if (!res.ok || !check(text)) throw new Error(`${url}: ${res.status} ${text.slice(0, 300)}`);
 }
 
-function startMinimal() {
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'fixtures', 'minimal-http-server.mjs')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match) resolve({ url: match[1], stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) });
-    });
-    child.once('exit', (code) => reject(new Error(`minimal server exited (${code}): ${stderr}`)));
-  });
-}
-
 export async function run() {
   const db = freshDb();
   const core = await openCore(db);
-  const owner = { kind: 'owner', name: 'bench' };
-  await core.call(owner, 'team_manage', { action: 'create', name: 'Bench' });
-  await core.call(owner, 'team_agent', { action: 'create', name: 'Jarvis', level: 'lead' });
-  await core.call(owner, 'team_agent', { action: 'create', name: 'Loki' });
+  const owner = await seedBench(core);
   const token = (await core.call(owner, 'team_agent', { action: 'token_create', agent_id: 'jarvis' })).token;
   await core.store.close();
 
-  const minimal = await startMinimal();
+  const minimal = await spawnListening([join(BENCH_DIR, 'fixtures', 'minimal-http-server.mjs')]);
   const server = await startServer(db);
   const mcp = `${server.url}/mcp`;
   const [baseline, ping, noopTool, send, rest] = await timeInterleaved([

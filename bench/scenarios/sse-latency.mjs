@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { CLI, describeMachine, passFail, printTable, quantile, runIfMain, writeResult } from '../lib.mjs';
 import { join } from 'node:path';
 import { ROOT } from '../lib.mjs';
-import { freshDb, openCore, openStream } from '../http-lib.mjs';
+import { freshDb, openCore, openStream, seedBench } from '../http-lib.mjs';
 
 export const name = 'sse-latency';
 const RUNS = Number(process.env.BENCH_RUNS) || 300;
@@ -58,10 +58,7 @@ async function stdioSession(db) {
 export async function run() {
   const db = freshDb();
   const core = await openCore(db);
-  const owner = { kind: 'owner', name: 'bench' };
-  await core.call(owner, 'team_manage', { action: 'create', name: 'Bench' });
-  await core.call(owner, 'team_agent', { action: 'create', name: 'Jarvis', level: 'lead' });
-  await core.call(owner, 'team_agent', { action: 'create', name: 'Loki' });
+  const owner = await seedBench(core);
   const loki = (await core.call(owner, 'team_agent', { action: 'token_create', agent_id: 'loki' })).token;
   const { startHttpServer } = await import(join(ROOT, 'dist/http/server.js'));
   const server = await startHttpServer(core, { host: '127.0.0.1', port: 0, log: () => {}, rateLimit: null });
