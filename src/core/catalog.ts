@@ -8,6 +8,7 @@ import { factActions } from './facts.js';
 import { mailboxActions } from './mailbox.js';
 import { reviewActions } from './review.js';
 import { roleActions } from './roles.js';
+import { searchActions } from './search.js';
 import { ruleActions } from './rules.js';
 import { standupActions } from './standup.js';
 import { taskActions } from './tasks.js';
@@ -28,6 +29,7 @@ export const ACTIONS: readonly ActionDef[] = [
   ...documentActions,
   ...standupActions,
   ...auditActions,
+  ...searchActions,
   ...commActions,
   ...mailboxActions,
 ] as unknown as ActionDef[];

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { TeamTableError } from '../core/errors.js';
 import type { StoreDialect } from './dialect.js';
 import { MIGRATIONS } from './migrations/index.js';
+import type { MigrationProgress } from './migrations/index.js';
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -10,7 +11,7 @@ export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
  * version under the write lock, so processes opening a new database at the same moment apply each step once.
  * A database written by a newer team-table is refused rather than misread.
  */
-export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERSION): Promise<number> {
+export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERSION, progress?: MigrationProgress): Promise<number> {
   const { db } = dialect;
   await db.schema
     .createTable('schema_version')
@@ -36,7 +37,7 @@ export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERS
       }
       const next = MIGRATIONS[current];
       if (current >= target || !next) return current;
-      await next.up(tx, dialect);
+      await next.up(tx, dialect, progress);
       await tx.insertInto('schema_version').values({ version: next.version, applied_at: new Date().toISOString() }).execute();
       return null;
     });

@@ -5,12 +5,16 @@ import { taskFlow } from './002_task_flow.js';
 import { governance } from './003_governance.js';
 import { readyQueue } from './004_ready_queue.js';
 import { leases } from './005_leases.js';
+import { search } from './010_search.js';
+
+export type MigrationProgress = (step: string, done: number, total: number) => void;
 
 /** One forward-only step of the schema. Numbers are consecutive; a step never changes once released. */
 export interface Migration {
   version: number;
   name: string;
-  up(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
+  /** `progress`, when given, hears of long work (rows of a backfill done of the total). */
+  up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, search];
