@@ -1,41 +1,19 @@
 #!/usr/bin/env node
-import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
-import type { Actor } from '../core/context.js';
+import { Command, CommanderError } from 'commander';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
-
-/** Everything but MCP messages goes to stderr: stdout belongs to the protocol in `serve`. */
-const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
-
-/** Commands load what they use on demand: `serve` answers the MCP handshake before the store is even loaded. */
-const openCore = async (db: string) => {
-  const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
-  return new Core(await Store.open(db), { log });
-};
-
-const DEFAULT_DB = '.team-table/team.db';
-
-const dbOption = () =>
-  new Option('--db <path>', 'SQLite database file').env('TEAM_TABLE_DB').default(DEFAULT_DB);
-const agentOption = () =>
-  new Option('--agent <agent_id>', 'act as this agent (default: the team owner)').env('TEAM_TABLE_AGENT');
-const ownerOption = () =>
-  new Option('--owner <name>', "the owner's name, recorded as author of the owner's actions").env('TEAM_TABLE_OWNER');
-
-function actorOf(options: { agent?: string; owner?: string }): Actor {
-  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase() };
-  return { kind: 'owner', name: options.owner || safeUsername() };
-}
-
-function safeUsername(): string {
-  try {
-    return userInfo().username || 'owner';
-  } catch {
-    return 'owner';
-  }
-}
+import { actorOf, agentOption, dbOption, log, openCore, ownerOption } from './common.js';
+import { registerActivity } from './activity.js';
+import { registerAgent } from './agent.js';
+import { registerDoc } from './doc.js';
+import { registerFact } from './fact.js';
+import { registerInit } from './init.js';
+import { registerMail } from './mail.js';
+import { registerSearch } from './search.js';
+import { registerStatus } from './status.js';
+import { registerTask } from './task.js';
+import { registerTransfer } from './transfer.js';
 
 const program = new Command()
   .name('team-table')
@@ -99,6 +77,17 @@ program
       await core.store.close();
     }
   });
+
+registerInit(program);
+registerStatus(program);
+registerTask(program);
+registerMail(program);
+registerActivity(program);
+registerAgent(program);
+registerFact(program);
+registerDoc(program);
+registerSearch(program);
+registerTransfer(program);
 
 try {
   await program.parseAsync();
