@@ -93,7 +93,10 @@ async function follow(cli: Cli, head: number, o: Record<string, any>, print: (e:
     const subscription = cli.core.feed.subscribe(head, (events) => {
       for (const event of events) if (shown(event)) print({ ...event, data: JSON.parse(event.data) as Record<string, unknown> });
     });
+    // The feed's poll timer does not hold the process open (servers decide their own lifetime): this does.
+    const alive = setInterval(() => {}, 1 << 30);
     const stop = () => {
+      clearInterval(alive);
       subscription.close();
       resolve();
     };

@@ -110,23 +110,25 @@ export function registerInit(program: Command): void {
         const unknown = clients.filter((c) => !(CLIENTS as readonly string[]).includes(c));
         if (unknown.length) throw new TeamTableError('VALIDATION', `clients: ${unknown.join(', ')} unknown; one or more of ${CLIENTS.join(', ')}`, { field: 'clients' });
 
-        const made = await ensureTeam(cli, team, agents);
         const { serverEntry } = await import('./clientConfig.js');
         const { mergeJsonConfig, mergeTomlConfig } = await import('./clientFiles.js');
+        const paths = configPaths(folder, o.codexConfig);
+        const mergeInto = async (client: Client, entries: Record<string, { command: string; args: string[] }>) => {
+          const path = paths[client];
+          const text = await readIfExists(path);
+          return { client, path, text, merge: client === 'codex' ? mergeTomlConfig(path, text, entries) : mergeJsonConfig(path, text, entries) };
+        };
+        // A client file init cannot read stops it before it changes anything, in the database or on disk.
+        for (const client of clients as Client[]) await mergeInto(client, {});
+        const made = await ensureTeam(cli, team, agents);
         const db = resolve(cli.options.db);
         const entries = Object.fromEntries([
           ...(o.ownerEntry ? [['team-table', serverEntry(db)] as const] : []),
           ...made.agents.map((id) => [`team-table-${id}`, serverEntry(db, id)] as const),
         ]);
-        const paths = configPaths(folder, o.codexConfig);
-        // Every file is merged first and written only when all merged: a file init cannot read leaves all untouched.
+        // Every file is merged first and written only when all merged.
         const merges = [];
-        for (const client of clients as Client[]) {
-          const path = paths[client];
-          const text = await readIfExists(path);
-          const merge = client === 'codex' ? mergeTomlConfig(path, text, entries) : mergeJsonConfig(path, text, entries);
-          merges.push({ client, path, text, merge });
-        }
+        for (const client of clients as Client[]) merges.push(await mergeInto(client, entries));
         for (const { path, text, merge } of merges) if (merge.text !== text) await writeWhole(path, merge.text);
 
         const files = merges.map(({ client, path, merge }) => ({ client, path, added: merge.added, changed: merge.changed, unchanged: merge.unchanged }));
