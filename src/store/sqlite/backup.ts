@@ -20,12 +20,13 @@ const BUSY_TIMEOUT_MS = 30_000;
 export async function copyDatabase(source: string, destination: string, progress?: Progress): Promise<{ pages: number }> {
   const from = new BetterSqlite3(source, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
   try {
-    let remaining = Infinity;
+    let copied = -1;
     let restarted = false;
     const result = await from.backup(destination, {
       progress({ totalPages, remainingPages }) {
-        if (remainingPages > remaining) restarted = true;
-        remaining = remainingPages;
+        // A step that left no more pages copied than the one before started over (it copied the first pages again).
+        if (totalPages - remainingPages <= copied) restarted = true;
+        copied = totalPages - remainingPages;
         progress?.(totalPages - remainingPages, totalPages);
         return restarted ? totalPages : STEP_PAGES;
       },
