@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { Actor } from '../core/context.js';
@@ -24,9 +27,23 @@ export const ownerOption = () => new Option('--owner <name>', "the owner's name,
 const teamOption = () => new Option('--team <team>', 'team id or name (default: your team, or the only one)').env('TEAM_TABLE_TEAM');
 const jsonOption = () => new Option('--json', 'print the answer as JSON (no table, no colour)');
 
+/**
+ * The database path a command uses. The default folder (`./.team-table/`) is made on first use, like `.git`; a
+ * path given with --db or TEAM_TABLE_DB is used as given, so that a typo in it is refused rather than giving one
+ * agent a team of its own.
+ */
+export function databasePath(command: Command): string {
+  const db = command.getOptionValue('db') as string;
+  if (command.getOptionValueSource('db') === 'default') mkdirSync(dirname(db), { recursive: true });
+  return db;
+}
+
+/** This process is one session (see Actor): mail it was handed and did not acknowledge goes to the next one. */
+const SESSION = randomUUID();
+
 export function actorOf(options: { agent?: string; owner?: string }): Actor {
-  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase() };
-  return { kind: 'owner', name: options.owner || safeUsername() };
+  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase(), session: SESSION };
+  return { kind: 'owner', name: options.owner || safeUsername(), session: SESSION };
 }
 
 function safeUsername(): string {
@@ -100,7 +117,7 @@ export function act<A extends unknown[]>(work: (cli: Cli, ...args: A) => Promise
   return async (...received: unknown[]) => {
     const command = received.at(-1) as Command;
     const options = command.opts() as CommonOptions;
-    const core = await openCore(options.db);
+    const core = await openCore(databasePath(command));
     try {
       await work(new Cli(core, options), ...(received.slice(0, -2) as A));
     } finally {

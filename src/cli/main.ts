@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
-import { actorOf, agentOption, dbOption, log, openCore, ownerOption } from './common.js';
+import { actorOf, agentOption, databasePath, dbOption, log, openCore, ownerOption } from './common.js';
 import { registerActivity } from './activity.js';
 import { registerAgent } from './agent.js';
 import { registerDoc } from './doc.js';
@@ -28,17 +28,18 @@ program
   .addOption(dbOption())
   .addOption(agentOption())
   .addOption(ownerOption())
-  .action(async (options: { db: string; agent?: string; owner?: string }) => {
+  .action(async (options: { db: string; agent?: string; owner?: string }, command: Command) => {
     const { serveStdio } = await import('../mcp/stdio.js');
-    await serveStdio({ db: options.db, actor: actorOf(options), log });
+    await serveStdio({ db: databasePath(command), actor: actorOf(options), log });
   });
 
 program
   .command('start')
   .description('open (or create) the database and print the teams and the MCP client config to paste')
   .addOption(dbOption())
-  .action(async (options: { db: string }) => {
-    const core = await openCore(options.db);
+  .action(async (_options: { db: string }, command: Command) => {
+    const db = databasePath(command);
+    const core = await openCore(db);
     const owner = actorOf({});
     const { teams } = (await core.call(owner, 'team_manage', { action: 'list' })) as { teams: { id: string; name: string }[] };
     const agents: { id: string; team: string }[] = [];
@@ -48,7 +49,7 @@ program
     }
     await core.store.close();
     const { clientConfigs } = await import('./clientConfig.js');
-    process.stdout.write(clientConfigs(resolve(options.db), teams, agents));
+    process.stdout.write(clientConfigs(resolve(db), teams, agents));
   });
 
 program
@@ -59,7 +60,7 @@ program
   .addOption(dbOption())
   .addOption(agentOption())
   .addOption(ownerOption())
-  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string }) => {
+  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string }, command: Command) => {
     let args: unknown;
     try {
       args = JSON.parse(json);
@@ -69,7 +70,7 @@ program
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       throw new TeamTableError('VALIDATION', 'arguments: expected a JSON object');
     }
-    const core = await openCore(options.db);
+    const core = await openCore(databasePath(command));
     try {
       const result = await core.call(actorOf(options), tool, args as Record<string, unknown>);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -3,8 +3,8 @@ import { MATCH_END, MATCH_START, SEARCH_KINDS, searchIndexOf } from '../store/se
 import type { SearchRow, SearchTerm } from '../store/search.js';
 import { defineAction } from './action.js';
 import { validation } from './errors.js';
-import { agentRef, isoDate, taskRef, teamRef } from './fields.js';
-import { LIMITS } from './limits.js';
+import { agentRef, cursor, isoDate, taskRef, teamRef } from './fields.js';
+import { decodeCursor, pageFields, takePage } from './paging.js';
 
 /**
  * Full-text search over messages, comments, tasks, documents and facts: the one search behind
@@ -65,23 +65,6 @@ const toHit = ({ ref_id, snippet, score, ...row }: SearchRow) => ({
 
 export type SearchHit = ReturnType<typeof toHit>;
 
-/** A page's position: the offset of its first hit, and the query it belongs to (a cursor of another query is refused). */
-const encodeCursor = (query: string, offset: number) => Buffer.from(JSON.stringify(['search', query, offset])).toString('base64url');
-
-function decodeCursor(query: string, cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    decoded = undefined;
-  }
-  if (!Array.isArray(decoded) || decoded[0] !== 'search' || decoded[1] !== query || !Number.isInteger(decoded[2]) || decoded[2] < 0) {
-    throw validation('cursor', 'is not a cursor of this search (pass the next_cursor of its previous page, with the same query)');
-  }
-  return decoded[2] as number;
-}
-
 const search = defineAction({
   tool: 'team_memory',
   action: 'search',
@@ -96,7 +79,7 @@ const search = defineAction({
     since: isoDate.optional(),
     until: isoDate.optional(),
     limit: z.number().int().min(1).max(PAGE_MAX).default(20),
-    cursor: z.string().min(1).max(LIMITS.shortText).optional(),
+    cursor,
   }),
   write: false,
   async run(ctx, input) {
@@ -104,7 +87,11 @@ const search = defineAction({
     if (!terms.some((t) => !t.exclude)) throw validation('query', 'needs at least one word to find (a -word only excludes)');
     // The owner searches every team unless it names one; an agent, its own team.
     const teamIds = ctx.isOwner && !input.team_id ? undefined : [(await ctx.team(input.team_id)).id];
-    const offset = decodeCursor(input.query, input.cursor);
+    // A page's position is the query and how many hits came before its end: a cursor of another query is refused.
+    const [query, offset = 0] = decodeCursor('search', input.cursor, 2) ?? [input.query];
+    if (query !== input.query || !Number.isInteger(offset) || (offset as number) < 0) {
+      throw validation('cursor', 'is not a cursor of this search (pass the next_cursor of its previous page, with the same query)');
+    }
     const rows = await searchIndexOf(ctx.dialect).query(ctx.db, {
       terms,
       teamIds,
@@ -116,11 +103,13 @@ const search = defineAction({
       now: ctx.now,
       privateTo: ctx.isLead ? undefined : ctx.actorId,
       limit: input.limit + 1,
-      offset,
+      offset: offset as number,
     });
-    const hits = rows.slice(0, input.limit).map(toHit);
-    const truncated = rows.length > input.limit;
-    return { query: input.query, hits, count: hits.length, truncated, next_cursor: truncated ? encodeCursor(input.query, offset + hits.length) : null };
+    const page = takePage(
+      rows.map((row, i) => ({ row, end: (offset as number) + i + 1 })),
+      { limit: input.limit, list: 'search', position: (r) => [input.query, r.end], render: (r) => toHit(r.row) },
+    );
+    return { query: input.query, hits: page.items, count: page.items.length, ...pageFields(page) };
   },
 });
 

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../../src/core/search.js';
+import { search } from '../../src/store/migrations/010_search.js';
 import { OWNER, agent, openCore, seedTeam } from '../helpers.js';
 import type { TestCore } from '../helpers.js';
 
@@ -114,7 +115,8 @@ describe('search', () => {
   });
 
   it('indexes what an older database holds when it upgrades, reporting progress', async () => {
-    const old = await openCore({ schemaVersion: 5 });
+    // The schema just before search: a database made by the version before this one.
+    const old = await openCore({ schemaVersion: search.version - 1 });
     await seedTeam(old);
     for (let i = 0; i < 30; i++) await old.call(OWNER, 'team_task', { action: 'create', title: `legacy task number ${i}` });
     await old.call(agent('jarvis'), 'team_comm', { action: 'send_message', to_agent: 'loki', content: 'legacy private note' });

@@ -5,6 +5,7 @@ import { taskFlow } from './002_task_flow.js';
 import { governance } from './003_governance.js';
 import { readyQueue } from './004_ready_queue.js';
 import { leases } from './005_leases.js';
+import { hardening } from './006_hardening.js';
 import { search } from './010_search.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
@@ -17,4 +18,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, search];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, search];
