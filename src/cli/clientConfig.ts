@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 /** The command that runs this very CLI (works from a checkout or an installed package alike). */
 const cliPath = fileURLToPath(new URL('./main.js', import.meta.url));
 
-function serverEntry(db: string, agent?: string) {
+/** The MCP server entry of one session: this CLI's `serve` on `db`, as `agent` (the owner without one). */
+export function serverEntry(db: string, agent?: string) {
   return { command: process.execPath, args: [cliPath, 'serve', '--db', db, ...(agent ? ['--agent', agent] : [])] };
 }
 

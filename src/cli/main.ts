@@ -1,60 +1,21 @@
 #!/usr/bin/env node
-import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { dirname } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import type { Actor } from '../core/context.js';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
+import { actorOf, agentOption, databasePath, dbOption, log, openCore, ownerOption } from './common.js';
 import { DEFAULT_HTTP_ADDRESS, addHttpFlags, checkAddress } from './http.js';
 import type { HttpFlags } from './http.js';
 import { tokenCommand } from './token.js';
-
-/** Everything but MCP messages goes to stderr: stdout belongs to the protocol in `serve`. */
-const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
-
-/** Commands load what they use on demand: `serve` answers the MCP handshake before the store is even loaded. */
-const openCore = async (db: string) => {
-  const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
-  return new Core(await Store.open(db), { log });
-};
-
-const DEFAULT_DB = '.team-table/team.db';
-
-const dbOption = () =>
-  new Option('--db <path>', 'SQLite database file').env('TEAM_TABLE_DB').default(DEFAULT_DB);
-const agentOption = () =>
-  new Option('--agent <agent_id>', 'act as this agent (default: the team owner)').env('TEAM_TABLE_AGENT');
-const ownerOption = () =>
-  new Option('--owner <name>', "the owner's name, recorded as author of the owner's actions").env('TEAM_TABLE_OWNER');
-
-/**
- * The database path a command uses. The default folder (`./.team-table/`) is made on first use, like `.git`; a
- * path given with --db or TEAM_TABLE_DB is used as given, so that a typo in it is refused rather than giving one
- * agent a team of its own.
- */
-function databasePath(command: Command): string {
-  const db = command.getOptionValue('db') as string;
-  if (command.getOptionValueSource('db') === 'default') mkdirSync(dirname(db), { recursive: true });
-  return db;
-}
-
-/** This process is one session (see Actor): mail it was handed and did not acknowledge goes to the next one. */
-const SESSION = randomUUID();
-
-function actorOf(options: { agent?: string; owner?: string }): Actor {
-  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase(), session: SESSION };
-  return { kind: 'owner', name: options.owner || safeUsername(), session: SESSION };
-}
-
-function safeUsername(): string {
-  try {
-    return userInfo().username || 'owner';
-  } catch {
-    return 'owner';
-  }
-}
+import { registerActivity } from './activity.js';
+import { registerAgent } from './agent.js';
+import { registerDoc } from './doc.js';
+import { registerFact } from './fact.js';
+import { registerInit } from './init.js';
+import { registerMail } from './mail.js';
+import { registerSearch } from './search.js';
+import { registerStatus } from './status.js';
+import { registerTask } from './task.js';
+import { registerTransfer } from './transfer.js';
 
 const program = new Command()
   .name('team-table')
@@ -128,6 +89,16 @@ program
 
 program.addCommand((await import('./run.js')).runCommand());
 program.addCommand(tokenCommand({ dbOption, ownerOption, openCore, actorOf, databasePath }));
+registerInit(program);
+registerStatus(program);
+registerTask(program);
+registerMail(program);
+registerActivity(program);
+registerAgent(program);
+registerFact(program);
+registerDoc(program);
+registerSearch(program);
+registerTransfer(program);
 
 try {
   await program.parseAsync();

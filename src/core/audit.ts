@@ -24,7 +24,7 @@ const STATUS_EVENT_TYPES = ['task_updated', 'task_claimed', 'task_approved', 'ta
 const audit = defineAction({
   tool: 'team_memory',
   action: 'audit',
-  summary: `the audit log in sequence order; filters agent_id (actor), type (${STATUS_CHANGED}: every status change), since; pages with cursor (or after_seq)`,
+  summary: `the audit log in order (type ${STATUS_CHANGED}: every status change)`,
   input: z.strictObject({
     team_id: teamRef,
     agent_id: agentRef.optional(),

@@ -9,6 +9,7 @@ import { heartbeatActions } from './heartbeat.js';
 import { mailboxActions } from './mailbox.js';
 import { reviewActions } from './review.js';
 import { roleActions } from './roles.js';
+import { searchActions } from './search.js';
 import { ruleActions } from './rules.js';
 import { runActions } from './runs.js';
 import { standupActions } from './standup.js';
@@ -34,6 +35,7 @@ export const ACTIONS: readonly ActionDef[] = [
   ...documentActions,
   ...standupActions,
   ...auditActions,
+  ...searchActions,
   ...commActions,
   ...mailboxActions,
 ] as unknown as ActionDef[];

@@ -13,7 +13,7 @@ const content = z.string().trim().min(1).max(LIMITS.messageContent);
 const comment = defineAction({
   tool: 'team_comm',
   action: 'comment',
-  summary: "post in a task's thread (type comment|status_change|blocker|resolution); @id mentions notify agents, subscribers get it too",
+  summary: "post in a task's thread; @id mentions and the thread's subscribers get it",
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, content, type: z.enum(COMMENT_TYPES).default('comment') }),
   write: true,
   creates: true,
@@ -28,7 +28,7 @@ const comment = defineAction({
 const mentionCheck = defineAction({
   tool: 'team_comm',
   action: 'mention_check',
-  summary: 'new mail (mentions, thread activity, direct, broadcasts, notifications), oldest first; handed out again until acknowledged: by ack=<ack_cursor> (then the next batch), mark_read, or your next check',
+  summary: 'new mail, oldest first; handed out again until acknowledged (ack=<ack_cursor>, mark_read, or your next check)',
   input: z.strictObject({
     ...agentTarget,
     limit: limit(100),
@@ -85,7 +85,7 @@ const notify = defineAction({
 const notifyList = defineAction({
   tool: 'team_comm',
   action: 'notify_list',
-  summary: 'team notifications, newest first, with your read state; marks those returned read for you (each reader its own); pages with cursor',
+  summary: 'team notifications, newest first; marks those returned read for you',
   input: z.strictObject({ team_id: teamRef, limit: limit(20), unread_only: z.boolean().default(false), cursor }),
   write: true,
   activity: false,

@@ -95,7 +95,7 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_memory',
   action: 'doc_list',
-  summary: 'documents without content, most recently updated first (filter doc_type, task_id); pages with cursor',
+  summary: 'documents without content, last updated first',
   input: z.strictObject({ team_id: teamRef, doc_type: z.enum(DOC_TYPES).optional(), task_id: taskRef.optional(), limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {
@@ -118,7 +118,7 @@ const list = defineAction({
 const get = defineAction({
   tool: 'team_memory',
   action: 'doc_get',
-  summary: 'a document with content (version: an earlier one; a very long content comes in parts: content_offset)',
+  summary: 'a document with content (version: an earlier one; long content in parts: content_offset)',
   input: z.strictObject({ team_id: teamRef, doc_id: docRef, version: z.number().int().min(1).optional(), content_offset: z.number().int().min(0).default(0) }),
   write: false,
   async run(ctx, input) {
@@ -133,7 +133,7 @@ const get = defineAction({
 const history = defineAction({
   tool: 'team_memory',
   action: 'doc_history',
-  summary: "a document's versions, newest first (without content); pages with cursor",
+  summary: "a document's versions, newest first",
   input: z.strictObject({ team_id: teamRef, doc_id: docRef, limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {

@@ -43,7 +43,7 @@ function assertVersion(current: FactRow | undefined, expected: number | undefine
 const save = defineAction({
   tool: 'team_memory',
   action: 'fact_save',
-  summary: 'save a fact (one value per key and namespace; overwrites; ttl in seconds; expected_version for compare-and-set)',
+  summary: 'save a fact (overwrites; ttl in seconds; expected_version: compare-and-set)',
   input: z.strictObject({
     team_id: teamRef,
     key,
@@ -120,7 +120,7 @@ const factGet = (f: { key: string; namespace: string }, version?: number) =>
 const list = defineAction({
   tool: 'team_memory',
   action: 'fact_list',
-  summary: 'facts (every namespace unless one is given), long values cut; expired ones are gone; pages with cursor',
+  summary: 'facts (every namespace unless one is given), long values cut',
   input: z.strictObject({ team_id: teamRef, namespace: namespace.removeDefault().optional(), limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {
@@ -138,7 +138,7 @@ const list = defineAction({
 const history = defineAction({
   tool: 'team_memory',
   action: 'fact_history',
-  summary: 'every version of a fact, newest first, long values cut; pages with cursor',
+  summary: 'every version of a fact, newest first',
   input: z.strictObject({ team_id: teamRef, key, namespace, limit: limit(50), cursor }),
   write: false,
   async run(ctx, input) {

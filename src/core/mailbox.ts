@@ -40,7 +40,7 @@ async function copies(ctx: Ctx, agentId: string, messageIds: string[]) {
 const inbox = defineAction({
   tool: 'team_comm',
   action: 'inbox',
-  summary: 'your mailbox, newest first, with read state and unread_count (filters unread_only, sender, since, thread_id, include_archived); pages with cursor',
+  summary: 'your mailbox, newest first, with read state and unread_count',
   input: z.strictObject({
     ...agentTarget,
     unread_only: z.boolean().default(false),
@@ -183,7 +183,7 @@ const remove = defineAction({
 const purge = defineAction({
   tool: 'team_comm',
   action: 'purge',
-  summary: 'lead/owner: hard-delete messages and notifications from before before_date (the log keeps that they existed)',
+  summary: 'lead/owner: hard-delete messages and notifications before before_date',
   input: z.strictObject({ team_id: teamRef, before_date: isoDate }),
   write: true,
   async run(ctx, input) {

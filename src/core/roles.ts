@@ -194,7 +194,13 @@ const PERMISSIONS = [...RESTRICTED_ACTIONS, ...TOOL_NAMES.map((t) => `${t}.*`), 
 const roleName = z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and hyphens').max(LIMITS.label);
 const roleFields = {
   description: shortText.optional(),
-  actions: z.array(z.enum(PERMISSIONS as [string, ...string[]])).max(LIMITS.listItems).optional(),
+  // Checked against the list, which is not published in the tool's schema: 27 names are context every agent would pay
+  // for on every turn, and role_list shows them to the few who define roles.
+  actions: z
+    .array(z.string().refine((p) => PERMISSIONS.includes(p), { message: "is not a permission: a restricted action 'tool.action' (role_list shows them), 'tool.*' or '*'" }))
+    .max(LIMITS.listItems)
+    .optional()
+    .describe("permissions: restricted actions 'tool.action' (role_list lists them), 'tool.*' or '*'"),
   prefers: stringList(LIMITS.label).optional(),
   escalates_to: z.union([roleName, z.literal('')]).optional(),
 };

@@ -71,7 +71,7 @@ const cursorRef = z.string().max(LIMITS.name).regex(/^[^~]+~[^~]+$/, 'must be th
 const runs = defineAction({
   tool: 'team_agent',
   action: 'runs',
-  summary: "an agent's runs, newest first; filter status; pages with cursor",
+  summary: "an agent's runs, newest first",
   input: z.strictObject({ ...agentTarget, status: z.enum(RUN_STATUSES).optional(), limit: limit(20), cursor: cursorRef.optional() }),
   write: false,
   async run(ctx, input) {

@@ -274,7 +274,7 @@ const listed = (task: Task) => cutFields(task, ['description'], `team_task(actio
 const list = defineAction({
   tool: 'team_task',
   action: 'list',
-  summary: "tasks, highest priority first; filters status, assignee_filter (an agent id, or 'me'), label, priority, parent_id; pages with cursor",
+  summary: "tasks, highest priority first (assignee_filter: an agent id or 'me')",
   input: z.strictObject({
     team_id: teamRef,
     status: z.enum(TASK_STATUSES).optional(),
@@ -330,7 +330,7 @@ const SUBTASKS_SHOWN = 100;
 const get = defineAction({
   tool: 'team_task',
   action: 'get',
-  summary: 'a task with subtasks, dependencies and its feed (comments, messages, events in order; newest page, cursor for older)',
+  summary: 'a task with subtasks, dependencies and its feed (newest page; cursor for older)',
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, cursor }),
   write: false,
   async run(ctx, input) {

@@ -77,7 +77,7 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_manage',
   action: 'list',
-  summary: 'list teams; pages with cursor',
+  summary: 'list teams',
   input: z.strictObject({ limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {

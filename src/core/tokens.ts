@@ -109,7 +109,7 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_agent',
   action: 'token_list',
-  summary: 'tokens you manage, newest first (never the token itself); pages with cursor',
+  summary: 'tokens you manage, newest first (never the token itself)',
   input: z.strictObject({
     team_id: teamRef,
     agent_id: agentRef.optional(),

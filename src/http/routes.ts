@@ -74,6 +74,7 @@ const PLACES: Record<string, `${Method} /${string}`> = {
   'team_memory.standup': 'GET /standup',
   'team_memory.audit': 'GET /audit',
   'team_memory.summary': 'GET /summary',
+  'team_memory.search': 'GET /search',
 
   'team_comm.send_message': 'POST /messages',
   'team_comm.broadcast': 'POST /messages/broadcast',

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { TeamTableError } from '../core/errors.js';
 import type { StoreDialect } from './dialect.js';
 import { MIGRATIONS } from './migrations/index.js';
+import type { MigrationProgress } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
@@ -12,7 +13,7 @@ export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
  * version under the write lock, so processes opening a new database at the same moment apply each step once.
  * A database written by a newer team-table is refused rather than misread.
  */
-export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERSION): Promise<number> {
+export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERSION, progress?: MigrationProgress): Promise<number> {
   const { db } = dialect;
   // An up-to-date database opens without taking the write lock (and a read-only one opens at all).
   const settled = await currentVersion(db).catch(() => undefined);
@@ -37,7 +38,7 @@ export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERS
       }
       const next = MIGRATIONS[current];
       if (current >= target || !next) return current;
-      await next.up(tx, dialect);
+      await next.up(tx, dialect, progress);
       await tx.insertInto('schema_version').values({ version: next.version, applied_at: new Date().toISOString() }).execute();
       return null;
     });

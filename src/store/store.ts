@@ -5,6 +5,7 @@ import { LogFeed } from './feed.js';
 import type { EventFeed } from './feed.js';
 import type { LeaseStore } from './leader.js';
 import { migrate } from './migrate.js';
+import type { MigrationProgress } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { openSqlite } from './sqlite/open.js';
 
@@ -13,6 +14,8 @@ export type Db = Kysely<Database>;
 export interface OpenOptions {
   /** Stop migrating at this version (tests of upgrades); the default is the latest. */
   schemaVersion?: number;
+  /** Hears of long migration work (indexing a big database for search), e.g. to show progress. */
+  progress?: MigrationProgress;
 }
 
 /** The database behind the core: one schema, one transaction per use case, whichever dialect. */
@@ -29,7 +32,7 @@ export class Store {
   static async open(location: string, options: OpenOptions = {}): Promise<Store> {
     const dialect = openSqlite(location);
     try {
-      await migrate(dialect, options.schemaVersion);
+      await migrate(dialect, options.schemaVersion, options.progress);
     } catch (error) {
       await dialect.close().catch(() => {});
       throw dialect.storeError(error) ?? error;

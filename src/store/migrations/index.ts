@@ -8,12 +8,16 @@ import { leases } from './005_leases.js';
 import { hardening } from './006_hardening.js';
 import { runner } from './007_runner.js';
 import { tokens } from './008_tokens.js';
+import { search } from './009_search.js';
+
+export type MigrationProgress = (step: string, done: number, total: number) => void;
 
 /** One forward-only step of the schema. Numbers are consecutive; a step never changes once released. */
 export interface Migration {
   version: number;
   name: string;
-  up(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
+  /** `progress`, when given, hears of long work (rows of a backfill done of the total). */
+  up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, search];

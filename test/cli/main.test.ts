@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CLI, tempDbPath } from './helpers.js';
-import { startServer } from './http/helpers.js';
+import { CLI, tempDbPath } from '../helpers.js';
+import { startServer } from '../http/helpers.js';
 
 const run = promisify(execFile);
 const cli = (args: string[], env: Record<string, string> = {}) =>
