@@ -16,9 +16,21 @@ export async function openCore(db) {
   return new Core(await Store.open(db));
 }
 
-/** `serve --http 127.0.0.1:0` on `db`; resolves with its URL (read from the `listening on` line) and pid. */
-export function startServer(db, args = []) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--http', '127.0.0.1:0', '--rate-limit', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** A team `Bench` with Jarvis (lead) and Loki, made through the core; answers the owner actor. */
+export async function seedBench(core) {
+  const owner = { kind: 'owner', name: 'bench' };
+  await core.call(owner, 'team_manage', { action: 'create', name: 'Bench' });
+  await core.call(owner, 'team_agent', { action: 'create', name: 'Jarvis', level: 'lead' });
+  await core.call(owner, 'team_agent', { action: 'create', name: 'Loki' });
+  return owner;
+}
+
+/** `serve --http 127.0.0.1:0` on `db`, rate limit off; resolves with its URL (read from the `listening on` line) and pid. */
+export const startServer = (db, args = []) => spawnListening([CLI, 'serve', '--db', db, '--http', '127.0.0.1:0', '--rate-limit', '0', ...args]);
+
+/** Spawns node with `args` and resolves once it prints `listening on URL` on stderr. */
+export function spawnListening(args) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   return new Promise((resolve, reject) => {
     child.stderr.on('data', (chunk) => {
@@ -26,7 +38,7 @@ export function startServer(db, args = []) {
       const match = /listening on (http:\/\/\S+)/.exec(stderr);
       if (match) resolve({ url: match[1], pid: child.pid, child, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) });
     });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
+    child.once('exit', (code) => reject(new Error(`node ${args.join(' ')} exited (${code}): ${stderr}`)));
   });
 }
 

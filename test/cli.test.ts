@@ -90,12 +90,16 @@ describe('CLI', () => {
     expect(owner.stderr).toMatch(/for the owner: shown this once/);
   });
 
-  it('serve --http refuses --agent and a malformed address', async () => {
+  it('serve --http refuses --agent, a malformed address and one in use', async () => {
     const db = tempDbPath();
     expect((await cli(['serve', '--http', '--agent', 'jarvis', '--db', db])).stderr).toMatch(/--agent: over HTTP each request acts as its token says/);
     const bad = await cli(['serve', '--http', 'localhost:99999', '--db', db]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/expected \[HOST:\]PORT/);
+    const first = await startServer(db);
+    const taken = await cli(['serve', '--http', new URL(first.url).host, '--db', db]);
+    expect(taken.code).toBe(5);
+    expect(taken.stderr).toMatch(/CONFLICT: cannot listen on 127\.0\.0\.1:\d+: the address is in use/);
   });
 
   it('call maps domain errors to exit codes and reads the database from TEAM_TABLE_DB', async () => {
@@ -108,7 +112,7 @@ describe('CLI', () => {
     expect((await cli(['call', 'team_manage', 'not json'], { TEAM_TABLE_DB: db })).stderr).toMatch(/expected a JSON object/);
     const folder = await cli(['call', 'team_manage', '{"action":"list"}', '--db', dirname(db)]);
     expect(folder.code).toBe(6);
-    expect(folder.stderr).toMatch(/STORE_UNAVAILABLE: cannot open the database .*: unable to open database file/);
+    expect(folder.stderr).toMatch(/STORE_UNAVAILABLE: cannot open the database .*: it is a folder, not a file/);
   });
 
   it('serve answers the calls it was sent before its client closed stdin, with a clear error when the database cannot open', async () => {

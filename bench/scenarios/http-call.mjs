@@ -4,13 +4,13 @@
 //  - team-table `serve --http` (bearer token, Host/Origin checks, rate limit off): the protocol's no-op (`ping`),
 //    a no-op tool call (`tools/call` of an unknown tool: the whole MCP path, no use case), and `send_message`
 //    (a write: one transaction with its events); the REST route of send_message for comparison.
-// Goals: send_message p50 ≤ 1.5 × the baseline's echo p50; our no-op p50 ≤ 2 ms.
-import { spawn } from 'node:child_process';
+// The variants are interleaved, one call of each in a rotating order per round, so that a busy machine slows them
+// alike and the ratios hold. Goals: send_message p50 ≤ 1.5 × the baseline's echo p50; our no-op p50 ≤ 2 ms.
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BENCH_DIR, describeMachine, passFail, printTable, quantile, runIfMain, writeResult } from '../lib.mjs';
-import { freshDb, openCore, startServer } from '../http-lib.mjs';
+import { freshDb, openCore, seedBench, spawnListening, startServer } from '../http-lib.mjs';
 
 export const name = 'http-call';
 const RUNS = Number(process.env.BENCH_RUNS) || 500;
@@ -21,15 +21,20 @@ const headers = (token) => ({ 'content-type': 'application/json', accept: 'appli
 let nextId = 1;
 const rpc = (method, params) => JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params });
 
-/** Times `call` RUNS times after WARMUPS, one at a time; p50 and p95 in ms. */
-async function time(call) {
-  const samples = [];
+const summary = (samples) => ({ p50: quantile(samples, 0.5), p95: quantile(samples, 0.95), p99: quantile(samples, 0.99) });
+
+/** Times each of `calls` RUNS times after WARMUPS, one call at a time, interleaved in a rotating order. */
+async function timeInterleaved(calls) {
+  const samples = calls.map(() => []);
   for (let i = 0; i < WARMUPS + RUNS; i++) {
-    const t0 = performance.now();
-    await call(i);
-    if (i >= WARMUPS) samples.push(performance.now() - t0);
+    for (let k = 0; k < calls.length; k++) {
+      const which = (i + k) % calls.length;
+      const t0 = performance.now();
+      await calls[which](i);
+      if (i >= WARMUPS) samples[which].push(performance.now() - t0);
+    }
   }
-  return { p50: quantile(samples, 0.5), p95: quantile(samples, 0.95), p99: quantile(samples, 0.99) };
+  return samples.map(summary);
 }
 
 async function post(url, token, body, check) {
@@ -38,40 +43,24 @@ async function post(url, token, body, check) {
   if (!res.ok || !check(text)) throw new Error(`${url}: ${res.status} ${text.slice(0, 300)}`);
 }
 
-function startMinimal() {
-  const child = spawn(process.execPath, [join(BENCH_DIR, 'fixtures', 'minimal-http-server.mjs')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match) resolve({ url: match[1], stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) });
-    });
-    child.once('exit', (code) => reject(new Error(`minimal server exited (${code}): ${stderr}`)));
-  });
-}
-
 export async function run() {
   const db = freshDb();
   const core = await openCore(db);
-  const owner = { kind: 'owner', name: 'bench' };
-  await core.call(owner, 'team_manage', { action: 'create', name: 'Bench' });
-  await core.call(owner, 'team_agent', { action: 'create', name: 'Jarvis', level: 'lead' });
-  await core.call(owner, 'team_agent', { action: 'create', name: 'Loki' });
+  const owner = await seedBench(core);
   const token = (await core.call(owner, 'team_agent', { action: 'token_create', agent_id: 'jarvis' })).token;
   await core.store.close();
 
-  const minimal = await startMinimal();
-  const baseline = await time(() => post(`${minimal.url}/mcp`, undefined, rpc('tools/call', { name: 'echo', arguments: { text: 'hi' } }), (t) => t.includes('"hi"')));
-  await minimal.stop();
-
+  const minimal = await spawnListening([join(BENCH_DIR, 'fixtures', 'minimal-http-server.mjs')]);
   const server = await startServer(db);
   const mcp = `${server.url}/mcp`;
-  const ping = await time(() => post(mcp, token, rpc('ping', {}), (t) => t.includes('"result"')));
-  const noopTool = await time(() => post(mcp, token, rpc('tools/call', { name: 'no_such_tool', arguments: {} }), (t) => t.includes('no_such_tool')));
-  const send = await time((i) => post(mcp, token, rpc('tools/call', { name: 'team_comm', arguments: { action: 'send_message', to_agent: 'loki', content: `m${i}` } }), (t) => t.includes('recipients')));
-  const rest = await time((i) => post(`${server.url}/api/v1/messages`, token, JSON.stringify({ to_agent: 'loki', content: `r${i}` }), (t) => t.includes('recipients')));
-  await server.stop();
+  const [baseline, ping, noopTool, send, rest] = await timeInterleaved([
+    () => post(`${minimal.url}/mcp`, undefined, rpc('tools/call', { name: 'echo', arguments: { text: 'hi' } }), (t) => t.includes('"hi"')),
+    () => post(mcp, token, rpc('ping', {}), (t) => t.includes('"result"')),
+    () => post(mcp, token, rpc('tools/call', { name: 'no_such_tool', arguments: {} }), (t) => t.includes('no_such_tool')),
+    (i) => post(mcp, token, rpc('tools/call', { name: 'team_comm', arguments: { action: 'send_message', to_agent: 'loki', content: `m${i}` } }), (t) => t.includes('recipients')),
+    (i) => post(`${server.url}/api/v1/messages`, token, JSON.stringify({ to_agent: 'loki', content: `r${i}` }), (t) => t.includes('recipients')),
+  ]);
+  await Promise.all([minimal.stop(), server.stop()]);
 
   const load = loadavg()[0];
   const rows = [

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Actor } from '../core/context.js';
 import { TeamTableError } from '../core/errors.js';
@@ -26,9 +29,23 @@ const agentOption = () =>
 const ownerOption = () =>
   new Option('--owner <name>', "the owner's name, recorded as author of the owner's actions").env('TEAM_TABLE_OWNER');
 
+/**
+ * The database path a command uses. The default folder (`./.team-table/`) is made on first use, like `.git`; a
+ * path given with --db or TEAM_TABLE_DB is used as given, so that a typo in it is refused rather than giving one
+ * agent a team of its own.
+ */
+function databasePath(command: Command): string {
+  const db = command.getOptionValue('db') as string;
+  if (command.getOptionValueSource('db') === 'default') mkdirSync(dirname(db), { recursive: true });
+  return db;
+}
+
+/** This process is one session (see Actor): mail it was handed and did not acknowledge goes to the next one. */
+const SESSION = randomUUID();
+
 function actorOf(options: { agent?: string; owner?: string }): Actor {
-  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase() };
-  return { kind: 'owner', name: options.owner || safeUsername() };
+  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase(), session: SESSION };
+  return { kind: 'owner', name: options.owner || safeUsername(), session: SESSION };
 }
 
 function safeUsername(): string {
@@ -56,15 +73,15 @@ addHttpFlags(
     .addOption(agentOption())
     .addOption(ownerOption())
     .addOption(httpOption()),
-).action(async (options: { db: string; agent?: string; owner?: string; http?: string } & HttpFlags) => {
+).action(async (options: { db: string; agent?: string; owner?: string; http?: string } & HttpFlags, command: Command) => {
     if (options.http) {
       if (options.agent) throw new TeamTableError('VALIDATION', '--agent: over HTTP each request acts as its token says; leave --agent out');
       const { runHttpServer } = await import('./http.js');
-      await runHttpServer(await openCore(options.db), options.http, options, log);
+      await runHttpServer(await openCore(databasePath(command)), options.http, options, log);
       return;
     }
     const { serveStdio } = await import('../mcp/stdio.js');
-    await serveStdio({ db: options.db, actor: actorOf(options), log });
+    await serveStdio({ db: databasePath(command), actor: actorOf(options), log });
   });
 
 addHttpFlags(
@@ -74,9 +91,10 @@ addHttpFlags(
     .addOption(dbOption())
     .addOption(ownerOption())
     .addOption(httpOption().default(DEFAULT_HTTP_ADDRESS)),
-).action(async (options: { db: string; owner?: string; http: string } & HttpFlags) => {
+).action(async (options: { db: string; owner?: string; http: string } & HttpFlags, command: Command) => {
+    const db = databasePath(command);
     const { start } = await import('./start.js');
-    await start(await openCore(options.db), actorOf(options), options.db, options.http, options, log);
+    await start(await openCore(db), actorOf(options), db, options.http, options, log);
   });
 
 program
@@ -87,7 +105,7 @@ program
   .addOption(dbOption())
   .addOption(agentOption())
   .addOption(ownerOption())
-  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string }) => {
+  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string }, command: Command) => {
     let args: unknown;
     try {
       args = JSON.parse(json);
@@ -97,7 +115,7 @@ program
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       throw new TeamTableError('VALIDATION', 'arguments: expected a JSON object');
     }
-    const core = await openCore(options.db);
+    const core = await openCore(databasePath(command));
     try {
       const result = await core.call(actorOf(options), tool, args as Record<string, unknown>);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -106,7 +124,7 @@ program
     }
   });
 
-program.addCommand(tokenCommand({ dbOption, ownerOption, openCore, actorOf }));
+program.addCommand(tokenCommand({ dbOption, ownerOption, openCore, actorOf, databasePath }));
 
 try {
   await program.parseAsync();

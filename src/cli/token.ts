@@ -8,6 +8,8 @@ export interface CliContext {
   dbOption(): Option;
   ownerOption(): Option;
   openCore(db: string): Promise<Core>;
+  /** The --db a command was given, its default folder made on first use. */
+  databasePath(command: Command): string;
   actorOf(options: { agent?: string; owner?: string }): Actor;
 }
 
@@ -37,8 +39,8 @@ function table(tokens: TokenView[]): string {
  * its hash is kept), so `TOKEN=$(team-table token create --agent jarvis)` captures it.
  */
 export function tokenCommand(cli: CliContext): Command {
-  const withCore = async <T>(db: string, owner: string | undefined, work: (core: Core, actor: Actor) => Promise<T>): Promise<T> => {
-    const core = await cli.openCore(db);
+  const withCore = async <T>(command: Command, owner: string | undefined, work: (core: Core, actor: Actor) => Promise<T>): Promise<T> => {
+    const core = await cli.openCore(cli.databasePath(command));
     try {
       return await work(core, cli.actorOf({ owner }));
     } finally {
@@ -55,9 +57,9 @@ export function tokenCommand(cli: CliContext): Command {
     .addOption(new Option('--name <label>', 'what the token is for (a machine, a client)'))
     .addOption(cli.dbOption())
     .addOption(cli.ownerOption())
-    .action(async (options: { agent?: string; ownerToken?: boolean; name?: string; db: string; owner?: string }) => {
+    .action(async (options: { agent?: string; ownerToken?: boolean; name?: string; owner?: string }, command: Command) => {
       if (!options.agent && !options.ownerToken) throw new TeamTableError('VALIDATION', 'token create: pass --agent <agent_id> (a token acting as that agent) or --owner-token');
-      const created = await withCore(options.db, options.owner, (core, actor) =>
+      const created = await withCore(command, options.owner, (core, actor) =>
         core.call(actor, 'team_agent', { action: 'token_create', ...(options.ownerToken ? { owner: true } : { agent_id: options.agent }), ...(options.name ? { name: options.name } : {}) }),
       );
       process.stdout.write(`${created.token}\n`);
@@ -73,8 +75,8 @@ export function tokenCommand(cli: CliContext): Command {
     .addOption(new Option('--json', 'print the JSON answer'))
     .addOption(cli.dbOption())
     .addOption(cli.ownerOption())
-    .action(async (options: { agent?: string; team?: string; all?: boolean; json?: boolean; db: string; owner?: string }) => {
-      const listed = await withCore(options.db, options.owner, async (core, actor) => {
+    .action(async (options: { agent?: string; team?: string; all?: boolean; json?: boolean; owner?: string }, command: Command) => {
+      const listed = await withCore(command, options.owner, async (core, actor) => {
         const tokens: TokenView[] = [];
         let cursor: string | null = null;
         do {
@@ -93,8 +95,8 @@ export function tokenCommand(cli: CliContext): Command {
     .argument('<token_id>', 'the id token list shows (not the token)')
     .addOption(cli.dbOption())
     .addOption(cli.ownerOption())
-    .action(async (tokenId: string, options: { db: string; owner?: string }) => {
-      const revoked = await withCore(options.db, options.owner, (core, actor) => core.call(actor, 'team_agent', { action: 'token_revoke', token_id: tokenId }));
+    .action(async (tokenId: string, options: { owner?: string }, command: Command) => {
+      const revoked = await withCore(command, options.owner, (core, actor) => core.call(actor, 'team_agent', { action: 'token_revoke', token_id: tokenId }));
       process.stdout.write(`${revoked.already_revoked ? 'already revoked' : 'revoked'} ${tokenId}\n`);
     });
   return token;

@@ -53,6 +53,10 @@ function audienceFromData(event: AudienceOf): Audience {
     case 'working_updated':
     case 'working_cleared':
     case 'messages_archived':
+    case 'messages_read':
+    case 'mail_handed_out':
+    case 'mail_acknowledged':
+    case 'notifications_read':
       return { concerns: one(event.related_id), visibility: 'private' };
     case 'token_created':
     case 'token_revoked':

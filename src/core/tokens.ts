@@ -5,9 +5,10 @@ import type { TokenRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Actor, Ctx } from './context.js';
 import { TeamTableError, denied, notFound, validation } from './errors.js';
-import { agentRef, teamRef } from './fields.js';
+import { agentRef, cursor, limit, teamRef } from './fields.js';
 import { newId } from './ids.js';
 import { LIMITS } from './limits.js';
+import { after, decodeCursor, pageFields, takePage } from './paging.js';
 import { assertLead } from './roles.js';
 
 /**
@@ -47,7 +48,9 @@ export async function authenticate(db: Db, token: string | undefined): Promise<A
   const row = await db.selectFrom('tokens').select(['id', 'agent_id', 'owner_name', 'revoked_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
   if (!row) throw unauthenticated('unknown', 'the bearer token is not valid');
   if (row.revoked_at) throw unauthenticated('revoked', `the bearer token ${row.id} was revoked at ${row.revoked_at}`);
-  return { actor: row.agent_id ? { kind: 'agent', id: row.agent_id } : { kind: 'owner', name: row.owner_name }, tokenId: row.id };
+  // A token is one client, so one session (see Actor): mail it was handed and did not acknowledge goes to the next.
+  const session = `token:${row.id}`;
+  return { actor: row.agent_id ? { kind: 'agent', id: row.agent_id, session } : { kind: 'owner', name: row.owner_name, session }, tokenId: row.id };
 }
 
 /** A token as listings show it: never the token, never its hash. */
@@ -63,6 +66,10 @@ function assertManages(ctx: Ctx, row: Pick<TokenRow, 'id' | 'agent_id' | 'team_i
   throw denied(`agent '${ctx.actorId}' may not ${what} token ${row.id}: only the owner, a lead of its team${what === 'revoke' ? ' or its own agent' : ''} may`, { token_id: row.id });
 }
 
+/**
+ * Not `creates` (no idempotency_key): replaying a lost answer would mean keeping the token itself with it. A client
+ * that lost the token revokes the one it cannot see and creates another.
+ */
 const create = defineAction({
   tool: 'team_agent',
   action: 'token_create',
@@ -108,8 +115,8 @@ const list = defineAction({
     agent_id: agentRef.optional(),
     owner: z.boolean().optional().describe("only the owner's tokens (true) or only agents' (false)"),
     include_revoked: z.boolean().default(false),
-    limit: z.number().int().min(1).max(LIMITS.pageSize).default(100),
-    cursor: z.string().max(LIMITS.name).optional().describe('next_cursor of the previous page'),
+    limit: limit(100),
+    cursor,
   }),
   write: false,
   async run(ctx, input) {
@@ -119,15 +126,11 @@ const list = defineAction({
     else if (input.team_id !== undefined || !ctx.isOwner) query = query.where('team_id', '=', (await ctx.team(input.team_id)).id);
     if (input.owner !== undefined) query = query.where('agent_id', input.owner ? 'is' : 'is not', null);
     if (!input.include_revoked) query = query.where('revoked_at', '=', '');
-    if (input.cursor) {
-      const [at, id] = input.cursor.split('~');
-      if (!at || !id) throw validation('cursor', 'must be the next_cursor of a previous page');
-      query = query.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
-    }
+    const position = decodeCursor('tokens', input.cursor, 2);
+    if (position) query = query.where(after(['created_at', 'id'], position, 'desc'));
     const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit + 1).execute();
-    const tokens = rows.slice(0, input.limit).map(toToken);
-    const last = tokens.at(-1);
-    return { tokens, count: tokens.length, next_cursor: rows.length > input.limit && last ? `${last.created_at}~${last.id}` : null };
+    const page = takePage(rows, { limit: input.limit, list: 'tokens', position: (t) => [t.created_at, t.id], render: toToken });
+    return { tokens: page.items, count: page.items.length, ...pageFields(page) };
   },
 });
 

@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { validateOriginHeader } from '@modelcontextprotocol/server';
 import type { Core } from '../core/core.js';
 import { TeamTableError } from '../core/errors.js';
 import { authenticate } from './auth.js';
@@ -36,6 +38,18 @@ export function createHttpApp({ core, log, hosts, limiter, maxBodyBytes, streams
   app.onError((error) => errorResponse(error, log));
   app.notFound((c) => errorResponse(new TeamTableError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; the routes are listed at /api/v1/openapi.json`), log));
   app.use('*', hostGuard(hosts, log));
+  // A page of an allowed origin elsewhere (a dashboard on another port or host) may call with its token: its
+  // preflight is answered before authentication, which a preflight never carries.
+  app.use(
+    '*',
+    cors({
+      origin: (origin) => (validateOriginHeader(origin, hosts.origins).ok ? origin : null),
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowHeaders: ['Authorization', 'Content-Type', 'Accept', 'Last-Event-ID', 'Idempotency-Key', 'Mcp-Protocol-Version', 'Mcp-Session-Id'],
+      exposeHeaders: ['Retry-After', 'WWW-Authenticate', 'Mcp-Session-Id'],
+      maxAge: 600,
+    }),
+  );
   for (const path of PROTECTED) app.use(path, authenticate(core, limiter));
   const tooLarge = new TeamTableError('PAYLOAD_TOO_LARGE', `the request body is larger than this server accepts (${maxBodyBytes} bytes)`, { max_bytes: maxBodyBytes });
   app.use('*', bodyLimit({ maxSize: maxBodyBytes, onError: () => errorResponse(tooLarge, log) }));
@@ -48,6 +62,11 @@ export function createHttpApp({ core, log, hosts, limiter, maxBodyBytes, streams
   app.get('/events', refuseWhileClosing, streams.handle);
   app.get('/api/v1/events', refuseWhileClosing, streams.handle);
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument()));
+  // Who the token is (a dashboard signing in with a pasted token needs to know): no action, nothing read but the token.
+  app.get('/api/v1/me', (c) => {
+    const { actor, tokenId } = c.var.auth;
+    return c.json({ kind: actor.kind, id: actor.kind === 'agent' ? actor.id : actor.name, token_id: tokenId });
+  });
   mountRest(app, core);
   return app;
 }

@@ -67,6 +67,16 @@ const eventsOperation: ZodOpenApiOperationObject = {
   responses: { '200': { description: 'an endless text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses },
 };
 
+const meOperation: ZodOpenApiOperationObject = {
+  operationId: 'me',
+  summary: 'who the token is: the owner (id: the name) or an agent (id: its id), and the token id',
+  tags: ['team_agent'],
+  responses: {
+    '200': { description: 'the caller', ...json(z.object({ kind: z.enum(['owner', 'agent']), id: z.string(), token_id: z.string() })) },
+    ...errorResponses,
+  },
+};
+
 let document: ReturnType<typeof createDocument> | undefined;
 
 /**
@@ -75,7 +85,7 @@ let document: ReturnType<typeof createDocument> | undefined;
  */
 export function openApiDocument(): ReturnType<typeof createDocument> {
   if (document) return document;
-  const paths: ZodOpenApiPathsObject = { '/events': { get: eventsOperation } };
+  const paths: ZodOpenApiPathsObject = { '/events': { get: eventsOperation }, '/me': { get: meOperation } };
   for (const route of routes()) {
     paths[route.path] ??= {};
     (paths[route.path] as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(route);

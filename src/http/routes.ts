@@ -76,6 +76,7 @@ const PLACES: Record<string, `${Method} /${string}`> = {
   'team_comm.broadcast': 'POST /messages/broadcast',
   'team_comm.purge': 'POST /messages/purge',
   'team_comm.delete': 'DELETE /messages/{message_id}',
+  'team_comm.message_get': 'GET /messages/{message_id}',
   'team_comm.inbox': 'GET /inbox',
   'team_comm.mark_read': 'POST /inbox/mark_read',
   'team_comm.archive': 'POST /inbox/archive',

@@ -2,11 +2,13 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Core } from '../core/core.js';
+import { TeamTableError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import { createHttpApp } from './app.js';
 import { EventStreams } from './events.js';
 import { STREAM_DEFAULTS } from './streamDefaults.js';
 import { hostPolicy, isLoopback } from './guard.js';
+import type { HostPolicy } from './guard.js';
 import { mcpHandler } from './mcp.js';
 import type { McpHttpHandler } from './mcp.js';
 import { DEFAULT_RATE_LIMIT, MemoryRateLimiter, unlimited } from './rateLimit.js';
@@ -42,6 +44,16 @@ export interface RunningHttpServer {
   close(reason?: string): Promise<void>;
 }
 
+/** What a server bound to `host` should say before it serves: plain HTTP beyond loopback, an unchecked Host. */
+export function bindWarnings(host: string, hosts: HostPolicy, tlsTerminatedUpstream = false): string[] {
+  const warnings: string[] = [];
+  if (!isLoopback(host) && !tlsTerminatedUpstream) {
+    warnings.push(`serving plain HTTP on ${host}: bearer tokens cross the network readable by anyone on the path. Put TLS in front (a reverse proxy, see docs/http.md) and pass --tls-terminated-upstream.`);
+  }
+  if (!hosts.hosts) warnings.push(`bound to ${host} without --allowed-host: the Host header is not checked (DNS-rebinding protection off); name the hosts clients use.`);
+  return warnings;
+}
+
 const urlOf = ({ address, port }: AddressInfo) => `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 
 /**
@@ -52,10 +64,7 @@ const urlOf = ({ address, port }: AddressInfo) => `http://${address.includes(':'
 export async function startHttpServer(core: Core, options: HttpServerOptions): Promise<RunningHttpServer> {
   const { log } = options;
   const hosts = hostPolicy(options.host, options.allowedHosts, options.allowedOrigins);
-  if (!isLoopback(options.host) && !options.tlsTerminatedUpstream) {
-    log(`warning: serving plain HTTP on ${options.host}: bearer tokens cross the network readable by anyone on the path. Put TLS in front (a reverse proxy, see docs/http.md) and pass --tls-terminated-upstream.`);
-  }
-  if (!hosts.hosts) log(`warning: bound to ${options.host} without --allowed-host: the Host header is not checked (DNS-rebinding protection off); name the hosts clients use.`);
+  for (const warning of bindWarnings(options.host, hosts, options.tlsTerminatedUpstream)) log(`warning: ${warning}`);
   const streams = new EventStreams(core, { ...STREAM_DEFAULTS, ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}) });
   const limit = options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit;
   const mcp = options.mcp ?? mcpHandler(core, log);
@@ -70,9 +79,12 @@ export async function startHttpServer(core: Core, options: HttpServerOptions): P
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new TeamTableError('CONFLICT', `cannot listen on ${options.host}:${options.port}: ${error.code === 'EADDRINUSE' ? 'the address is in use (another server?)' : error.message}`, { host: options.host, port: options.port })),
+    );
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
+      server.on('error', (error) => log(`server error: ${error.stack ?? error}`));
       resolve();
     });
   });

@@ -21,10 +21,10 @@ describe('bearer tokens', () => {
     const listed = await t.call(OWNER, 'team_agent', { action: 'token_list' });
     expect(JSON.stringify(listed)).not.toContain(forLoki.token.slice(3));
     expect(JSON.stringify(listed)).not.toContain(stored.token_hash);
-    expect(await t.core.authenticate(forLoki.token)).toEqual({ actor: { kind: 'agent', id: 'loki' }, tokenId: forLoki.id });
+    expect(await t.core.authenticate(forLoki.token)).toEqual({ actor: { kind: 'agent', id: 'loki', session: `token:${forLoki.id}` }, tokenId: forLoki.id });
 
     const forOwner = await t.call(OWNER, 'team_agent', { action: 'token_create', owner: true });
-    expect(await t.core.authenticate(forOwner.token)).toEqual({ actor: { kind: 'owner', name: 'ana' }, tokenId: forOwner.id });
+    expect(await t.core.authenticate(forOwner.token)).toEqual({ actor: { kind: 'owner', name: 'ana', session: `token:${forOwner.id}` }, tokenId: forOwner.id });
     const log = await t.store.db.selectFrom('team_events').select(['type', 'data', 'message']).where('type', 'like', 'token_%').execute();
     expect(log.map((e) => e.type)).toEqual(['token_created', 'token_created']);
     expect(JSON.stringify(log)).not.toContain(forOwner.token.slice(3));

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { concerns, mayView } from '../../src/core/audience.js';
 import { OWNER, agent, seedTeam, spawnSession } from '../helpers.js';
@@ -147,5 +148,35 @@ describe('the life of an event stream', () => {
     }
     expect(await exit).toBe(0);
     expect(server.log()).toMatch(/SIGTERM: finishing the requests under way/);
+  });
+
+  it('finishes a request under way when told to stop, and what it wrote is kept', async () => {
+    const t = await fileCore();
+    await seedTeam(t);
+    const jarvis = (await tokenFor(t, { agent_id: 'jarvis' })).token;
+    const server = await startServer(t.path);
+    const body = JSON.stringify({ title: 'Written during shutdown' });
+    const { port } = new URL(server.url);
+    let stopping: Promise<number | null> | undefined;
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/tasks', agent: false, headers: { authorization: `Bearer ${jarvis}`, 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+      // Half the body now; the rest once the server has been told to stop.
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        stopping = server.stop('SIGTERM');
+        setTimeout(() => req.end(body.slice(10)), 300);
+      }, 200);
+    });
+    const { status, body: text } = await answer;
+    expect(status).toBe(200);
+    expect(JSON.parse(text)).toMatchObject({ title: 'Written during shutdown', created_by: 'jarvis' });
+    expect(await stopping).toBe(0);
+    const tasks = await t.call(OWNER, 'team_task', { action: 'list' });
+    expect(tasks.tasks.map((task: { title: string }) => task.title)).toContain('Written during shutdown');
   });
 });

@@ -108,6 +108,8 @@ describe('the REST API', () => {
     expect(sneaky).toMatchObject({ status: 403, body: { error: { code: 'PERMISSION_DENIED' } } });
     const asLead = await request(server, 'GET', '/api/v1/inbox?agent_id=loki', { token: jarvis });
     expect(asLead.status).toBe(200);
+    expect((await request(server, 'GET', '/api/v1/me', { token: loki })).body).toMatchObject({ kind: 'agent', id: 'loki', token_id: expect.any(String) });
+    expect((await request(server, 'GET', '/api/v1/me', { token: owner })).body).toMatchObject({ kind: 'owner', id: 'ana' });
     const byOwner = await request(server, 'GET', '/api/v1/teams', { token: owner });
     expect(byOwner.body.teams.map((team: { name: string }) => team.name)).toEqual(['Engineering']);
   });

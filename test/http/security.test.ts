@@ -92,6 +92,7 @@ describe('who may call: the security matrix', () => {
       { method: 'GET', path: '/events', query: '', body: undefined },
       { method: 'GET', path: '/api/v1/events', query: '', body: undefined },
       { method: 'GET', path: '/api/v1/openapi.json', query: '', body: undefined },
+      { method: 'GET', path: '/api/v1/me', query: '', body: undefined },
     ];
     for (const [label, headers, challenge] of cases) {
       for (const target of targets) {
@@ -177,6 +178,14 @@ describe('who may call: the security matrix', () => {
       expect(JSON.parse(origin.body).error.message).toMatch(/Invalid Origin: evil\.example/);
     }
     expect((await raw('GET', '/api/v1/teams', { host: `localhost:${port}`, origin: `http://localhost:${port}` })).status).toBe(200);
+    // A page of an allowed origin gets its preflight answered (it carries no token), a foreign one does not.
+    const preflight = await fetch(`${server.url}/api/v1/tasks`, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
+    const foreign = await fetch(`${server.url}/api/v1/tasks`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
     expect(await t.core.feed.head()).toBe(head);
   });
 

@@ -4,11 +4,9 @@ import type { Migration } from './index.js';
 /**
  * Bearer tokens for the HTTP server (src/core/tokens.ts), stored as SHA-256 hashes. An agent's tokens go with the
  * agent (and its team): a new agent that takes a deleted one's name never inherits them.
- *
- * Version 7 in the plan; 6 until migration 6 (another branch) is merged, because versions are consecutive.
  */
 export const tokens: Migration = {
-  version: 6,
+  version: 7,
   name: 'tokens',
   async up(db: Kysely<any>) {
     await db.schema
