@@ -81,7 +81,9 @@ addHttpFlags(
       return;
     }
     const { serveStdio } = await import('../mcp/stdio.js');
-    await serveStdio({ db: databasePath(command), actor: actorOf(options), log });
+    const { serveRunner } = await import('./run.js');
+    const db = databasePath(command);
+    await serveStdio({ db, actor: actorOf(options), log, background: serveRunner(db, log) });
   });
 
 addHttpFlags(
@@ -125,6 +127,7 @@ program
   });
 
 program.addCommand(tokenCommand({ dbOption, ownerOption, openCore, actorOf, databasePath }));
+program.addCommand((await import('./run.js')).runCommand());
 
 try {
   await program.parseAsync();

@@ -60,6 +60,9 @@ function audienceFromData(event: AudienceOf): Audience {
       return { concerns: one(event.related_id), visibility: 'private' };
     case 'token_created':
     case 'token_revoked':
+    // A wake for the agent's open stream (the runner's sse adapter), or the owner's or a lead's request of one.
+    case 'agent_wake':
+    case 'agent_wake_requested':
       return { concerns: one(data.agent_id), visibility: 'private' };
     default:
       return { concerns: [], visibility: 'team' };

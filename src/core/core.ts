@@ -15,6 +15,7 @@ import { remember, replay, requestHash } from './idempotency.js';
 import { assertBounded } from './paging.js';
 import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
+import { RunBook } from './runs.js';
 import { hydrateOne } from './tasks.js';
 import { sweep, sweepIsDue } from './sweep.js';
 import { authenticate } from './tokens.js';
@@ -45,6 +46,8 @@ export class Core {
   private readonly byKey = new Map<string, ActionDef>(ACTIONS.map((a) => [`${a.tool}.${a.action}`, a]));
 
   private readonly log: (line: string) => void;
+  /** The runs of agents and the scheduler's use cases (src/runner drives them). */
+  readonly runs: RunBook;
 
   constructor(
     readonly store: Store,
@@ -52,6 +55,7 @@ export class Core {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log ?? (() => {});
+    this.runs = new RunBook(store, this.clock);
   }
 
   /** The action a tool call names, or a VALIDATION error listing the tool's actions. */

@@ -3,6 +3,7 @@ import type { McpServerFactory, Server } from '@modelcontextprotocol/server';
 import { serveStdio as serveStdioEntry } from '@modelcontextprotocol/server/stdio';
 import type { Actor } from '../core/context.js';
 import { coreLoader } from './coreLoader.js';
+import type { BackgroundWork } from './coreLoader.js';
 import { SubscriptionBook } from './resources.js';
 import { ResourceWatch } from './resourceWatch.js';
 import { MAX_REQUEST_BYTES, mcpServers } from './server.js';
@@ -15,6 +16,8 @@ export interface StdioOptions {
   db: string;
   actor: Actor;
   log: (line: string) => void;
+  /** Background work on the opened core (the runner), started after the handshake and stopped before exit. */
+  background?: BackgroundWork;
 }
 
 /**
@@ -28,8 +31,8 @@ export interface StdioOptions {
  * to a 2025-era session as `notifications/resources/updated` for the URIs it subscribed to (the roadmap's poll
  * fallback: the feed polls the file), to a 2026-07-28 session on its `subscriptions/listen` streams.
  */
-export async function serveStdio({ db, actor, log }: StdioOptions): Promise<void> {
-  const loader = coreLoader(db, log, SWEEP_INTERVAL_MS);
+export async function serveStdio({ db, actor, log, background }: StdioOptions): Promise<void> {
+  const loader = coreLoader(db, log, SWEEP_INTERVAL_MS, background);
   const servers = mcpServers({ core: loader.core, log });
   const sessionActor = { ...actor, session: randomUUID() };
   /** The instance serving the connection (the entry may build a probe instance first, then the one it keeps). */

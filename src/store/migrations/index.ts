@@ -6,7 +6,8 @@ import { governance } from './003_governance.js';
 import { readyQueue } from './004_ready_queue.js';
 import { leases } from './005_leases.js';
 import { hardening } from './006_hardening.js';
-import { tokens } from './007_tokens.js';
+import { runner } from './007_runner.js';
+import { tokens } from './008_tokens.js';
 
 /** One forward-only step of the schema. Numbers are consecutive; a step never changes once released. */
 export interface Migration {
@@ -15,4 +16,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, tokens];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens];

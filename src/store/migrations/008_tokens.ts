@@ -6,7 +6,7 @@ import type { Migration } from './index.js';
  * agent (and its team): a new agent that takes a deleted one's name never inherits them.
  */
 export const tokens: Migration = {
-  version: 7,
+  version: 8,
   name: 'tokens',
   async up(db: Kysely<any>) {
     await db.schema
