@@ -44,14 +44,16 @@ export function addHttpFlags(command: Command): Command {
 }
 
 /**
- * Starts the HTTP server on `address` over `core`, says where on stderr (`listening on http://…`, the line tests and
+ * Starts the HTTP server on `address` over `core` (the database `db`) with its background work, says where on
+ * stderr (`listening on http://…`, the line tests and
  * scripts wait for), and stops it gracefully on SIGINT or SIGTERM: streams get a final event, requests under way
  * finish, the database closes.
  */
-export async function runHttpServer(core: Core, address: string, flags: HttpFlags, log: (line: string) => void): Promise<RunningHttpServer> {
+export async function runHttpServer(core: Core, db: string, address: string, flags: HttpFlags, log: (line: string) => void): Promise<RunningHttpServer> {
   const { host, port } = parseAddress(address);
-  const { startHttpServer } = await import('../http/server.js');
+  const [{ startHttpServer }, { startBackground }] = await Promise.all([import('../http/server.js'), import('./background.js')]);
   const server = await startHttpServer(core, {
+    background: (url) => startBackground(core, { db, url }, log),
     host,
     port,
     log,

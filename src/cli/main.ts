@@ -76,14 +76,14 @@ addHttpFlags(
 ).action(async (options: { db: string; agent?: string; owner?: string; http?: string } & HttpFlags, command: Command) => {
     if (options.http) {
       if (options.agent) throw new TeamTableError('VALIDATION', '--agent: over HTTP each request acts as its token says; leave --agent out');
+      const db = databasePath(command);
       const { runHttpServer } = await import('./http.js');
-      await runHttpServer(await openCore(databasePath(command)), options.http, options, log);
+      await runHttpServer(await openCore(db), db, options.http, options, log);
       return;
     }
-    const { serveStdio } = await import('../mcp/stdio.js');
-    const { serveRunner } = await import('./run.js');
     const db = databasePath(command);
-    await serveStdio({ db, actor: actorOf(options), log, background: serveRunner(db, log) });
+    const [{ serveStdio }, { startBackground }] = await Promise.all([import('../mcp/stdio.js'), import('./background.js')]);
+    await serveStdio({ db, actor: actorOf(options), log, background: (core) => startBackground(core, { db }, log) });
   });
 
 addHttpFlags(
@@ -126,8 +126,8 @@ program
     }
   });
 
-program.addCommand(tokenCommand({ dbOption, ownerOption, openCore, actorOf, databasePath }));
 program.addCommand((await import('./run.js')).runCommand());
+program.addCommand(tokenCommand({ dbOption, ownerOption, openCore, actorOf, databasePath }));
 
 try {
   await program.parseAsync();

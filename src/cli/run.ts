@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import type { Core } from '../core/core.js';
 
 /**
  * `team-table run`: the runner alone — the scheduler and the wake adapters — for a database that no `serve` keeps
@@ -9,17 +8,6 @@ import type { Core } from '../core/core.js';
  */
 
 const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
-/** How often a runner requeues expired leases and runs the idle rules, as `serve` does. */
-const SWEEP_INTERVAL_MS = 30_000;
-
-/** The runner inside `serve`: started once its core is open, unless TEAM_TABLE_RUNNER=off. */
-export function serveRunner(db: string, log: (line: string) => void) {
-  return async (core: Core) => {
-    const { runnerEnabled, startRunner } = await import('../runner/start.js');
-    if (!runnerEnabled()) return { stop: async () => {} };
-    return startRunner(core, { db: resolve(db), log });
-  };
-}
 
 export function runCommand(): Command {
   return new Command('run')
@@ -36,17 +24,17 @@ export function runCommand(): Command {
         await core.store.close();
         return;
       }
-      const { startRunner } = await import('../runner/start.js');
-      const runner = await startRunner(core, { db: resolve(options.db), maxConcurrentRuns: options.maxRuns, log });
-      const sweeper = setInterval(() => core.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS);
-      log(`runner on ${options.db}: ${runner.isLeader ? 'leading' : 'waiting for the lead'}`);
+      const { startBackground } = await import('./background.js');
+      const background = await startBackground(core, { db: options.db }, log, { maxConcurrentRuns: options.maxRuns });
+      // The background's timers do not keep a process alive; this one does, until a signal.
+      const alive = setInterval(() => {}, 1 << 30);
+      log(`runner on ${options.db}: one process per database leads`);
       const shutdown = async () => {
-        clearInterval(sweeper);
-        await runner.stop();
+        clearInterval(alive);
+        await background.stop();
         await core.store.close();
         process.exit(0);
       };
-      // The sweep's timer keeps the process alive until a signal.
       process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);
     });

@@ -19,6 +19,6 @@ export async function start(core: Core, owner: Actor, db: string, address: strin
     const listed = (await core.call(owner, 'team_agent', { action: 'list', team_id: team.id })) as { agents: { id: string }[] };
     agents.push(...listed.agents.map((a) => ({ id: a.id, team: team.name })));
   }
-  const server = await runHttpServer(core, address, flags, log);
+  const server = await runHttpServer(core, db, address, flags, log);
   process.stdout.write(clientConfigs(resolve(db), teams, agents, { url: server.url, ownerToken }));
 }

@@ -114,7 +114,7 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_agent',
   action: 'list',
-  summary: 'agents of a team with their liveness, long instructions and personality cut; pages with cursor',
+  summary: 'agents with their liveness, long texts cut; pages with cursor',
   input: z.strictObject({ team_id: teamRef, status: z.enum(AGENT_STATUSES).optional(), level: z.enum(LEVELS).optional(), liveness: z.enum(LIVENESS).optional(), limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {

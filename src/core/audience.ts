@@ -58,11 +58,11 @@ function audienceFromData(event: AudienceOf): Audience {
     case 'mail_acknowledged':
     case 'notifications_read':
       return { concerns: one(event.related_id), visibility: 'private' };
-    case 'token_created':
-    case 'token_revoked':
-    // A wake for the agent's open stream (the runner's sse adapter), or the owner's or a lead's request of one.
     case 'agent_wake':
     case 'agent_wake_requested':
+    // A wake for the agent's open stream (the runner's sse adapter) or a request of one; a token made or revoked.
+    case 'token_created':
+    case 'token_revoked':
       return { concerns: one(data.agent_id), visibility: 'private' };
     default:
       return { concerns: [], visibility: 'team' };

@@ -73,7 +73,7 @@ function assertManages(ctx: Ctx, row: Pick<TokenRow, 'id' | 'agent_id' | 'team_i
 const create = defineAction({
   tool: 'team_agent',
   action: 'token_create',
-  summary: 'a bearer token for HTTP acting as agent_id (or owner=true: as the owner); shown once',
+  summary: 'an HTTP bearer token acting as agent_id (owner=true: as the owner), shown once',
   input: z.strictObject({
     team_id: teamRef,
     agent_id: agentRef.optional(),
@@ -109,7 +109,7 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_agent',
   action: 'token_list',
-  summary: "tokens you manage (the owner: all, a lead: its team's), newest first; never the token itself; page with cursor",
+  summary: 'tokens you manage, newest first (never the token itself); pages with cursor',
   input: z.strictObject({
     team_id: teamRef,
     agent_id: agentRef.optional(),
@@ -137,7 +137,7 @@ const list = defineAction({
 const revoke = defineAction({
   tool: 'team_agent',
   action: 'token_revoke',
-  summary: 'revoke token_id at once, in every server',
+  summary: 'revoke token_id, in every server at once',
   input: z.strictObject({ token_id: z.string().min(1).max(LIMITS.agentId) }),
   write: true,
   async run(ctx, input) {

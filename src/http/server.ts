@@ -16,8 +16,6 @@ import type { RateLimit } from './rateLimit.js';
 
 /** The largest document (LIMITS.documentContent characters), at 4 bytes a character in UTF-8, escaped in JSON. */
 export const MAX_BODY_BYTES = LIMITS.documentContent * 8;
-/** How often a server requeues expired leases and runs idle-agent rules when no request does it first. */
-const SWEEP_INTERVAL_MS = 30_000;
 /** How long a stopping server waits for requests under way before it cuts their connections. */
 const DRAIN_MS = 10_000;
 
@@ -35,6 +33,8 @@ export interface HttpServerOptions {
   rateLimit?: RateLimit | null;
   keepAliveMs?: number;
   mcp?: McpHttpHandler;
+  /** Work the server does besides answering (sweeps, the runner), given its URL; stopped before the database closes. */
+  background?: (url: string) => Promise<{ stop(): Promise<void> }>;
 }
 
 export interface RunningHttpServer {
@@ -88,12 +88,12 @@ export async function startHttpServer(core: Core, options: HttpServerOptions): P
       resolve();
     });
   });
-  const sweeper = setInterval(() => core.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
+  const url = urlOf(server.address() as AddressInfo);
+  const working = await options.background?.(url);
 
   let closing: Promise<void> | undefined;
   const close = (reason = 'server shutting down') =>
     (closing ??= (async () => {
-      clearInterval(sweeper);
       streams.closeAll(reason);
       await mcp.close?.();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -101,7 +101,8 @@ export async function startHttpServer(core: Core, options: HttpServerOptions): P
       const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
       await drained;
       clearTimeout(cut);
+      await working?.stop().catch((error) => log(`stopping background work failed: ${error}`));
       await core.store.close();
     })());
-  return { url: urlOf(server.address() as AddressInfo), close };
+  return { url, close };
 }

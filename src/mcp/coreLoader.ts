@@ -1,12 +1,9 @@
 import type { Core } from '../core/core.js';
 
-/** Work that runs on the opened core beside the session (the runner), until `stop`. */
-export type BackgroundWork = (core: Core) => Promise<{ stop(): Promise<void> }>;
-
 export interface CoreLoader {
   /** The core on `db`, opened on first use; after a failed open, the next use tries again. */
   core(): Promise<Core>;
-  /** Stops the sweeps and the background work, and closes the store, if it was opened. */
+  /** Stops the background work and closes the store, if it was opened. */
   close(): Promise<void>;
 }
 
@@ -16,17 +13,14 @@ export interface CoreLoader {
  * damaged file) rejects the calls waiting for it with the store's error, and the next call opens again — the user
  * fixes the cause, the session recovers, no restart.
  *
- * Once open, the core sweeps every `sweepEveryMs` (expired leases, idle-agent rules) when no call did it first, and
- * `background` starts on it.
+ * Once open, the core does the server's `background` work (sweeps, the runner), stopped before the store closes.
  */
-export function coreLoader(db: string, log: (line: string) => void, sweepEveryMs: number, background?: BackgroundWork): CoreLoader {
+export function coreLoader(db: string, log: (line: string) => void, background?: (core: Core) => Promise<{ stop(): Promise<void> }>): CoreLoader {
   let loading: Promise<Core> | undefined;
-  let timer: NodeJS.Timeout | undefined;
   let working: Promise<{ stop(): Promise<void> } | undefined> | undefined;
   const open = async () => {
     const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
     const core = new Core(await Store.open(db), { log });
-    timer = setInterval(() => core.sweep().catch((error) => log(`sweep failed: ${error}`)), sweepEveryMs).unref();
     working = background?.(core).catch((error) => {
       log(`background work failed to start: ${(error as Error)?.stack ?? error}`);
       return undefined;
@@ -40,7 +34,6 @@ export function coreLoader(db: string, log: (line: string) => void, sweepEveryMs
         throw error;
       })),
     async close() {
-      clearInterval(timer);
       await (await working)?.stop().catch((error) => log(`stopping background work failed: ${error}`));
       const core = await loading?.catch(() => undefined);
       await core?.store.close().catch(() => {});

@@ -2,22 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { McpServerFactory, Server } from '@modelcontextprotocol/server';
 import { serveStdio as serveStdioEntry } from '@modelcontextprotocol/server/stdio';
 import type { Actor } from '../core/context.js';
+import type { Core } from '../core/core.js';
 import { coreLoader } from './coreLoader.js';
-import type { BackgroundWork } from './coreLoader.js';
 import { SubscriptionBook } from './resources.js';
 import { ResourceWatch } from './resourceWatch.js';
 import { MAX_REQUEST_BYTES, mcpServers } from './server.js';
 import { StdioLineTransport } from './stdioTransport.js';
 
-/** How often a server requeues expired leases and runs idle-agent rules when no write does it first. */
-const SWEEP_INTERVAL_MS = 30_000;
-
 export interface StdioOptions {
   db: string;
   actor: Actor;
   log: (line: string) => void;
-  /** Background work on the opened core (the runner), started after the handshake and stopped before exit. */
-  background?: BackgroundWork;
+  /** Work the server does once its core is open (sweeps, the runner), stopped before it exits. */
+  background?: (core: Core) => Promise<{ stop(): Promise<void> }>;
 }
 
 /**
@@ -32,7 +29,7 @@ export interface StdioOptions {
  * fallback: the feed polls the file), to a 2026-07-28 session on its `subscriptions/listen` streams.
  */
 export async function serveStdio({ db, actor, log, background }: StdioOptions): Promise<void> {
-  const loader = coreLoader(db, log, SWEEP_INTERVAL_MS, background);
+  const loader = coreLoader(db, log, background);
   const servers = mcpServers({ core: loader.core, log });
   // One session per process: mail handed to it and never acknowledged goes to the agent's next session.
   const sessionActor = { ...actor, session: randomUUID() };

@@ -297,23 +297,6 @@ export interface LeasesTable {
   expires_at: number;
 }
 
-/**
- * Bearer tokens for HTTP (src/core/tokens.ts): only the SHA-256 of each is kept. An agent's token (`agent_id` and
- * `team_id` set) dies with its agent; an owner's token has neither and acts as the owner `owner_name`.
- */
-export interface TokensTable {
-  id: string;
-  token_hash: string;
-  agent_id: string | null;
-  team_id: string | null;
-  owner_name: string;
-  name: string;
-  created_by: string;
-  created_at: string;
-  revoked_at: string;
-  revoked_by: string;
-}
-
 /** One wake of an agent: queued (at most one per agent), running (at most one), then how it ended. */
 export interface RunsTable {
   id: string;
@@ -351,6 +334,23 @@ export interface RunnerCursorsTable {
   seq: number;
 }
 
+/**
+ * Bearer tokens for HTTP (src/core/tokens.ts): only the SHA-256 of each is kept. An agent's token (`agent_id` and
+ * `team_id` set) dies with its agent; an owner's token has neither and acts as the owner `owner_name`.
+ */
+export interface TokensTable {
+  id: string;
+  token_hash: string;
+  agent_id: string | null;
+  team_id: string | null;
+  owner_name: string;
+  name: string;
+  created_by: string;
+  created_at: string;
+  revoked_at: string;
+  revoked_by: string;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: string;
@@ -378,10 +378,10 @@ export interface Database {
   team_idempotency_keys: IdempotencyKeysTable;
   team_events: EventsTable;
   leases: LeasesTable;
-  tokens: TokensTable;
   agent_runs: RunsTable;
   agent_sessions: SessionsTable;
   runner_cursors: RunnerCursorsTable;
+  tokens: TokensTable;
   schema_version: SchemaVersionTable;
 }
 
@@ -396,5 +396,5 @@ export type NotificationRow = Selectable<NotificationsTable>;
 export type EventRow = Selectable<EventsTable>;
 export type RuleRow = Selectable<RulesTable>;
 export type RoleRow = Selectable<RolesTable>;
-export type TokenRow = Selectable<TokensTable>;
 export type RunRow = Selectable<RunsTable>;
+export type TokenRow = Selectable<TokensTable>;
