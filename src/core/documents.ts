@@ -65,7 +65,7 @@ async function loadDocument(ctx: Ctx, teamRef: string | undefined, docId: string
 const create = defineAction({
   tool: 'team_memory',
   action: 'doc_create',
-  summary: 'create a document (doc_type default deliverable, format default markdown)',
+  summary: 'create a document',
   input: z.strictObject({ team_id: teamRef, title, content, ...docFields, doc_type: z.enum(DOC_TYPES).default('deliverable'), format: z.enum(DOC_FORMATS).default('markdown') }),
   write: true,
   creates: true,

@@ -220,7 +220,7 @@ async function checkReferences(ctx: Ctx, row: TaskRow, input: { reviewer?: strin
 const create = defineAction({
   tool: 'team_task',
   action: 'create',
-  summary: 'create a task (priority 1 highest … 5, default 3)',
+  summary: 'create a task (priority 1 highest … 5)',
   input: z.strictObject({
     team_id: teamRef,
     title: z.string().trim().min(1).max(LIMITS.title),

@@ -19,7 +19,7 @@ export function instructionsFor(actor: Actor): string {
   const me = actor.id;
   return (
     `${TABLE} This session acts as agent '${me}': every call is made as ${me} (the server decides who is calling). ` +
-    `On a heartbeat: team_comm(action='mention_check') for your mail, team_agent(action='working_get') for your working state, ` +
+    `On a heartbeat: team_comm(action='mention_check') for your mail (ack=<its ack_cursor> once handled), team_agent(action='working_get') for your working state, ` +
     `team_task(action='list', assignee_filter='${me}') or team_task(action='claim_next') for work; keep your state current with ` +
     "team_agent(action='working_update'). When there is nothing to do, reply exactly HEARTBEAT_OK."
   );

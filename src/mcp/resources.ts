@@ -1,9 +1,9 @@
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { Resource, ResourceTemplateType, Server } from '@modelcontextprotocol/server';
+import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
 import { TeamTableError } from '../core/errors.js';
 import type { ResourceRef } from '../core/resources.js';
-import type { SessionActor } from './server.js';
 
 const JSON_TYPE = 'application/json';
 
@@ -59,7 +59,7 @@ const LIST_LIMIT = 100;
  * What `resources/list` offers the actor: an agent its inbox, working state, team board and the open tasks assigned
  * to it; the owner every team's board and every agent's inbox and working state.
  */
-async function listFor(core: Core, actor: SessionActor): Promise<Resource[]> {
+async function listFor(core: Core, actor: Actor): Promise<Resource[]> {
   const entry = (ref: ResourceRef, name: string): Resource => ({ uri: resourceUri(ref), name, mimeType: JSON_TYPE });
   const out: Resource[] = [];
   if (actor.kind === 'agent') {
@@ -130,7 +130,7 @@ export class SubscriptionBook {
 
 export interface ResourceOptions {
   core: () => Promise<Core>;
-  actor: SessionActor;
+  actor: Actor;
   /** The session's subscriptions (a 2025-era session); without them `resources/subscribe` is acknowledged only. */
   subscriptions?: SubscriptionBook;
 }

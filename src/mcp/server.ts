@@ -11,12 +11,6 @@ import { installResources } from './resources.js';
 import type { SubscriptionBook } from './resources.js';
 
 /**
- * The actor of a session's calls, and the session it is: one id per stdio process. The core reads `session` where it
- * keeps per-session state; an `Actor` without it (a stateless HTTP request) stays valid.
- */
-export type SessionActor = Actor & { session?: string };
-
-/**
  * The largest JSON-RPC message a session reads, on stdio and over HTTP alike (the SDK's default request body limit).
  * The largest valid tool call — a 256 Ki-character document, every character escaped — stays well below it.
  */
@@ -85,7 +79,7 @@ export interface McpServers {
    * The `Server` of one connection (stdio) or one request (HTTP), acting as `actor`: the five team tools and the
    * team:// resources. `subscriptions` is the session's book where `resources/subscribe` can be served.
    */
-  serverFor(actor: SessionActor, options?: { subscriptions?: SubscriptionBook }): Server;
+  serverFor(actor: Actor, options?: { subscriptions?: SubscriptionBook }): Server;
   /** Resolves once the tool calls under way have answered. */
   drain(): Promise<void>;
 }
@@ -94,7 +88,7 @@ export interface McpServers {
 export function mcpServers({ core, log = () => {} }: McpServersOptions): McpServers {
   const inFlight = new Set<Promise<CallToolResult>>();
 
-  const call = async (actor: SessionActor, name: string, args: Record<string, unknown>): Promise<CallToolResult> => {
+  const call = async (actor: Actor, name: string, args: Record<string, unknown>): Promise<CallToolResult> => {
     try {
       return toolAnswer(await (await core()).call(actor, name, args));
     } catch (error) {
@@ -103,7 +97,7 @@ export function mcpServers({ core, log = () => {} }: McpServersOptions): McpServ
     }
   };
 
-  const serverFor = (actor: SessionActor, { subscriptions }: { subscriptions?: SubscriptionBook } = {}) => {
+  const serverFor = (actor: Actor, { subscriptions }: { subscriptions?: SubscriptionBook } = {}) => {
     const server = new Server(
       { name: 'team-table', version: VERSION },
       { capabilities: { tools: {}, resources: { subscribe: true, listChanged: false } }, instructions: instructionsFor(actor) },

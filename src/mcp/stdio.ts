@@ -31,6 +31,7 @@ export interface StdioOptions {
 export async function serveStdio({ db, actor, log, background }: StdioOptions): Promise<void> {
   const loader = coreLoader(db, log, background);
   const servers = mcpServers({ core: loader.core, log });
+  // One session per process: mail handed to it and never acknowledged goes to the agent's next session.
   const sessionActor = { ...actor, session: randomUUID() };
   /** The instance serving the connection (the entry may build a probe instance first, then the one it keeps). */
   let current: { server: Server; era: 'legacy' | 'modern' } | undefined;

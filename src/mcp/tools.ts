@@ -35,43 +35,55 @@ function shapeOf(schema: JsonSchema): string {
   return `{${members.join(', ')}}`;
 }
 
-function trim(schema: JsonSchema): JsonSchema {
+/** `described`: a schema around this one already tells its shape in words; unions inside it need not again. */
+function trim(schema: JsonSchema, described = false): JsonSchema {
   const union = schema.anyOf ?? schema.oneOf;
-  if (union) return trimUnion(schema, union);
+  if (union) return trimUnion(schema, union, described || Boolean(schema.description));
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(schema)) {
     if (!KEPT.has(key) || isUnbounded(value)) continue;
-    out[key] = key === 'items' ? trim(value as JsonSchema) : value;
+    out[key] = key === 'items' ? trim(value as JsonSchema, described) : value;
   }
-  if (schema.type === 'object' && schema.properties) out.description = sentence(out.description, `Keys: ${Object.keys(schema.properties).join(', ')}`);
+  if (schema.type === 'object' && schema.properties && !described) out.description = sentence(out.description, `Keys: ${Object.keys(schema.properties).join(', ')}`);
   return out;
 }
 
 /**
  * A union, as short as it stays exact: branches that trim to the same schema once (`a task id, or '' to clear` is
- * a string); a union of objects (a rule's action) as one object whose shapes are told in words.
+ * a string); a union of objects (a rule's action) as one object whose shapes are told in words, unless a description
+ * around it already tells them.
  */
-function trimUnion(schema: JsonSchema, union: JsonSchema[]): JsonSchema {
-  const branches = union.map(trim).filter((branch, i, all) => all.findIndex((other) => isDeepStrictEqual(other, branch)) === i);
+function trimUnion(schema: JsonSchema, union: JsonSchema[], described: boolean): JsonSchema {
+  const branches = union.map((branch) => trim(branch, described)).filter((branch, i, all) => all.findIndex((other) => isDeepStrictEqual(other, branch)) === i);
   const outer: JsonSchema = {};
   if (schema.default !== undefined) outer.default = schema.default;
-  if (branches.length === 1) return { ...branches[0], ...outer, ...(schema.description ? { description: schema.description } : {}) };
+  if (schema.description) outer.description = schema.description;
+  if (branches.length === 1) return { ...branches[0], ...outer };
   if (union.every((branch) => branch.type === 'object')) {
-    return { type: 'object', ...outer, description: sentence(schema.description, `One of ${union.map(shapeOf).join(' | ')}`) };
+    return { type: 'object', ...outer, ...(described && !schema.description ? {} : { description: sentence(schema.description, described ? undefined : `One of ${union.map(shapeOf).join(' | ')}`) }) };
   }
-  return { ...outer, ...(schema.description ? { description: schema.description } : {}), anyOf: branches };
+  return { ...outer, anyOf: branches };
 }
 
-/** What one action's schema of a parameter says beyond the part all its actions share: `a|b|c, default "a"`. */
+/** What one action's schema of a parameter says beyond the part all its actions share, but its default. */
 function differenceOf(schema: JsonSchema, shared: JsonSchema): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(schema)) {
-    if (key in shared || key === 'description') continue;
+    if (key in shared || key === 'description' || key === 'default') continue;
     if (key === 'enum') parts.unshift((value as unknown[]).join('|'));
-    else if (key === 'default') parts.push(`default ${JSON.stringify(value)}`);
     else parts.push(`${key} ${JSON.stringify(value)}`);
   }
   return parts.join(', ');
+}
+
+/** `create/list: a|b; update: c|d`: the actions that agree, grouped, with what they say. */
+function perAction(variants: { action: string; schema: JsonSchema }[], say: (schema: JsonSchema) => string): string[] {
+  const groups = new Map<string, string[]>();
+  for (const { action, schema } of variants) {
+    const said = say(schema);
+    if (said) groups.set(said, [...(groups.get(said) ?? []), action]);
+  }
+  return [...groups].map(([said, actions]) => `${actions.join('/')}: ${said}`);
 }
 
 /**
@@ -86,13 +98,10 @@ function mergeParameter(variants: { action: string; schema: JsonSchema }[]): Jso
   for (const [key, value] of Object.entries(first)) {
     if (variants.every(({ schema }) => isDeepStrictEqual(schema[key], value))) shared[key] = value;
   }
-  const byDifference = new Map<string, string[]>();
-  for (const { action, schema } of variants) {
-    const difference = differenceOf(schema, shared);
-    if (difference) byDifference.set(difference, [...(byDifference.get(difference) ?? []), action]);
-  }
-  const perAction = [...byDifference].map(([difference, actions]) => `${actions.join('/')}: ${difference}`).join('; ');
-  return { ...shared, description: sentence(shared.description, perAction) };
+  const differences = perAction(variants, (schema) => differenceOf(schema, shared));
+  const defaults = 'default' in shared ? [] : perAction(variants, (schema) => (schema.default === undefined ? '' : `default ${JSON.stringify(schema.default)}`));
+  const perActionText = [...differences, ...defaults].join('; ');
+  return { ...shared, description: sentence(shared.description, perActionText) };
 }
 
 /** MCP's tool annotations, as far as they hold for every action of a tool. */
@@ -100,7 +109,6 @@ export interface ToolAnnotations {
   readOnlyHint: boolean;
   destructiveHint: boolean;
   idempotentHint: boolean;
-  openWorldHint: boolean;
 }
 
 export interface ToolDefinition {
@@ -117,7 +125,7 @@ export interface ToolDefinition {
  *
  * Annotations hold for all of a tool's actions or are not claimed: a tool with a write action is not read-only,
  * and is marked destructive and not idempotent, because each of the five has a delete and a create among its
- * writes. None reaches outside the team's own database (not open-world).
+ * writes. (`openWorldHint` is left out: the runner's actions wake agents outside, the others do not.)
  */
 export function toolDefinition(tool: ToolName): ToolDefinition {
   const actions = actionsOf(tool);
@@ -144,7 +152,7 @@ export function toolDefinition(tool: ToolName): ToolDefinition {
       },
       required: ['action'],
     },
-    annotations: { readOnlyHint: !writes, destructiveHint: writes, idempotentHint: !writes, openWorldHint: false },
+    annotations: { readOnlyHint: !writes, destructiveHint: writes, idempotentHint: !writes },
   };
 }
 

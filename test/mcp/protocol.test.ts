@@ -135,6 +135,21 @@ describe('messages the session cannot take', () => {
   });
 });
 
+describe('each stdio process is its own session', () => {
+  it('so mail one process was handed and never acknowledged is handed out again to the next one, not acknowledged by it', async () => {
+    const db = tempDbPath();
+    const owner = await spawnSession(db);
+    await owner.call('team_manage', { action: 'create', name: 'Engineering' });
+    await owner.call('team_agent', { action: 'create', name: 'Loki' });
+    await owner.call('team_comm', { action: 'send_message', to_agent: 'loki', content: 'the deploy key rotates tonight' });
+    const first = await spawnSession(db, { agent: 'loki' });
+    expect((await first.call('team_comm', { action: 'mention_check' })).messages).toMatchObject([{ content: 'the deploy key rotates tonight' }]);
+    await first.close(); // its answer never acted on: no ack
+    const second = await spawnSession(db, { agent: 'loki' });
+    expect((await second.call('team_comm', { action: 'mention_check' })).messages).toMatchObject([{ content: 'the deploy key rotates tonight', redelivered: true }]);
+  });
+});
+
 describe('a database that cannot be opened', () => {
   it('is answered as the store error, and opened on a later call once the cause is fixed, without a restart', async () => {
     const folder = dirname(tempDbPath());

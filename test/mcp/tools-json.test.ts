@@ -36,16 +36,16 @@ describe('dist/mcp/tools.json', () => {
     const type = param('team_comm', 'type');
     expect(type.default).toBeUndefined();
     expect(type.enum).toBeUndefined();
-    expect(type.description).toBe('comment: comment|status_change|blocker|resolution, default "comment"; notify: task_completed|task_failed|task_blocked|task_progress|agent_error');
+    expect(type.description).toBe('comment: comment|status_change|blocker|resolution; notify: task_completed|task_failed|task_blocked|task_progress|agent_error; comment: default "comment"');
     const status = param('team_agent', 'status');
     expect(status.enum).toBeUndefined();
-    expect(status.description).toMatch(/^create: idle\|working\|paused\|stopped, default "idle";.*working_update: idle\|working\|blocked\|waiting(;|$)/);
+    expect(status.description).toMatch(/^create\/list\/update: idle\|working\|paused\|stopped; working_update: idle\|working\|blocked\|waiting;.* create: default "idle"$/);
   });
 
   it('gives each tool a title and the annotations that hold for all its actions', () => {
     for (const definition of built) {
       expect(definition.title).toEqual(expect.any(String));
-      expect(definition.annotations).toEqual({ readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false });
+      expect(definition.annotations).toEqual({ readOnlyHint: false, destructiveHint: true, idempotentHint: false });
     }
   });
 });
