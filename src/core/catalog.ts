@@ -6,6 +6,8 @@ import { commActions } from './comm.js';
 import { documentActions } from './documents.js';
 import { factActions } from './facts.js';
 import { mailboxActions } from './mailbox.js';
+import { notificationRuleActions } from './notificationRules.js';
+import { outboxActions } from './outbox.js';
 import { reviewActions } from './review.js';
 import { roleActions } from './roles.js';
 import { ruleActions } from './rules.js';
@@ -18,6 +20,7 @@ import { workingActions } from './working.js';
 export const ACTIONS: readonly ActionDef[] = [
   ...teamActions,
   ...ruleActions,
+  ...notificationRuleActions,
   ...roleActions,
   ...agentActions,
   ...workingActions,
@@ -30,6 +33,7 @@ export const ACTIONS: readonly ActionDef[] = [
   ...auditActions,
   ...commActions,
   ...mailboxActions,
+  ...outboxActions,
 ] as unknown as ActionDef[];
 
 export const TOOL_SUMMARIES: Record<ToolName, string> = {

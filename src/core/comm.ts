@@ -3,6 +3,7 @@ import { defineAction } from './action.js';
 import { COMMENT_TYPES, NOTIFICATION_TYPES, agentRef, agentTarget, limit, priority, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { createNotification } from './notifications.js';
+import { withDeliveries } from './outbox.js';
 import { loadTask, touchTask } from './tasks.js';
 import { post } from './threads.js';
 
@@ -142,7 +143,7 @@ const notifyList = defineAction({
       .where('read_at', '=', '')
       .where('id', 'not in', unread.length ? unread : [''])
       .executeTakeFirstOrThrow();
-    return { team_id: team.id, notifications, count: notifications.length, unread_remaining: Number(left.n) };
+    return { team_id: team.id, notifications: await withDeliveries(ctx, notifications), count: notifications.length, unread_remaining: Number(left.n) };
   },
 });
 

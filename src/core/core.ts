@@ -13,6 +13,11 @@ import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
 import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
+import { DEFAULT_SETTINGS, bindSettings } from './notificationConfig.js';
+import type { NotificationSettings } from './notificationConfig.js';
+import { notifyOnChange, raiseNotification } from './notifications.js';
+import type { NotificationInput } from './notifications.js';
+import { NotificationOutbox } from './outbox.js';
 import { hydrateOne } from './tasks.js';
 import { sweep, sweepIsDue } from './sweep.js';
 import { parseInput } from './validate.js';
@@ -25,6 +30,8 @@ export interface CoreOptions {
   clock?: Clock;
   /** Where background failures go (a failed sweep never fails the call that set it off). */
   log?: (line: string) => void;
+  /** The `notifications:` section of the config file (src/config/load.ts); defaults without one. */
+  notifications?: NotificationSettings;
 }
 
 /**
@@ -41,6 +48,8 @@ export class Core {
   private readonly byKey = new Map<string, ActionDef>(ACTIONS.map((a) => [`${a.tool}.${a.action}`, a]));
 
   private readonly log: (line: string) => void;
+  readonly notifications: NotificationSettings;
+  private queue: NotificationOutbox | undefined;
 
   constructor(
     readonly store: Store,
@@ -48,6 +57,7 @@ export class Core {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log ?? (() => {});
+    this.notifications = options.notifications ?? DEFAULT_SETTINGS;
   }
 
   /** The action a tool call names, or a VALIDATION error listing the tool's actions. */
@@ -69,6 +79,7 @@ export class Core {
     // Who is acting, and whether it may, is settled before the write lock is taken: a refused call never waits
     // for it, and a claim holds it only for the claim itself.
     const reader = new Ctx(this.store.db, await this.resolveActor(actor), now, this.store.dialect.name);
+    bindSettings(reader, this.notifications);
     await authorize(reader, def);
     await this.sweepIfDue(now);
     if (!def.write) return def.run(reader, input);
@@ -79,6 +90,7 @@ export class Core {
         await tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', ctx.actor.id).execute();
       }
       await runRules(ctx);
+      await notifyOnChange(ctx);
       return def.answersWithTask ? afterRules(ctx, result) : result;
     });
   }
@@ -102,9 +114,31 @@ export class Core {
     this.lastSweep = Date.parse(now);
     await this.store.write(async (tx) => {
       const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
+      bindSettings(ctx, this.notifications);
       await sweep(ctx);
       await runRules(ctx);
+      await notifyOnChange(ctx);
     });
+  }
+
+  /**
+   * Raises a notification as the table itself (origin `table`): the runner's `agent_error` when an agent's run
+   * fails or it stops answering. Its rules route it in the same transaction, as for a notify call.
+   *
+   * @example await core.raiseNotification({ team_id, type: 'agent_error', message: 'run failed: exit code 1', agent_id: 'loki' })
+   */
+  async raiseNotification(input: Omit<NotificationInput, 'origin'>): Promise<Record<string, unknown>> {
+    const now = this.clock().toISOString();
+    return this.store.write(async (tx) => {
+      const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
+      bindSettings(ctx, this.notifications);
+      return raiseNotification(ctx, input);
+    });
+  }
+
+  /** The notification outbox, as the sender (src/outbox) takes and settles its deliveries. */
+  get outbox(): NotificationOutbox {
+    return (this.queue ??= new NotificationOutbox(this.store, this.clock, this.notifications));
   }
 
   /**

@@ -1,0 +1,236 @@
+import { z } from 'zod';
+import type { DeliveryRow } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import type { Db } from '../store/store.js';
+import { defineAction } from './action.js';
+import { Ctx } from './context.js';
+import type { Clock } from './context.js';
+import { notFound, validation } from './errors.js';
+import { teamRef } from './fields.js';
+import { LIMITS } from './limits.js';
+import { bindSettings } from './notificationConfig.js';
+import type { NotificationSettings } from './notificationConfig.js';
+import type { RoutedDestination } from './notificationDestinations.js';
+import { redactDestination } from './notificationDestinations.js';
+import { findRule } from './notificationRules.js';
+import type { DeliveryPayload } from './notificationRouting.js';
+import { deliverToInbox } from './notificationRouting.js';
+import { isQuiet, quietUntil } from './quietHours.js';
+import { assertLead } from './roles.js';
+
+/**
+ * The outbox as the sender sees it: take the deliveries that are due (each under a lease of its own, so two live
+ * senders never send one twice), and record how each attempt went — sent, retried later with exponential backoff
+ * and jitter (a 429's Retry-After honoured), or failed for good (a 4xx other than 408 and 429, or too many
+ * attempts). Held deliveries whose quiet hours are over become due; held mailbox deliveries are done here.
+ */
+
+/** How one attempt went, as the sender classifies the answer. */
+export type AttemptOutcome = { ok: true } | { ok: false; final: boolean; error: string; retryAfterMs?: number };
+
+export interface DueDelivery {
+  id: string;
+  notification_id: string;
+  team_id: string;
+  rule_id: string;
+  destination: RoutedDestination;
+  payload: DeliveryPayload;
+  attempts: number;
+}
+
+const toDue = (row: DeliveryRow): DueDelivery => ({
+  id: row.id,
+  notification_id: row.notification_id,
+  team_id: row.team_id,
+  rule_id: row.rule_id,
+  destination: JSON.parse(row.destination) as RoutedDestination,
+  payload: JSON.parse(row.payload) as DeliveryPayload,
+  attempts: row.attempts,
+});
+
+/** The backoff before attempt `attempts + 1`: base·2^(attempts-1), capped, then between half and all of it. */
+export function backoffMs(attempts: number, settings: NotificationSettings['delivery'], random = Math.random): number {
+  const full = Math.min(settings.max_backoff_seconds, settings.backoff_seconds * 2 ** Math.max(0, attempts - 1)) * 1000;
+  return Math.round(full / 2 + random() * (full / 2));
+}
+
+export class NotificationOutbox {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    readonly settings: NotificationSettings,
+  ) {}
+
+  private context(db: Db, now: string): Ctx {
+    const ctx = new Ctx(db, { kind: 'owner', id: 'notification-sender' }, now, this.store.dialect.name);
+    bindSettings(ctx, this.settings);
+    return ctx;
+  }
+
+  /** How long a sender holds a delivery it is sending: longer than any attempt can take. */
+  get leaseMs(): number {
+    return this.settings.delivery.timeout_seconds * 2_000 + 30_000;
+  }
+
+  /**
+   * Takes up to `limit` due deliveries for `holder`, in the order they were raised. Held ones still in their quiet
+   * hours are put off to when those end; due mailbox deliveries are done on the spot.
+   */
+  async claimDue(holder: string, limit: number): Promise<DueDelivery[]> {
+    const now = this.clock().toISOString();
+    return this.store.write(async (tx) => {
+      const ctx = this.context(tx, now);
+      const rows = await tx
+        .selectFrom('notification_deliveries')
+        .selectAll()
+        .where('state', 'in', ['pending', 'held'])
+        .where('next_attempt_at', '<=', now)
+        .where('lease_expires_at', '<=', now)
+        .orderBy('next_attempt_at')
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      const sendable: DeliveryRow[] = [];
+      for (const row of rows) {
+        const destination = JSON.parse(row.destination) as RoutedDestination;
+        if (row.state === 'held') {
+          const rule = row.rule_id ? await findRule(ctx, row.rule_id) : undefined;
+          const quiet = (rule?.quiet_hours ?? this.settings.quiet_hours) || undefined;
+          if (isQuiet(quiet, new Date(now))) {
+            const until = quietUntil(quiet, new Date(now)).toISOString();
+            await tx.updateTable('notification_deliveries').set({ next_attempt_at: until, last_error: `held for quiet hours until ${until}`, updated_at: now }).where('id', '=', row.id).execute();
+            continue;
+          }
+        }
+        if (destination.type === 'inbox') {
+          await deliverToInbox(ctx, destination.agents, JSON.parse(row.payload) as DeliveryPayload);
+          await tx.updateTable('notification_deliveries').set({ state: 'sent', attempts: row.attempts + 1, last_error: '', sent_at: now, updated_at: now }).where('id', '=', row.id).execute();
+          continue;
+        }
+        sendable.push(row);
+      }
+      if (sendable.length === 0) return [];
+      const leaseUntil = new Date(Date.parse(now) + this.leaseMs).toISOString();
+      await tx
+        .updateTable('notification_deliveries')
+        .set({ lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now })
+        .where('id', 'in', sendable.map((r) => r.id))
+        .execute();
+      return sendable.map(toDue);
+    });
+  }
+
+  /** Records how attempts went, for the deliveries `holder` still holds. */
+  async complete(holder: string, results: { delivery: DueDelivery; outcome: AttemptOutcome }[]): Promise<void> {
+    if (results.length === 0) return;
+    const now = this.clock().toISOString();
+    const { delivery: policy } = this.settings;
+    await this.store.write(async (tx) => {
+      const ctx = this.context(tx, now);
+      for (const { delivery, outcome } of results) {
+        const attempts = delivery.attempts + 1;
+        const mine = () => tx.updateTable('notification_deliveries').where('id', '=', delivery.id).where('lease_holder', '=', holder).where('state', 'in', ['pending', 'held']);
+        const released = { attempts, lease_holder: '', lease_expires_at: '', updated_at: now };
+        if (outcome.ok) {
+          await mine().set({ ...released, state: 'sent', last_error: '', sent_at: now }).execute();
+          continue;
+        }
+        if (outcome.final || attempts >= policy.max_attempts) {
+          const error = outcome.final ? outcome.error : `${outcome.error} (gave up after ${attempts} attempts)`;
+          const result = await mine().set({ ...released, state: 'failed', last_error: error }).executeTakeFirst();
+          if (Number(result.numUpdatedRows) > 0) {
+            await ctx.emit({
+              team_id: delivery.team_id,
+              type: 'notification_failed',
+              message: `a ${delivery.payload.notification.type} notification could not be delivered to a ${delivery.destination.type}: ${error}`,
+              related_id: delivery.notification_id,
+              data: { delivery_id: delivery.id, rule_id: delivery.rule_id, destination: delivery.destination.type, attempts },
+            });
+          }
+          continue;
+        }
+        const wait = outcome.retryAfterMs !== undefined ? Math.min(outcome.retryAfterMs, policy.max_backoff_seconds * 1000) : backoffMs(attempts, policy);
+        const next = new Date(Date.parse(now) + wait).toISOString();
+        await mine().set({ ...released, state: 'pending', last_error: `${outcome.error}; next attempt at ${next}`, next_attempt_at: next }).execute();
+      }
+    });
+  }
+
+  /** When the next delivery falls due (after its lease, if a sender holds it), or undefined when none waits. */
+  async nextDueAt(): Promise<string | undefined> {
+    const row = await this.store.db
+      .selectFrom('notification_deliveries')
+      .select((eb) => eb.fn.min(eb.case().when('lease_expires_at', '>', eb.ref('next_attempt_at')).then(eb.ref('lease_expires_at')).else(eb.ref('next_attempt_at')).end()).as('at'))
+      .where('state', 'in', ['pending', 'held'])
+      .executeTakeFirst();
+    return (row?.at as string | null | undefined) ?? undefined;
+  }
+}
+
+/** The deliveries of each notification, as notify_list shows them: where, in which state, after how many attempts. */
+export async function deliveriesOf(ctx: Ctx, notificationIds: string[]): Promise<Map<string, Record<string, unknown>[]>> {
+  const byNotification = new Map<string, Record<string, unknown>[]>();
+  if (notificationIds.length === 0) return byNotification;
+  const rows = await ctx.db
+    .selectFrom('notification_deliveries')
+    .select(['id', 'notification_id', 'rule_id', 'destination', 'state', 'attempts', 'last_error', 'next_attempt_at', 'sent_at'])
+    .where('notification_id', 'in', notificationIds)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  for (const { destination, notification_id, ...row } of rows) {
+    const list = byNotification.get(notification_id) ?? [];
+    list.push({ ...row, destination: redactDestination(JSON.parse(destination) as Record<string, unknown>) });
+    byNotification.set(notification_id, list);
+  }
+  return byNotification;
+}
+
+/**
+ * notify_list's items with their deliveries (`deliveries`: id, rule_id, destination, state pending|sent|failed|held|
+ * dropped, attempts, last_error, next_attempt_at, sent_at). At most 20 per notification, the rest counted.
+ */
+export async function withDeliveries<T extends { id: string }>(ctx: Ctx, notifications: T[]): Promise<(T & { deliveries: Record<string, unknown>[]; deliveries_more?: number })[]> {
+  const byNotification = await deliveriesOf(ctx, notifications.map((n) => n.id));
+  return notifications.map((n) => {
+    const all = byNotification.get(n.id) ?? [];
+    return { ...n, deliveries: all.slice(0, 20), ...(all.length > 20 ? { deliveries_more: all.length - 20 } : {}) };
+  });
+}
+
+const retry = defineAction({
+  tool: 'team_comm',
+  action: 'notify_retry',
+  summary: 'send failed notification deliveries again: one (delivery_id) or all of a notification (notification_id); the owner or a lead',
+  input: z.strictObject({
+    team_id: teamRef,
+    delivery_id: z.string().trim().min(1).max(LIMITS.agentId).optional(),
+    notification_id: z.string().trim().min(1).max(LIMITS.agentId).optional(),
+  }),
+  write: true,
+  async run(ctx, input) {
+    assertLead(ctx, 'retry notification deliveries');
+    if (!input.delivery_id === !input.notification_id) throw validation('delivery_id', 'give exactly one of delivery_id or notification_id');
+    const team = await ctx.team(input.team_id);
+    const rows = await ctx.db
+      .selectFrom('notification_deliveries')
+      .select(['id', 'state', 'notification_id'])
+      .where('team_id', '=', team.id)
+      .$if(Boolean(input.delivery_id), (q) => q.where('id', '=', input.delivery_id!))
+      .$if(Boolean(input.notification_id), (q) => q.where('notification_id', '=', input.notification_id!))
+      .execute();
+    if (rows.length === 0) throw notFound(input.delivery_id ? 'delivery' : 'notification', (input.delivery_id ?? input.notification_id)!, "see deliveries with team_comm(action='notify_list')");
+    const failed = rows.filter((r) => r.state === 'failed').map((r) => r.id);
+    if (failed.length === 0) throw validation(input.delivery_id ? 'delivery_id' : 'notification_id', `has no failed delivery (states: ${[...new Set(rows.map((r) => r.state))].join(', ')}); only failed deliveries are retried`);
+    await ctx.db
+      .updateTable('notification_deliveries')
+      .set({ state: 'pending', attempts: 0, next_attempt_at: ctx.now, lease_holder: '', lease_expires_at: '', updated_at: ctx.now })
+      .where('id', 'in', failed)
+      .execute();
+    await ctx.emit({ team_id: team.id, type: 'notification_retried', message: `${ctx.actorId} retried ${failed.length} failed deliver${failed.length === 1 ? 'y' : 'ies'}`, related_id: rows[0]!.notification_id, data: { deliveries: failed } });
+    return { team_id: team.id, retried: failed, count: failed.length };
+  },
+});
+
+export const outboxActions = [retry];
