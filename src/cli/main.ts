@@ -5,14 +5,16 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Actor } from '../core/context.js';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
+import { configOption, registerNotificationCommands } from './notifications.js';
 
 /** Everything but MCP messages goes to stderr: stdout belongs to the protocol in `serve`. */
 const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
 
 /** Commands load what they use on demand: `serve` answers the MCP handshake before the store is even loaded. */
-const openCore = async (db: string) => {
-  const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
-  return new Core(await Store.open(db), { log });
+const openCore = async (db: string, config?: string) => {
+  const [{ Store }, { Core }, { loadConfig }] = await Promise.all([import('../store/store.js'), import('../core/core.js'), import('../config/load.js')]);
+  const { notifications } = await loadConfig({ db, config });
+  return new Core(await Store.open(db), { log, notifications });
 };
 
 const DEFAULT_DB = '.team-table/team.db';
@@ -50,9 +52,10 @@ program
   .addOption(dbOption())
   .addOption(agentOption())
   .addOption(ownerOption())
-  .action(async (options: { db: string; agent?: string; owner?: string }) => {
+  .addOption(configOption())
+  .action(async (options: { db: string; agent?: string; owner?: string; config?: string }) => {
     const { serveStdio } = await import('../mcp/stdio.js');
-    await serveStdio({ db: options.db, actor: actorOf(options), log });
+    await serveStdio({ db: options.db, config: options.config, actor: actorOf(options), log });
   });
 
 program
@@ -81,7 +84,8 @@ program
   .addOption(dbOption())
   .addOption(agentOption())
   .addOption(ownerOption())
-  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string }) => {
+  .addOption(configOption())
+  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string; config?: string }) => {
     let args: unknown;
     try {
       args = JSON.parse(json);
@@ -91,7 +95,7 @@ program
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       throw new TeamTableError('VALIDATION', 'arguments: expected a JSON object');
     }
-    const core = await openCore(options.db);
+    const core = await openCore(options.db, options.config);
     try {
       const result = await core.call(actorOf(options), tool, args as Record<string, unknown>);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -99,6 +103,8 @@ program
       await core.store.close();
     }
   });
+
+registerNotificationCommands(program, { dbOption, log });
 
 try {
   await program.parseAsync();

@@ -30,7 +30,16 @@ export const LOG_EVENT_TYPES = [
   'role_created', 'role_updated', 'role_deleted',
 ] as const;
 
-export const ROUTABLE_TYPES = [...new Set<string>([...NOTIFICATION_TYPES, ...TABLE_NOTIFICATION_TYPES, ...LOG_EVENT_TYPES])] as [string, ...string[]];
+export const ROUTABLE_TYPES = [...new Set<string>([...NOTIFICATION_TYPES, ...TABLE_NOTIFICATION_TYPES, ...LOG_EVENT_TYPES])];
+
+/**
+ * A type a rule may list. Checked by refinement rather than an enum: an enum of some fifty names would sit in every
+ * agent's tools/list for an action only leads use (docs/notifications.md lists them).
+ */
+const routableType = z
+  .string()
+    .refine((type) => ROUTABLE_TYPES.includes(type), { error: (issue) => `must be a notification type (${NOTIFICATION_TYPES.join(', ')}, …) or an event type of the log (task_created, task_updated, message_sent, …), not ${JSON.stringify(issue.input)}; see docs/notifications.md` })
+  .describe('a notification type or an event type of the log');
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1).max(LIMITS.listItems)]);
 const word = z.string().trim().min(1).max(LIMITS.agentId);
@@ -65,7 +74,7 @@ const template = z
 export const ruleFields = {
   name: z.string().trim().min(1).max(LIMITS.title),
   enabled: z.boolean(),
-  events: z.array(z.enum(ROUTABLE_TYPES)).min(1).max(LIMITS.listItems),
+  events: z.array(routableType).min(1).max(LIMITS.listItems),
   conditions: conditionsSchema,
   destinations: z.array(destinationSchema).min(1).max(10),
   template,

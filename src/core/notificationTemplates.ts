@@ -1,5 +1,5 @@
-import { Liquid } from 'liquidjs';
-import type { Template } from 'liquidjs';
+import { createRequire } from 'node:module';
+import type { Liquid, Template } from 'liquidjs';
 
 /**
  * A rule's message template, in Liquid (`{{ message }}`, `{% if priority == 1 %}…{% endif %}`, filters such as
@@ -19,21 +19,23 @@ export const DEFAULT_TEMPLATE = '[{{ team_name }}] {{ type }}: {{ message }}{% i
 /** Longest text a template renders to; what is longer is cut with a marker (Telegram takes 4096). */
 export const MAX_TEXT = 4_000;
 
-const engine = new Liquid({
-  strictVariables: true,
-  strictFilters: true,
-  ownPropertyOnly: true,
-  parseLimit: 20_000,
-  renderLimit: 200,
-  memoryLimit: 1_000_000,
-});
+let liquid: Liquid | undefined;
+
+/** The engine, loaded on first use: a server that never routes a notification does not pay for loading it. */
+function engine(): Liquid {
+  if (!liquid) {
+    const { Liquid: Engine } = createRequire(import.meta.url)('liquidjs') as typeof import('liquidjs');
+    liquid = new Engine({ strictVariables: true, strictFilters: true, ownPropertyOnly: true, parseLimit: 20_000, renderLimit: 200, memoryLimit: 1_000_000 });
+  }
+  return liquid;
+}
 
 const parsed = new Map<string, Template[]>();
 
 function parse(template: string): Template[] {
   let templates = parsed.get(template);
   if (!templates) {
-    templates = engine.parse(template);
+    templates = engine().parse(template);
     if (parsed.size >= 256) parsed.delete(parsed.keys().next().value!);
     parsed.set(template, templates);
   }
@@ -44,7 +46,7 @@ function parse(template: string): Template[] {
 export function templateProblem(template: string): string | undefined {
   let variables: string[];
   try {
-    variables = engine.globalVariablesSync(parse(template));
+    variables = engine().globalVariablesSync(parse(template));
   } catch (error) {
     return `is not a valid template: ${(error as Error).message}`;
   }
@@ -53,11 +55,8 @@ export function templateProblem(template: string): string | undefined {
   return undefined;
 }
 
-/** Whether the template uses `name` (the task's title costs a read, done only for templates that show it). */
-export const usesField = (template: string, name: string): boolean => engine.globalVariablesSync(parse(template)).includes(name);
-
 /** The text of a notification through `template` (checked when its rule was saved). */
 export function renderTemplate(template: string, fields: TemplateFields): string {
-  const text = engine.renderSync(parse(template), fields) as string;
+  const text = engine().renderSync(parse(template), fields) as string;
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
 }

@@ -74,9 +74,10 @@ export class NotificationOutbox {
 
   /**
    * Takes up to `limit` due deliveries for `holder`, in the order they were raised. Held ones still in their quiet
-   * hours are put off to when those end; due mailbox deliveries are done on the spot.
+   * hours are put off to when those end; due mailbox deliveries are done on the spot. `scanned` counts every due
+   * row looked at, so a caller knows whether more may be waiting.
    */
-  async claimDue(holder: string, limit: number): Promise<DueDelivery[]> {
+  async claimDue(holder: string, limit: number): Promise<{ deliveries: DueDelivery[]; scanned: number }> {
     const now = this.clock().toISOString();
     return this.store.write(async (tx) => {
       const ctx = this.context(tx, now);
@@ -110,14 +111,14 @@ export class NotificationOutbox {
         }
         sendable.push(row);
       }
-      if (sendable.length === 0) return [];
+      if (sendable.length === 0) return { deliveries: [], scanned: rows.length };
       const leaseUntil = new Date(Date.parse(now) + this.leaseMs).toISOString();
       await tx
         .updateTable('notification_deliveries')
         .set({ lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now })
         .where('id', 'in', sendable.map((r) => r.id))
         .execute();
-      return sendable.map(toDue);
+      return { deliveries: sendable.map(toDue), scanned: rows.length };
     });
   }
 

@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
+import type { NotificationSender } from '../outbox/sender.js';
 import { createMcpServer } from './server.js';
 
 /** How often a server requeues expired leases and runs idle-agent rules when no write does it first. */
@@ -8,6 +9,8 @@ const SWEEP_INTERVAL_MS = 30_000;
 
 export interface StdioOptions {
   db: string;
+  /** The config file; team-table.yaml beside the database when there is one. */
+  config?: string;
   actor: Actor;
   log: (line: string) => void;
 }
@@ -17,14 +20,22 @@ export interface StdioOptions {
  * migrations) loads right after it, or on the first call that needs it. A failure to open the database is
  * logged and answered as a tool error on every call, so the client shows why.
  */
-export async function serveStdio({ db, actor, log }: StdioOptions): Promise<void> {
+export async function serveStdio({ db, config, actor, log }: StdioOptions): Promise<void> {
   let loading: Promise<Core> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let sender: NotificationSender | undefined;
   const core = () =>
     (loading ??= (async () => {
-      const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
-      const opened = new Core(await Store.open(db), { log });
+      const [{ Store }, { Core }, { loadConfig }, { startNotificationSender }] = await Promise.all([
+        import('../store/store.js'),
+        import('../core/core.js'),
+        import('../config/load.js'),
+        import('../outbox/sender.js'),
+      ]);
+      const { notifications } = await loadConfig({ db, config });
+      const opened = new Core(await Store.open(db), { log, notifications });
       timer = setInterval(() => opened.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
+      sender = await startNotificationSender(opened, { log });
       return opened;
     })());
   const { server, drain } = createMcpServer(core, actor, log);
@@ -35,6 +46,7 @@ export async function serveStdio({ db, actor, log }: StdioOptions): Promise<void
   const shutdown = async () => {
     clearInterval(timer);
     await drain();
+    await sender?.stop().catch(() => {});
     await server.close().catch(() => {});
     if (loading) await (await loading.catch(() => undefined))?.store.close().catch(() => {});
     process.exit(0);
