@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import { notificationsSchema } from '../../src/core/notificationConfig.js';
@@ -329,5 +331,20 @@ describe('delivery attempts', () => {
     await expect(t.call(OWNER, 'team_comm', { action: 'notify_retry', notification_id: sent.id })).rejects.toThrow(/has no failed delivery/);
     await t.sender.sendDue();
     expect((await t.deliveries(sent))[0]).toMatchObject({ state: 'sent', attempts: 1 });
+  });
+});
+
+describe('two senders on one database', () => {
+  it('never send a delivery twice, even without the lead: each takes its deliveries under a lease', async () => {
+    const t = await setup();
+    await t.rule({});
+    for (let i = 0; i < 60; i++) await t.notify({ message: `n${i}` });
+    const script = new URL('../outbox/fixtures/send-due.mjs', import.meta.url).pathname;
+    const run = () => promisify(execFile)(process.execPath, [script, t.path]).then((r) => Number(r.stdout));
+    const [a, b] = await Promise.all([run(), run()]);
+    expect(a + b).toBe(60);
+    const ids = t.receiver.requests.map((r) => JSON.parse(r.body).delivery_id);
+    expect(ids).toHaveLength(60);
+    expect(new Set(ids).size).toBe(60);
   });
 });
