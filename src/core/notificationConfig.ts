@@ -93,7 +93,7 @@ const seconds = (min: number, max: number) => z.number().min(min).max(max);
 /** How the sender retries: exponential backoff with jitter from `backoff_seconds`, up to `max_backoff_seconds`. */
 export const deliverySchema = z.strictObject({
   timeout_seconds: seconds(0.1, 120).default(10),
-  max_attempts: z.number().int().min(1).max(100).default(12),
+  max_attempts: z.number().int().min(1).max(1_000).default(12),
   backoff_seconds: seconds(0.01, 3_600).default(2),
   max_backoff_seconds: seconds(0.01, 86_400).default(3_600),
 });

@@ -103,13 +103,13 @@ const hostOf = (url: string) => {
 };
 
 /** A destination as answers show it: secrets hidden, URLs cut to their origin, environment variable names kept. */
-export function redactDestination(destination: Record<string, unknown>): Record<string, unknown> {
+export function redactDestination(destination: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(destination)) {
     if (value === undefined) continue;
     if (key === 'token' || key === 'secret') out[key] = hidden;
     else if ((key === 'url' || key === 'api_base') && typeof value === 'string') out[key] = hostOf(value);
-    else if (key === 'via' && value && typeof value === 'object') out[key] = redactDestination(value as Record<string, unknown>);
+    else if (key === 'via' && value && typeof value === 'object') out[key] = redactDestination(value);
     else out[key] = value;
   }
   return out;

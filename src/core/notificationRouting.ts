@@ -1,13 +1,14 @@
-import type { DeliveryRow, NotificationRow, TeamRow } from '../store/schema.js';
+import type { Insertable } from 'kysely';
+import type { DeliveryRow, NotificationDeliveriesTable, NotificationRow, TeamRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { newRowId } from './ids.js';
-import { settingsOf } from './notificationConfig.js';
+import { ruleIdOf, settingsOf } from './notificationConfig.js';
 import type { Conditions, NotificationSettings } from './notificationConfig.js';
 import type { Destination, RoutedDestination } from './notificationDestinations.js';
-import { redactDestination, routeChannel } from './notificationDestinations.js';
+import { routeChannel } from './notificationDestinations.js';
 import type { NotificationRule } from './notificationRules.js';
 import { rulesForTeam } from './notificationRules.js';
-import { DEFAULT_TEMPLATE, renderTemplate } from './notificationTemplates.js';
+import { renderTemplate } from './notificationTemplates.js';
 import type { TemplateFields } from './notificationTemplates.js';
 import { isQuiet, quietUntil } from './quietHours.js';
 import type { QuietHours } from './quietHours.js';
@@ -82,7 +83,7 @@ async function fieldsOf(ctx: Ctx, n: NotificationRow, team: TeamRow): Promise<Om
 async function verdict(ctx: Ctx, n: NotificationRow, ruleId: string, ruleLimit: number, quiet: QuietHours | undefined, settings: NotificationSettings): Promise<Verdict> {
   const pending: Verdict = { state: 'pending', next_attempt_at: ctx.now, last_error: '' };
   if (n.priority === 1) return pending;
-  const limited = await rateLimitReason(ctx, ruleId, ruleLimit, settings.rate_limit_per_hour);
+  const limited = await rateLimitReason(ctx, ruleId, ruleLimit, settings.rate_limit_per_hour, settings.rules.map(ruleIdOf));
   if (limited) return { ...pending, state: 'dropped', last_error: limited };
   const now = new Date(ctx.now);
   if (!isQuiet(quiet, now)) return pending;
@@ -129,38 +130,41 @@ export async function deliverToInbox(ctx: Ctx, agents: string[], payload: Delive
   await deliver(ctx, source, agents.map((to_agent) => ({ to_agent, reason: 'notification' })));
 }
 
+/** A destination as the notify answer names it: its kind and channel; notify_list shows the rest (redacted). */
+const summary = (destination: RoutedDestination): Record<string, unknown> =>
+  destination.type === 'channel' ? { type: 'channel', channel: destination.channel, service: destination.service } : destination.type === 'inbox' ? { type: 'inbox', agents: destination.agents } : { type: destination.type };
+
 async function enqueue(ctx: Ctx, n: NotificationRow, ruleId: string, destinations: RoutedDestination[], payload: DeliveryPayload, decided: Verdict): Promise<RoutedDelivery[]> {
-  const rows: DeliveryRow[] = [];
+  const body = JSON.stringify(payload);
+  const rows: Insertable<NotificationDeliveriesTable>[] = [];
+  const routed: RoutedDelivery[] = [];
   for (const destination of destinations) {
-    let outcome: Partial<DeliveryRow> = decided;
+    let outcome: Pick<DeliveryRow, 'attempts' | 'sent_at'> & Partial<DeliveryRow> = { attempts: 0, sent_at: '' };
     if (decided.state === 'pending' && destination.type === 'inbox') {
       await deliverToInbox(ctx, destination.agents, payload);
       outcome = { state: 'sent', attempts: 1, sent_at: ctx.now };
     } else if (decided.state !== 'dropped' && destination.type === 'owner' && !destination.via) {
-      outcome = { state: 'failed', last_error: 'no owner line: set notifications.owner_destination in the config file' };
+      outcome = { ...outcome, state: 'failed', last_error: 'no owner line: set notifications.owner_destination in the config file' };
     }
-    rows.push({
+    // The lease columns keep their defaults ('', no sender holds it).
+    const row = {
       id: newRowId(),
       notification_id: n.id,
       team_id: n.team_id,
       rule_id: ruleId,
       destination: JSON.stringify(destination),
-      payload: JSON.stringify(payload),
-      state: decided.state,
-      attempts: 0,
-      last_error: '',
-      next_attempt_at: decided.next_attempt_at,
-      lease_holder: '',
-      lease_expires_at: '',
+      payload: body,
+      ...decided,
       counted: rows.length === 0 && decided.state !== 'dropped' ? 1 : 0,
       created_at: ctx.now,
       updated_at: ctx.now,
-      sent_at: '',
       ...outcome,
-    });
+    };
+    rows.push(row);
+    routed.push({ id: row.id, rule_id: ruleId, destination: summary(destination), state: row.state });
   }
   if (rows.length) await ctx.db.insertInto('notification_deliveries').values(rows).execute();
-  return rows.map((r) => ({ id: r.id, rule_id: r.rule_id, destination: redactDestination(JSON.parse(r.destination) as Record<string, unknown>), state: r.state }));
+  return routed;
 }
 
 /**
@@ -180,7 +184,7 @@ export async function routeNotification(ctx: Ctx, n: NotificationRow): Promise<{
   const fields = await fieldsOf(ctx, n, team);
   const deliveries: RoutedDelivery[] = [];
   const route = async (rule: Pick<NotificationRule, 'id' | 'name' | 'template' | 'rate_limit'>, destinations: Destination[], quiet: QuietHours | undefined) => {
-    const text = renderTemplate(rule.template || DEFAULT_TEMPLATE, { ...fields, rule_name: rule.name });
+    const text = renderTemplate(rule.template, { ...fields, rule_name: rule.name });
     if (destinations.some((d) => d.type === 'activity')) activity = true;
     const targets = (await Promise.all(destinations.map((d) => routed(ctx, d, n, settings)))).filter((d): d is RoutedDestination => d !== undefined);
     if (targets.length === 0) return;

@@ -35,7 +35,7 @@ export interface NotificationRule {
   source: 'database' | 'config';
 }
 
-const fromRow = (row: NotificationRuleRow): NotificationRule => ({
+const parseRow = (row: NotificationRuleRow): NotificationRule => ({
   id: row.id,
   team_id: row.team_id,
   name: row.name,
@@ -49,6 +49,22 @@ const fromRow = (row: NotificationRuleRow): NotificationRule => ({
   quiet_hours: row.quiet_hours ? (JSON.parse(row.quiet_hours) as QuietHours) : null,
   source: 'database',
 });
+
+/**
+ * Parsed rules, by id, with the row they were parsed from: every notification reads its team's rules, which seldom
+ * change, and comparing a row's columns costs less than parsing its JSON again. Shared: never mutate one.
+ */
+const parsed = new Map<string, { row: NotificationRuleRow; rule: NotificationRule }>();
+const sameRow = (a: NotificationRuleRow, b: NotificationRuleRow) => (Object.keys(a) as (keyof NotificationRuleRow)[]).every((k) => a[k] === b[k]);
+
+function fromRow(row: NotificationRuleRow): NotificationRule {
+  const known = parsed.get(row.id);
+  if (known && sameRow(known.row, row)) return known.rule;
+  const rule = parseRow(row);
+  if (parsed.size >= 1_000) parsed.delete(parsed.keys().next().value!);
+  parsed.set(row.id, { row, rule });
+  return rule;
+}
 
 const configRules = (settings: NotificationSettings): NotificationRule[] =>
   settings.rules.map((rule) => ({ ...rule, id: ruleIdOf(rule), source: 'config' as const }));

@@ -13,8 +13,12 @@ import type { Liquid, Template } from 'liquidjs';
 export const TEMPLATE_FIELDS = ['id', 'team_id', 'team_name', 'type', 'message', 'priority', 'task_id', 'task_title', 'agent_id', 'to_agent', 'created_at', 'origin', 'rule_name'] as const;
 export type TemplateFields = Record<(typeof TEMPLATE_FIELDS)[number], string | number>;
 
-/** The text of a rule without a template. */
-export const DEFAULT_TEMPLATE = '[{{ team_name }}] {{ type }}: {{ message }}{% if task_id != "" %} (task {{ task_id }}){% endif %}';
+/**
+ * The text of a rule without a template: `[{{ team_name }}] {{ type }}: {{ message }} (task {{ task_id }})`, built
+ * directly — rendering it through Liquid would cost the notifying call some 80 µs.
+ */
+export const defaultText = (fields: TemplateFields): string =>
+  `[${fields.team_name}] ${fields.type}: ${fields.message}${fields.task_id !== '' ? ` (task ${fields.task_id})` : ''}`;
 
 /** Longest text a template renders to; what is longer is cut with a marker (Telegram takes 4096). */
 export const MAX_TEXT = 4_000;
@@ -55,8 +59,8 @@ export function templateProblem(template: string): string | undefined {
   return undefined;
 }
 
-/** The text of a notification through `template` (checked when its rule was saved). */
+/** The text of a notification through `template` (checked when its rule was saved), or the default text. */
 export function renderTemplate(template: string, fields: TemplateFields): string {
-  const text = engine().renderSync(parse(template), fields) as string;
+  const text = template ? (engine().renderSync(parse(template), fields) as string) : defaultText(fields);
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
 }

@@ -67,9 +67,12 @@ export class NotificationOutbox {
     return ctx;
   }
 
-  /** How long a sender holds a delivery it is sending: longer than any attempt can take. */
+  /**
+   * How long a sender holds a delivery it is sending: twice the longest attempt, and ten seconds to record it. A
+   * sender that died holding some makes them wait that long before another sends them.
+   */
   get leaseMs(): number {
-    return this.settings.delivery.timeout_seconds * 2_000 + 30_000;
+    return this.settings.delivery.timeout_seconds * 2_000 + 10_000;
   }
 
   /**
@@ -79,19 +82,28 @@ export class NotificationOutbox {
    */
   async claimDue(holder: string, limit: number): Promise<{ deliveries: DueDelivery[]; scanned: number }> {
     const now = this.clock().toISOString();
-    return this.store.write(async (tx) => {
-      const ctx = this.context(tx, now);
-      const rows = await tx
+    // Per state, in index order (state, next_attempt_at, created_at), so a claim reads a few rows however many wait;
+    // held ones first: they are the oldest. One `state in (…)` query would sort every due row on each claim.
+    const due = (db: Db, state: 'held' | 'pending', n: number) =>
+      db
         .selectFrom('notification_deliveries')
         .selectAll()
-        .where('state', 'in', ['pending', 'held'])
+        .where('state', '=', state)
         .where('next_attempt_at', '<=', now)
         .where('lease_expires_at', '<=', now)
         .orderBy('next_attempt_at')
         .orderBy('created_at')
-        .orderBy('id')
-        .limit(limit)
+        .limit(n)
         .execute();
+    const look = async (db: Db) => {
+      const held = await due(db, 'held', limit);
+      return held.length < limit ? [...held, ...(await due(db, 'pending', limit - held.length))] : held;
+    };
+    // A look without the write lock first: a sender woken for nothing must not queue behind the writers.
+    if ((await due(this.store.db, 'pending', 1)).length === 0 && (await due(this.store.db, 'held', 1)).length === 0) return { deliveries: [], scanned: 0 };
+    return this.store.write(async (tx) => {
+      const ctx = this.context(tx, now);
+      const rows = await look(tx);
       const sendable: DeliveryRow[] = [];
       for (const row of rows) {
         const destination = JSON.parse(row.destination) as RoutedDestination;
@@ -158,14 +170,23 @@ export class NotificationOutbox {
     });
   }
 
-  /** When the next delivery falls due (after its lease, if a sender holds it), or undefined when none waits. */
+  /**
+   * When the next delivery that nobody holds falls due, or undefined when none waits. Deliveries a sender holds are
+   * not counted: their sender records them, or, if it died, the next idle look finds them once its lease ran out.
+   */
   async nextDueAt(): Promise<string | undefined> {
-    const row = await this.store.db
-      .selectFrom('notification_deliveries')
-      .select((eb) => eb.fn.min(eb.case().when('lease_expires_at', '>', eb.ref('next_attempt_at')).then(eb.ref('lease_expires_at')).else(eb.ref('next_attempt_at')).end()).as('at'))
-      .where('state', 'in', ['pending', 'held'])
-      .executeTakeFirst();
-    return (row?.at as string | null | undefined) ?? undefined;
+    const now = this.clock().toISOString();
+    const first = (state: string) =>
+      this.store.db
+        .selectFrom('notification_deliveries')
+        .select('next_attempt_at')
+        .where('state', '=', state)
+        .where('lease_expires_at', '<=', now)
+        .orderBy('next_attempt_at')
+        .limit(1)
+        .executeTakeFirst();
+    const times = (await Promise.all([first('pending'), first('held')])).filter((r) => r !== undefined).map((r) => r.next_attempt_at);
+    return times.sort()[0];
   }
 }
 

@@ -12,7 +12,7 @@ import type { Ctx } from './context.js';
 const HOUR_MS = 3_600_000;
 
 /** Why a notification routed by `ruleId` now is over a limit, or undefined when it is not. */
-export async function rateLimitReason(ctx: Ctx, ruleId: string, ruleLimit: number, globalLimit: number): Promise<string | undefined> {
+export async function rateLimitReason(ctx: Ctx, ruleId: string, ruleLimit: number, globalLimit: number, configRuleIds: string[]): Promise<string | undefined> {
   const since = new Date(Date.parse(ctx.now) - HOUR_MS).toISOString();
   if (ruleId && ruleLimit > 0) {
     const { n } = await ctx.db
@@ -25,9 +25,13 @@ export async function rateLimitReason(ctx: Ctx, ruleId: string, ruleLimit: numbe
     if (Number(n) >= ruleLimit) return `rate limit: the rule allows ${ruleLimit} notification${ruleLimit === 1 ? '' : 's'} an hour`;
   }
   if (globalLimit > 0) {
+    // Every rule's recent rows, one index range per rule (and '' for defaults.owner): an index of its own would cost
+    // every notifying call. A deleted rule's deliveries stop counting.
+    const rules = [...(await ctx.db.selectFrom('notification_rules').select('id').execute()).map((r) => r.id), ...configRuleIds, ''];
     const { n } = await ctx.db
       .selectFrom('notification_deliveries')
       .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('rule_id', 'in', rules)
       .where('counted', '=', 1)
       .where('created_at', '>', since)
       .executeTakeFirstOrThrow();

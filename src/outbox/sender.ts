@@ -6,14 +6,14 @@ import type { FeedSubscription } from '../store/feed.js';
 import type { Leader } from '../store/leader.js';
 import { NotConfigured, requestFor } from './formats.js';
 import { attempt } from './http.js';
-import type { Fetch } from './http.js';
+import type { Post } from './http.js';
 
 /**
  * The notification sender: sends the outbox's deliveries after their transaction committed, at least once. One
  * process per database sends (the leader lease `notification-sender`); each delivery is also taken under a lease
  * of its own, so a leader that stalled and was replaced never sends one twice while both live. It wakes on the
  * event feed when a notification is written (in this process or another), at the time the next retry or the end
- * of quiet hours falls due, and at least every `idleMs`; on taking the lead it picks up whatever is pending,
+ * of quiet hours falls due, and at least every `idleMs` (5 s); on taking the lead it picks up whatever is pending,
  * which is how deliveries survive a restart.
  */
 
@@ -23,10 +23,14 @@ export interface SenderOptions {
   concurrency?: number;
   /** Longest sleep between two looks at the outbox. */
   idleMs?: number;
-  fetch?: Fetch;
+  /** How a request is sent (tests stand in a receiver's answers). */
+  post?: Post;
   /** Where `url_env`, `token_env` and `secret_env` are read. */
   env?: Record<string, string | undefined>;
 }
+
+/** How long a wake from the event feed waits for more notifications to claim with it. */
+const COALESCE_MS = 10;
 
 /** Events after which deliveries may be due. */
 const WAKE_EVENTS = new Set(['notification_sent', 'notification_retried']);
@@ -39,6 +43,7 @@ export class NotificationSender {
   private active = false;
   private subscription: FeedSubscription | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private again = false;
   private pumping: Promise<void> | undefined;
@@ -55,7 +60,7 @@ export class NotificationSender {
   ) {
     this.log = options.log ?? (() => {});
     this.concurrency = options.concurrency ?? 16;
-    this.idleMs = options.idleMs ?? 30_000;
+    this.idleMs = options.idleMs ?? 5_000;
   }
 
   /** Competes for the lead and sends while it has it. */
@@ -100,7 +105,7 @@ export class NotificationSender {
       .then((head) => {
         if (!this.active) return;
         this.subscription = this.core.feed.subscribe(head, (events) => {
-          if (events.some((e) => WAKE_EVENTS.has(e.type))) this.wake();
+          if (events.some((e) => WAKE_EVENTS.has(e.type))) this.wakeSoon();
         });
       })
       .catch((error) => this.log(`notification sender: cannot follow the event feed: ${error}`));
@@ -112,6 +117,20 @@ export class NotificationSender {
     this.subscription?.close();
     this.subscription = undefined;
     clearTimeout(this.timer);
+    clearTimeout(this.soon);
+    this.soon = undefined;
+  }
+
+  /**
+   * Looks at the outbox a few milliseconds from now: a burst of notifications is then claimed in a few
+   * transactions rather than one per notification, each competing for the write lock with the notifying calls.
+   */
+  private wakeSoon(): void {
+    if (!this.active || this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.wake();
+    }, COALESCE_MS);
   }
 
   /** Looks at the outbox now (again, if a look is under way). */
@@ -155,7 +174,7 @@ export class NotificationSender {
   private async send(delivery: DueDelivery): Promise<AttemptOutcome> {
     try {
       const request = requestFor(delivery, this.options.env ?? process.env, this.core.clock());
-      return await attempt(request, this.core.notifications.delivery.timeout_seconds * 1000, this.options.fetch);
+      return await attempt(request, this.core.notifications.delivery.timeout_seconds * 1000, this.options.post);
     } catch (error) {
       if (error instanceof NotConfigured) return { ok: false, final: false, error: error.message };
       return { ok: false, final: true, error: `cannot send: ${(error as Error)?.message ?? error}` };

@@ -275,8 +275,8 @@ export interface NotificationDeliveriesTable {
   last_error: string;
   next_attempt_at: string;
   /** The sender sending it, until `lease_expires_at`: two live senders never send one delivery twice. */
-  lease_holder: string;
-  lease_expires_at: string;
+  lease_holder: Generated<string>;
+  lease_expires_at: Generated<string>;
   counted: number;
   created_at: string;
   updated_at: string;

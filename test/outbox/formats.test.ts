@@ -41,7 +41,9 @@ describe('channel formats', () => {
       ],
     });
     const sent = await call('team_comm', { action: 'notify', type: 'task_failed', message: 'Database connection failed after 3 retries @everyone', priority: 2 });
-    expect(sent.deliveries.map((d: any) => d.destination)).toEqual([
+    const { notifications } = await call('team_comm', { action: 'notify_list' });
+    const listed = notifications.find((n: any) => n.id === sent.id).deliveries;
+    expect(sent.deliveries.map((d: any) => listed.find((l: any) => l.id === d.id).destination)).toEqual([
       { type: 'channel', channel: 'slack', service: 'slack', url_env: 'SLACK_HOOK' },
       { type: 'channel', channel: 'discord', service: 'discord', url: `${receiver.url}/…` },
       { type: 'channel', channel: 'ops', service: 'telegram', token_env: 'BOT_TOKEN', api_base: `${receiver.url}/…`, chat_id: -100123 },
@@ -71,11 +73,11 @@ describe('channel formats', () => {
   it('report an unset environment variable as the error, never the token in the URL', async () => {
     const { call, core } = await channels();
     await call('team_manage', { action: 'notify_rule_create', name: 'bot', events: ['agent_error'], destinations: [{ type: 'channel', channel: 'ops' }, { type: 'channel', channel: 'slack' }] });
-    const fetchDown = async () => {
-      throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+    const down = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     };
     const sent = await call('team_comm', { action: 'notify', type: 'agent_error', message: 'crashed' });
-    await new NotificationSender(core, { env: { BOT_TOKEN: '123456:secret-token' }, fetch: fetchDown as typeof fetch }).sendDue();
+    await new NotificationSender(core, { env: { BOT_TOKEN: '123456:secret-token' }, post: down }).sendDue();
     const listed = (await call('team_comm', { action: 'notify_list' })).notifications.find((n: any) => n.id === sent.id);
     const errors = listed.deliveries.map((d: any) => d.last_error).sort();
     expect(errors[0]).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED; next attempt at/);
