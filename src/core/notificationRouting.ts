@@ -83,8 +83,11 @@ async function fieldsOf(ctx: Ctx, n: NotificationRow, team: TeamRow): Promise<Om
 async function verdict(ctx: Ctx, n: NotificationRow, ruleId: string, ruleLimit: number, quiet: QuietHours | undefined, settings: NotificationSettings): Promise<Verdict> {
   const pending: Verdict = { state: 'pending', next_attempt_at: ctx.now, last_error: '' };
   if (n.priority === 1) return pending;
-  const limited = await rateLimitReason(ctx, ruleId, ruleLimit, settings.rate_limit_per_hour, settings.rules.map(ruleIdOf));
-  if (limited) return { ...pending, state: 'dropped', last_error: limited };
+  if (ruleLimit > 0 || settings.rate_limit_per_hour > 0) {
+    const limited = await rateLimitReason(ctx, ruleId, ruleLimit, settings.rate_limit_per_hour, settings.rules.map(ruleIdOf));
+    if (limited) return { ...pending, state: 'dropped', last_error: limited };
+  }
+  if (!quiet?.enabled) return pending;
   const now = new Date(ctx.now);
   if (!isQuiet(quiet, now)) return pending;
   const until = quietUntil(quiet, now).toISOString();
@@ -103,12 +106,14 @@ async function inboxAgents(ctx: Ctx, destination: Extract<Destination, { type: '
   return agents.filter((id) => members.includes(id) && id !== n.to_agent && id !== n.agent_id);
 }
 
-async function routed(ctx: Ctx, destination: Destination, n: NotificationRow, settings: NotificationSettings): Promise<RoutedDestination | undefined> {
+async function routeInbox(ctx: Ctx, destination: Extract<Destination, { type: 'inbox' }>, n: NotificationRow): Promise<RoutedDestination | undefined> {
+  const agents = await inboxAgents(ctx, destination, n);
+  return agents.length ? { type: 'inbox', agents } : undefined;
+}
+
+/** Where a destination outside the database leads, with the config's channels and owner line filled in. */
+function routeOutward(destination: Destination, settings: NotificationSettings): RoutedDestination | undefined {
   switch (destination.type) {
-    case 'inbox': {
-      const agents = await inboxAgents(ctx, destination, n);
-      return agents.length ? { type: 'inbox', agents } : undefined;
-    }
     case 'webhook':
       return destination;
     case 'channel':
@@ -118,6 +123,7 @@ async function routed(ctx: Ctx, destination: Destination, n: NotificationRow, se
       return { type: 'owner', via: line ? (line.type === 'channel' ? routeChannel(line, settings.channels) : line) : null };
     }
     case 'activity':
+    case 'inbox':
       return undefined;
   }
 }
@@ -186,7 +192,11 @@ export async function routeNotification(ctx: Ctx, n: NotificationRow): Promise<{
   const route = async (rule: Pick<NotificationRule, 'id' | 'name' | 'template' | 'rate_limit'>, destinations: Destination[], quiet: QuietHours | undefined) => {
     const text = renderTemplate(rule.template, { ...fields, rule_name: rule.name });
     if (destinations.some((d) => d.type === 'activity')) activity = true;
-    const targets = (await Promise.all(destinations.map((d) => routed(ctx, d, n, settings)))).filter((d): d is RoutedDestination => d !== undefined);
+    const targets: RoutedDestination[] = [];
+    for (const destination of destinations) {
+      const target = destination.type === 'inbox' ? await routeInbox(ctx, destination, n) : routeOutward(destination, settings);
+      if (target) targets.push(target);
+    }
     if (targets.length === 0) return;
     const payload: DeliveryPayload = { notification: fields, text, rule: { id: rule.id, name: rule.name } };
     deliveries.push(...(await enqueue(ctx, n, rule.id, targets, payload, await verdict(ctx, n, rule.id, rule.rate_limit, quiet, settings))));

@@ -100,7 +100,15 @@ export class NotificationOutbox {
       return held.length < limit ? [...held, ...(await due(db, 'pending', limit - held.length))] : held;
     };
     // A look without the write lock first: a sender woken for nothing must not queue behind the writers.
-    if ((await due(this.store.db, 'pending', 1)).length === 0 && (await due(this.store.db, 'held', 1)).length === 0) return { deliveries: [], scanned: 0 };
+    const anyDue = await this.store.db
+      .selectFrom('notification_deliveries')
+      .select('id')
+      .where('state', 'in', ['pending', 'held'])
+      .where('next_attempt_at', '<=', now)
+      .where('lease_expires_at', '<=', now)
+      .limit(1)
+      .executeTakeFirst();
+    if (!anyDue) return { deliveries: [], scanned: 0 };
     return this.store.write(async (tx) => {
       const ctx = this.context(tx, now);
       const rows = await look(tx);

@@ -201,9 +201,9 @@ export class NotificationSender {
     });
   }
 
-  /** Sleeps until the next delivery falls due, or `idleMs` at most. */
+  /** Sleeps until the next delivery falls due, or `idleMs` at most. With sends under way, their records wake it. */
   private async schedule() {
-    if (!this.active) return;
+    if (!this.active || this.inFlight > 0) return;
     let delay = this.idleMs;
     try {
       const next = await this.core.outbox.nextDueAt();
