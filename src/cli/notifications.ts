@@ -41,14 +41,14 @@ export function registerNotificationCommands(program: Command, { dbOption, log }
     .addOption(dbOption())
     .addOption(configOption())
     .action(async (options: { db: string; config?: string }) => {
-      const { loadConfig } = await import('../config/load.js');
+      const { defaultConfigPath, loadConfig } = await import('../config/load.js');
       let loaded;
       try {
         loaded = await loadConfig(options);
       } catch (error) {
         const problems = error instanceof TeamTableError ? (error.details.problems as { line: number; field: string; message: string }[] | undefined) : undefined;
         if (!problems?.length) throw error;
-        const file = options.config ?? 'team-table.yaml';
+        const file = options.config ?? defaultConfigPath(options.db);
         for (const p of problems) process.stderr.write(`${file}:${p.line}: ${p.field}: ${p.message}\n`);
         process.stderr.write(`${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was changed\n`);
         process.exitCode = 2;

@@ -147,16 +147,24 @@ export class NotificationOutbox {
     if (results.length === 0) return;
     const now = this.clock().toISOString();
     const { delivery: policy } = this.settings;
+    const sent = results.filter((r) => r.outcome.ok).map((r) => r.delivery.id);
     await this.store.write(async (tx) => {
       const ctx = this.context(tx, now);
+      // What went through, in one statement: most of a busy sender's records.
+      if (sent.length) {
+        await tx
+          .updateTable('notification_deliveries')
+          .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_holder: '', lease_expires_at: '', updated_at: now, state: 'sent', last_error: '', sent_at: now }))
+          .where('id', 'in', sent)
+          .where('lease_holder', '=', holder)
+          .where('state', 'in', ['pending', 'held'])
+          .execute();
+      }
       for (const { delivery, outcome } of results) {
+        if (outcome.ok) continue;
         const attempts = delivery.attempts + 1;
         const mine = () => tx.updateTable('notification_deliveries').where('id', '=', delivery.id).where('lease_holder', '=', holder).where('state', 'in', ['pending', 'held']);
         const released = { attempts, lease_holder: '', lease_expires_at: '', updated_at: now };
-        if (outcome.ok) {
-          await mine().set({ ...released, state: 'sent', last_error: '', sent_at: now }).execute();
-          continue;
-        }
         if (outcome.final || attempts >= policy.max_attempts) {
           const error = outcome.final ? outcome.error : `${outcome.error} (gave up after ${attempts} attempts)`;
           const result = await mine().set({ ...released, state: 'failed', last_error: error }).executeTakeFirst();
