@@ -47,7 +47,7 @@ describe('CLI', () => {
     expect((await cli(['call', 'team_manage', 'not json'], { TEAM_TABLE_DB: db })).stderr).toMatch(/expected a JSON object/);
     const folder = await cli(['call', 'team_manage', '{"action":"list"}', '--db', dirname(db)]);
     expect(folder.code).toBe(6);
-    expect(folder.stderr).toMatch(/STORE_UNAVAILABLE: cannot open the database .*: unable to open database file/);
+    expect(folder.stderr).toMatch(/STORE_UNAVAILABLE: cannot open the database .*: it is a folder, not a file/);
   });
 
   it('serve answers the calls it was sent before its client closed stdin, with a clear error when the database cannot open', async () => {

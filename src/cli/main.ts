@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Actor } from '../core/context.js';
 import { TeamTableError } from '../core/errors.js';
@@ -26,9 +28,23 @@ const agentOption = () =>
 const ownerOption = () =>
   new Option('--owner <name>', "the owner's name, recorded as author of the owner's actions").env('TEAM_TABLE_OWNER');
 
+/**
+ * The database path a command uses. The default folder (`./.team-table/`) is made on first use, like `.git`; a
+ * path given with --db or TEAM_TABLE_DB is used as given, so that a typo in it is refused rather than giving one
+ * agent a team of its own.
+ */
+function databasePath(command: Command): string {
+  const db = command.getOptionValue('db') as string;
+  if (command.getOptionValueSource('db') === 'default') mkdirSync(dirname(db), { recursive: true });
+  return db;
+}
+
+/** This process is one session (see Actor): mail it was handed and did not acknowledge goes to the next one. */
+const SESSION = randomUUID();
+
 function actorOf(options: { agent?: string; owner?: string }): Actor {
-  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase() };
-  return { kind: 'owner', name: options.owner || safeUsername() };
+  if (options.agent) return { kind: 'agent', id: options.agent.toLowerCase(), session: SESSION };
+  return { kind: 'owner', name: options.owner || safeUsername(), session: SESSION };
 }
 
 function safeUsername(): string {
@@ -53,17 +69,18 @@ program
   .addOption(agentOption())
   .addOption(ownerOption())
   .addOption(configOption())
-  .action(async (options: { db: string; agent?: string; owner?: string; config?: string }) => {
+  .action(async (options: { db: string; agent?: string; owner?: string; config?: string }, command: Command) => {
     const { serveStdio } = await import('../mcp/stdio.js');
-    await serveStdio({ db: options.db, config: options.config, actor: actorOf(options), log });
+    await serveStdio({ db: databasePath(command), config: options.config, actor: actorOf(options), log });
   });
 
 program
   .command('start')
   .description('open (or create) the database and print the teams and the MCP client config to paste')
   .addOption(dbOption())
-  .action(async (options: { db: string }) => {
-    const core = await openCore(options.db);
+  .action(async (_options: { db: string }, command: Command) => {
+    const db = databasePath(command);
+    const core = await openCore(db);
     const owner = actorOf({});
     const { teams } = (await core.call(owner, 'team_manage', { action: 'list' })) as { teams: { id: string; name: string }[] };
     const agents: { id: string; team: string }[] = [];
@@ -73,7 +90,7 @@ program
     }
     await core.store.close();
     const { clientConfigs } = await import('./clientConfig.js');
-    process.stdout.write(clientConfigs(resolve(options.db), teams, agents));
+    process.stdout.write(clientConfigs(resolve(db), teams, agents));
   });
 
 program
@@ -85,7 +102,7 @@ program
   .addOption(agentOption())
   .addOption(ownerOption())
   .addOption(configOption())
-  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string; config?: string }) => {
+  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string; config?: string }, command: Command) => {
     let args: unknown;
     try {
       args = JSON.parse(json);
@@ -95,7 +112,7 @@ program
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       throw new TeamTableError('VALIDATION', 'arguments: expected a JSON object');
     }
-    const core = await openCore(options.db, options.config);
+    const core = await openCore(databasePath(command), options.config);
     try {
       const result = await core.call(actorOf(options), tool, args as Record<string, unknown>);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

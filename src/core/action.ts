@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Ctx } from './context.js';
+import { idempotencyKey } from './fields.js';
 
 export const TOOL_NAMES = ['team_manage', 'team_agent', 'team_task', 'team_memory', 'team_comm'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
@@ -25,8 +26,22 @@ export interface ActionDef<S extends z.ZodObject = z.ZodObject> {
    * with the task as it is after them.
    */
   answersWithTask?: true;
+  /**
+   * The action creates something: it takes an optional `idempotency_key`, and a retry with the same key gets the
+   * first answer back and writes nothing (see idempotency.ts).
+   */
+  creates?: true;
+  /**
+   * The action checks the role permission itself, against its target, instead of the core before it runs: the
+   * agent named reviewer of a task may review it whatever its role.
+   */
+  checksPermission?: true;
   run(ctx: Ctx, input: z.infer<S>): Promise<Record<string, unknown>>;
 }
 
-/** Declares an action; the identity function, there for type inference of `run`'s input. */
-export const defineAction = <S extends z.ZodObject>(def: ActionDef<S>): ActionDef<S> => def;
+/**
+ * Declares an action (the type inference of `run`'s input is the point); an action that creates something gets the
+ * `idempotency_key` parameter.
+ */
+export const defineAction = <S extends z.ZodObject>(def: ActionDef<S>): ActionDef<S> =>
+  def.creates ? { ...def, input: def.input.extend({ idempotency_key: idempotencyKey }) as unknown as S } : def;

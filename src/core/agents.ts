@@ -6,9 +6,10 @@ import type { Ctx } from './context.js';
 import { conflict, validation } from './errors.js';
 import { requeue } from './claims.js';
 import { assertLead, assertRoleExists } from './roles.js';
-import { AGENT_STATUSES, LEVELS, agentTarget, longText, name, shortText, stringList, teamRef } from './fields.js';
+import { AGENT_STATUSES, LEVELS, agentRef, agentTarget, cursor, limit, longText, name, shortText, stringList, teamRef } from './fields.js';
 import { agentIdFromName } from './ids.js';
 import { LIMITS } from './limits.js';
+import { after, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
 import { defined } from './patch.js';
 
 export const toAgent = ({ skills, ...agent }: AgentRow) => ({ ...agent, skills: JSON.parse(skills) as string[] });
@@ -54,6 +55,7 @@ const create = defineAction({
   summary: 'create an agent (id derived from name)',
   input: z.strictObject({ team_id: teamRef, name, ...profile }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     assertMayEdit(ctx, undefined, input);
@@ -91,16 +93,24 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_agent',
   action: 'list',
-  summary: 'agents of a team',
-  input: z.strictObject({ team_id: teamRef, status: z.enum(AGENT_STATUSES).optional(), level: z.enum(LEVELS).optional() }),
+  summary: 'agents of a team, long instructions and personality cut; pages with cursor',
+  input: z.strictObject({ team_id: teamRef, status: z.enum(AGENT_STATUSES).optional(), level: z.enum(LEVELS).optional(), limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
+    const position = decodeCursor('agents', input.cursor, 2);
     let query = ctx.db.selectFrom('persistent_agents').selectAll().where('team_id', '=', team.id);
     if (input.status) query = query.where('status', '=', input.status);
     if (input.level) query = query.where('level', '=', input.level);
-    const agents = await query.orderBy('created_at').execute();
-    return { team_id: team.id, agents: agents.map(toAgent), count: agents.length };
+    if (position) query = query.where(after(['created_at', 'id'], position));
+    const rows = await query.orderBy('created_at').orderBy('id').limit(input.limit + 1).execute();
+    const page = takePage(rows, {
+      limit: input.limit,
+      list: 'agents',
+      position: (a) => [a.created_at, a.id],
+      render: (a) => cutFields(toAgent(a), ['instructions', 'personality'], `team_agent(action='get', agent_id='${a.id}')`),
+    });
+    return { team_id: team.id, agents: page.items, count: page.items.length, ...pageFields(page) };
   },
 });
 
@@ -133,6 +143,9 @@ const update = defineAction({
     assertMayEdit(ctx, agent, changes);
     if (changes.role_definition) await assertRoleExists(ctx, agent.team_id, changes.role_definition, 'role_definition');
     const patch: Partial<AgentRow> = { ...defined(changes), ...(skills ? { skills: JSON.stringify(skills) } : {}) };
+    if (Object.keys(patch).length === 0) {
+      throw validation('fields', `nothing to change: give at least one of ${['name', ...Object.keys(profile)].join(', ')}`, { accepted: ['name', ...Object.keys(profile)] });
+    }
     return saveAgent(ctx, agent, patch, 'agent_updated', `agent '${agent.id}' updated`);
   },
 });
@@ -154,15 +167,20 @@ const lifecycle = (action: 'start' | 'stop', status: 'idle' | 'stopped', summary
 const remove = defineAction({
   tool: 'team_agent',
   action: 'delete',
-  summary: 'delete an agent',
-  input: z.strictObject(agentTarget),
+  summary: 'delete an agent (agent_id required: never the calling agent by default)',
+  // Required: a destructive action never picks its target (the caller itself) for the caller.
+  input: z.strictObject({ ...agentTarget, agent_id: agentRef }),
   write: true,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);
     // Its claims go back to the queue and its reviews to nobody, so no task waits on an agent that is gone.
     const claimed = await ctx.db.selectFrom('team_tasks').selectAll().where('claimed_by', '=', agent.id).where('status', '=', 'in_progress').execute();
     for (const task of claimed) await requeue(ctx, task, 'task_released', `'${task.title}' went back to the queue: its holder ${agent.id} was deleted`);
+    const reviewed = await ctx.db.selectFrom('team_tasks').select(['id', 'title', 'team_id']).where('reviewer', '=', agent.id).execute();
     await ctx.db.updateTable('team_tasks').set({ reviewer: '' }).where('reviewer', '=', agent.id).execute();
+    for (const task of reviewed) {
+      await ctx.emit({ team_id: task.team_id, type: 'task_updated', message: `'${task.title}' lost its reviewer ${agent.id} (deleted)`, related_id: task.id, data: { fields: ['reviewer'] } });
+    }
     await ctx.db.deleteFrom('persistent_agents').where('id', '=', agent.id).execute();
     await ctx.emit({ team_id: agent.team_id, type: 'agent_deleted', message: `agent '${agent.id}' deleted`, related_id: agent.id });
     return { deleted: true, id: agent.id };

@@ -39,6 +39,10 @@ export function audienceOf(event: Pick<EventRow, 'type' | 'related_id' | 'data'>
     case 'working_updated':
     case 'working_cleared':
     case 'messages_archived':
+    case 'messages_read':
+    case 'mail_handed_out':
+    case 'mail_acknowledged':
+    case 'notifications_read':
       return { concerns: one(event.related_id), visibility: 'private' };
     default:
       return { concerns: [], visibility: 'team' };

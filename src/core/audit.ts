@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { EventRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
-import { agentRef, isoDate, teamRef } from './fields.js';
+import { agentRef, cursor, isoDate, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
+import { decodeCursor, pageFields, takePage } from './paging.js';
 
 /**
  * The audit log and "what happened while I was away", both read off the event log, which nobody can alter
@@ -12,10 +13,18 @@ import { LIMITS } from './limits.js';
 
 const toEntry = ({ data, ...event }: EventRow) => ({ ...event, data: JSON.parse(data) as Record<string, unknown> });
 
+/**
+ * Every event that changed a task's status, whatever caused it — update, claim, approve, request_changes, release,
+ * lease expiry, a rule — carries `from` and `to` in its data; `type: 'task_status_changed'` in the audit finds
+ * them all in one filter, beside each one's own type.
+ */
+export const STATUS_CHANGED = 'task_status_changed';
+const STATUS_EVENT_TYPES = ['task_updated', 'task_claimed', 'task_approved', 'task_changes_requested', 'task_released', 'task_lease_expired'];
+
 const audit = defineAction({
   tool: 'team_memory',
   action: 'audit',
-  summary: 'the audit log in sequence order; filters agent_id (actor), type, since; page with after_seq',
+  summary: `the audit log in sequence order; filters agent_id (actor), type (${STATUS_CHANGED}: every status change), since; pages with cursor (or after_seq)`,
   input: z.strictObject({
     team_id: teamRef,
     agent_id: agentRef.optional(),
@@ -23,18 +32,20 @@ const audit = defineAction({
     since: isoDate.optional(),
     after_seq: z.number().int().min(0).default(0),
     limit: z.number().int().min(1).max(LIMITS.pageSize).default(50),
+    cursor,
   }),
   write: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
-    let query = ctx.db.selectFrom('team_events').selectAll().where('team_id', '=', team.id).where('seq', '>', input.after_seq);
+    const [afterSeq] = decodeCursor('audit', input.cursor, 1) ?? [input.after_seq];
+    let query = ctx.db.selectFrom('team_events').selectAll().where('team_id', '=', team.id).where('seq', '>', Number(afterSeq));
     if (input.agent_id) query = query.where('agent_id', '=', input.agent_id);
-    if (input.type) query = query.where('type', '=', input.type);
+    if (input.type === STATUS_CHANGED) query = query.where('type', 'in', STATUS_EVENT_TYPES).where('data', 'like', '%"to":"%');
+    else if (input.type) query = query.where('type', '=', input.type);
     if (input.since) query = query.where('created_at', '>=', input.since);
     const rows = await query.orderBy('seq').limit(input.limit + 1).execute();
-    const events = rows.slice(0, input.limit).map(toEntry);
-    const more = rows.length > input.limit;
-    return { team_id: team.id, events, count: events.length, next_after_seq: more ? events.at(-1)!.seq : null };
+    const page = takePage(rows, { limit: input.limit, list: 'audit', position: (e) => [e.seq], render: toEntry });
+    return { team_id: team.id, events: page.items, count: page.items.length, next_after_seq: page.truncated ? page.items.at(-1)!.seq : null, ...pageFields(page) };
   },
 });
 

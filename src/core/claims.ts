@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AgentRow, TaskRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
-import { TeamTableError, validation } from './errors.js';
+import { TeamTableError, conflict } from './errors.js';
 import { RESOLVED, assertReady } from './dependencies.js';
 import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
@@ -33,9 +33,8 @@ async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[]
   row.claimed_by = agent.id;
   row.lease_expires_at = await leaseUntil(ctx, row.team_id);
   if (!assignees.includes(agent.id)) await addAssignee(ctx, row, agent.id, assignees.length);
+  // changeStatus keeps the claim fields for in_progress, which this is, and sets the holder working on it.
   await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at } });
-  // changeStatus keeps the claim fields only for in_progress, which this is.
-  await ctx.db.updateTable('persistent_agents').set({ status: 'working', current_task_id: row.id }).where('id', '=', agent.id).where('status', 'in', ['idle', 'working']).execute();
   return await hydrateOne(ctx, row);
 }
 
@@ -166,6 +165,7 @@ const claimNext = defineAction({
   summary: 'claim the best ready task for you (priority, role task types, age); none → task null',
   input: z.strictObject({ team_id: teamRef, agent_id: agentRef.optional(), label: z.string().max(LIMITS.label).optional(), task_type: z.string().max(LIMITS.label).optional() }),
   write: true,
+  creates: true,
   answersWithTask: true,
   async run(ctx, input) {
     const agent = await claimer(ctx, input.agent_id, input.team_id);
@@ -190,7 +190,7 @@ async function heldTask(ctx: Ctx, input: z.infer<typeof holderInput>): Promise<T
   const { row } = await loadTask(ctx, input.team_id, input.task_id);
   const agent = await claimer(ctx, input.agent_id, row.team_id);
   if (row.claimed_by !== agent.id || row.status !== 'in_progress') {
-    throw validation('task_id', `task ${row.id} is not claimed by ${agent.id}${row.claimed_by ? ` (holder: ${row.claimed_by})` : ''}`, { holder: row.claimed_by });
+    throw conflict(`task ${row.id} is not claimed by ${agent.id}${row.claimed_by ? ` (holder: ${row.claimed_by})` : ` (it is '${row.status}', held by nobody)`}; claim it first`, { field: 'task_id', holder: row.claimed_by, status: row.status });
   }
   return row;
 }

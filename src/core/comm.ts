@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { defineAction } from './action.js';
-import { COMMENT_TYPES, NOTIFICATION_TYPES, agentRef, agentTarget, limit, priority, taskRef, teamRef } from './fields.js';
+import { COMMENT_TYPES, NOTIFICATION_TYPES, agentRef, agentTarget, cursor, limit, priority, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
+import { checkMail } from './delivery.js';
 import { createNotification } from './notifications.js';
-import { withDeliveries } from './outbox.js';
+import { deliveryViews } from './outbox.js';
+import { after, decodeCursor, pageFields, takePage } from './paging.js';
 import { loadTask, touchTask } from './tasks.js';
 import { post } from './threads.js';
 
@@ -15,6 +17,7 @@ const comment = defineAction({
   summary: "post in a task's thread (type comment|status_change|blocker|resolution); @id mentions notify agents, subscribers get it too",
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, content, type: z.enum(COMMENT_TYPES).default('comment') }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id);
     const message = await post(ctx, { teamId: row.team_id, threadId: row.id, taskId: row.id, content: input.content, type: input.type });
@@ -26,58 +29,18 @@ const comment = defineAction({
 const mentionCheck = defineAction({
   tool: 'team_comm',
   action: 'mention_check',
-  summary: 'new mail (mentions, thread activity, direct, broadcasts, notifications); marks it delivered and read',
-  input: z.strictObject({ ...agentTarget, limit: limit(100) }),
+  summary: 'new mail (mentions, thread activity, direct, broadcasts, notifications), oldest first; handed out again until acknowledged: by ack=<ack_cursor> (then the next batch), mark_read, or your next check',
+  input: z.strictObject({
+    ...agentTarget,
+    limit: limit(100),
+    ack: z.string().min(1).max(LIMITS.cursor).optional().describe('ack_cursor of your last mention_check: acknowledges that mail'),
+  }),
   write: true,
   activity: false,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);
     ctx.assertActsFor(agent, 'read the mailbox');
-    const pending = await ctx.db
-      .selectFrom('team_pending_messages as p')
-      .leftJoin('team_messages as m', 'm.id', 'p.message_id')
-      .selectAll('p')
-      .where('p.to_agent', '=', agent.id)
-      .where('p.delivered', '=', 0)
-      .where('p.archived_at', '=', '')
-      .where((eb) => eb.or([eb('m.deleted_at', 'is', null), eb('m.deleted_at', '=', '')]))
-      .orderBy('p.created_at')
-      .orderBy('p.id')
-      .limit(input.limit)
-      .execute();
-    if (pending.length) {
-      const ids = pending.map((p) => p.id);
-      // Fetched is seen: delivered, and read in the inbox's terms.
-      await ctx.db.updateTable('team_pending_messages').set({ delivered: 1, delivered_at: ctx.now }).where('id', 'in', ids).execute();
-      await ctx.db.updateTable('team_pending_messages').set({ read_at: ctx.now }).where('id', 'in', ids).where('read_at', '=', '').execute();
-      const messageIds = [...new Set(pending.map((p) => p.message_id).filter(Boolean))];
-      if (messageIds.length) {
-        // A message counts as delivered once every mailbox copy of it has been fetched.
-        await ctx.db
-          .updateTable('team_messages')
-          .set({ delivered: 1 })
-          .where('id', 'in', messageIds)
-          .where(({ not, exists, selectFrom }) =>
-            not(exists(selectFrom('team_pending_messages as p').select('p.id').whereRef('p.message_id', '=', 'team_messages.id').where('p.delivered', '=', 0))),
-          )
-          .execute();
-      }
-    }
-    const remaining = await ctx.db
-      .selectFrom('team_pending_messages as p')
-      .leftJoin('team_messages as m', 'm.id', 'p.message_id')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('p.to_agent', '=', agent.id)
-      .where('p.delivered', '=', 0)
-      .where('p.archived_at', '=', '')
-      .where((eb) => eb.or([eb('m.deleted_at', 'is', null), eb('m.deleted_at', '=', '')]))
-      .executeTakeFirstOrThrow();
-    return {
-      agent_id: agent.id,
-      messages: pending.map((p) => ({ ...p, delivered: 1, delivered_at: ctx.now, read_at: p.read_at || ctx.now })),
-      count: pending.length,
-      remaining: Number(remaining.n),
-    };
+    return checkMail(ctx, agent, { limit: input.limit, ack: input.ack });
   },
 });
 
@@ -87,6 +50,7 @@ const sendMessage = defineAction({
   summary: "direct message into an agent's mailbox (task_id links it to a task)",
   input: z.strictObject({ team_id: teamRef, to_agent: agentRef, content, thread_id: z.string().max(LIMITS.agentId).optional(), task_id: taskRef.optional() }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     const recipient = await ctx.agent(input.to_agent.toLowerCase(), team.id);
@@ -110,6 +74,7 @@ const notify = defineAction({
     to_agent: agentRef.optional(),
   }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     // task_id is a reference kept as given: a notification about a task deleted since is still worth delivering.
@@ -121,29 +86,45 @@ const notify = defineAction({
 const notifyList = defineAction({
   tool: 'team_comm',
   action: 'notify_list',
-  summary: 'team notifications, newest first; marks those returned read',
-  input: z.strictObject({ team_id: teamRef, limit: limit(20), unread_only: z.boolean().default(false) }),
+  summary: 'team notifications, newest first, with your read state; marks those returned read for you (each reader its own); pages with cursor',
+  input: z.strictObject({ team_id: teamRef, limit: limit(20), unread_only: z.boolean().default(false), cursor }),
   write: true,
   activity: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
-    // An agent sees the team-wide notifications and its own; the owner and leads see all.
+    const position = decodeCursor('notifications', input.cursor, 2);
+    const reader = ctx.actorKey;
+    // An agent sees the team-wide notifications and its own; the owner and leads see all. Each reader has its
+    // own read state: one listing them marks them read for it alone.
     const visible = ctx.db
-      .selectFrom('team_notifications')
-      .where('team_id', '=', team.id)
-      .$if(!ctx.isLead, (q) => q.where((eb) => eb.or([eb('to_agent', '=', ''), eb('to_agent', '=', ctx.actorId)])));
-    let query = visible.selectAll();
-    if (input.unread_only) query = query.where('read_at', '=', '');
-    const notifications = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(input.limit).execute();
-    // Read means read by whom it is for: the addressee, or for team-wide ones the owner or a lead.
-    const unread = notifications.filter((n) => !n.read_at && (n.to_agent ? n.to_agent === ctx.actorId || ctx.isOwner : ctx.isLead)).map((n) => n.id);
-    if (unread.length) await ctx.db.updateTable('team_notifications').set({ read_at: ctx.now }).where('id', 'in', unread).execute();
-    const left = await visible
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('read_at', '=', '')
-      .where('id', 'not in', unread.length ? unread : [''])
-      .executeTakeFirstOrThrow();
-    return { team_id: team.id, notifications: await withDeliveries(ctx, notifications), count: notifications.length, unread_remaining: Number(left.n) };
+      .selectFrom('team_notifications as n')
+      .leftJoin('team_notification_reads as r', (join) => join.onRef('r.notification_id', '=', 'n.id').on('r.reader', '=', reader))
+      .where('n.team_id', '=', team.id)
+      .$if(!ctx.isLead, (q) => q.where((eb) => eb.or([eb('n.to_agent', '=', ''), eb('n.to_agent', '=', ctx.actorId)])));
+    const rows = await visible
+      .selectAll('n')
+      .select('r.read_at as read_by_you_at')
+      .$if(input.unread_only, (q) => q.where('r.read_at', 'is', null))
+      .$if(position !== undefined, (q) => q.where(after(['n.created_at', 'n.id'], position!, 'desc')))
+      .orderBy('n.created_at', 'desc')
+      .orderBy('n.id', 'desc')
+      .limit(input.limit + 1)
+      .execute();
+    // Each with its deliveries and their states (pending, sent, failed, held, dropped): see docs/notifications.md.
+    const deliveries = await deliveryViews(ctx, rows.slice(0, input.limit).map((n) => n.id));
+    const page = takePage(rows, {
+      limit: input.limit,
+      list: 'notifications',
+      position: (n) => [n.created_at, n.id],
+      render: ({ read_by_you_at, ...n }) => ({ ...n, read_at: read_by_you_at ?? '', ...deliveries(n.id) }),
+    });
+    const unread = page.items.filter((n) => !n.read_at).map((n) => n.id);
+    if (unread.length) {
+      await ctx.db.insertInto('team_notification_reads').values(unread.map((id) => ({ notification_id: id, reader, read_at: ctx.now }))).onConflict((c) => c.doNothing()).execute();
+      await ctx.emit({ team_id: team.id, type: 'notifications_read', message: `${ctx.actorId} read ${unread.length} notification${unread.length === 1 ? '' : 's'}`, related_id: ctx.actorId, data: { reader, count: unread.length } });
+    }
+    const left = await visible.select((eb) => eb.fn.countAll<number>().as('n')).where('r.read_at', 'is', null).executeTakeFirstOrThrow();
+    return { team_id: team.id, notifications: page.items, count: page.items.length, unread_remaining: Number(left.n), ...pageFields(page) };
   },
 });
 

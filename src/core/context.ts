@@ -7,11 +7,15 @@ import { isLeadAgent } from './roles.js';
 
 export type Clock = () => Date;
 
-/** Who a session acts as: the team owner (a person or an operator agent), or one agent. */
-export type Actor = { kind: 'owner'; name: string } | { kind: 'agent'; id: string };
+/**
+ * Who a session acts as: the team owner (a person or an operator agent), or one agent. `session` names the
+ * adapter's session (one per stdio process, one per MCP/HTTP session): mail handed out to a session and never
+ * acknowledged by it is handed out again to the next one. Calls without one share one session per actor.
+ */
+export type Actor = { kind: 'owner'; name: string; session?: string } | { kind: 'agent'; id: string; session?: string };
 
 /** The actor as a use case sees it: an agent session carries its agent's row. */
-export type ResolvedActor = { kind: 'owner'; id: string } | { kind: 'agent'; id: string; agent: AgentRow };
+export type ResolvedActor = { kind: 'owner'; id: string; session?: string } | { kind: 'agent'; id: string; agent: AgentRow; session?: string };
 
 export interface EventInput {
   team_id: string;
@@ -65,6 +69,16 @@ export class Ctx {
 
   get actorId(): string {
     return this.actor.id;
+  }
+
+  /** The actor as one string, unambiguous across kinds (an agent and the owner may share a name). */
+  get actorKey(): string {
+    return `${this.actor.kind}:${this.actor.id}`;
+  }
+
+  /** The session the call came from (see Actor). */
+  get sessionKey(): string {
+    return `${this.actorKey}#${this.actor.session ?? ''}`;
   }
 
   get isOwner(): boolean {
@@ -121,8 +135,15 @@ export class Ctx {
     const bySlug = await this.db.selectFrom('teams').selectAll().where('slug', '=', slug).executeTakeFirst();
     if (bySlug) return bySlug;
     // A name's leading words, like a short git ref: 'engineering' still finds 'Engineering Team' after a rename.
-    const byPrefix = slug ? await this.db.selectFrom('teams').selectAll().where('slug', 'like', `${slug.replace(/[%_]/g, '')}-%`).limit(2).execute() : [];
+    const byPrefix = slug ? await this.db.selectFrom('teams').selectAll().where('slug', 'like', `${slug.replace(/[%_]/g, '')}-%`).orderBy('created_at').limit(20).execute() : [];
     if (byPrefix.length === 1) return byPrefix[0]!;
+    if (byPrefix.length > 1) {
+      // A destructive call must never pick one of several teams for the caller.
+      throw new TeamTableError('AMBIGUOUS', `team '${ref}' could be any of ${byPrefix.map((t) => `'${t.name}' (${t.id})`).join(', ')}${byPrefix.length === 20 ? ', …' : ''}; pass the id or the full name`, {
+        field: 'team_id',
+        teams: byPrefix.map((t) => ({ id: t.id, name: t.name })),
+      });
+    }
     throw notFound('team', ref, "list teams with team_manage(action='list')");
   }
 

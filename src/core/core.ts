@@ -4,13 +4,15 @@ import { hostname } from 'node:os';
 import type { EventFeed } from '../store/feed.js';
 import { Leader } from '../store/leader.js';
 import type { LeaderOptions } from '../store/leader.js';
-import type { Store } from '../store/store.js';
+import type { Db, Store } from '../store/store.js';
 import { TOOL_NAMES } from './action.js';
 import type { ActionDef, ToolName } from './action.js';
 import { ACTIONS, actionsOf } from './catalog.js';
 import { Ctx } from './context.js';
 import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
+import { remember, replay, requestHash } from './idempotency.js';
+import { assertBounded } from './paging.js';
 import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
 import { DEFAULT_SETTINGS, bindSettings } from './notificationConfig.js';
@@ -20,11 +22,10 @@ import type { NotificationInput } from './notifications.js';
 import { NotificationOutbox } from './outbox.js';
 import { hydrateOne } from './tasks.js';
 import { sweep, sweepIsDue } from './sweep.js';
-import { parseInput } from './validate.js';
+import { assertWellFormedText, parseInput } from './validate.js';
 
 /** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
 const SWEEP_EVERY_MS = 1_000;
-import type { Db } from '../store/store.js';
 
 export interface CoreOptions {
   clock?: Clock;
@@ -37,6 +38,7 @@ export interface CoreOptions {
 /**
  * The one entry point of every adapter: `call(actor, tool, args)` validates the arguments against the action's
  * schema, resolves the actor, and runs the use case — a write in one transaction together with its events.
+ * Every answer fits LIMITS.answerBytes; a storage failure is a STORE_UNAVAILABLE error naming its cause.
  *
  * @example
  *   await core.call({ kind: 'owner', name: 'ana' }, 'team_manage', { action: 'create', name: 'Engineering' });
@@ -72,26 +74,44 @@ export class Core {
   }
 
   async call(actor: Actor, tool: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    try {
+      return await this.dispatch(actor, tool, args);
+    } catch (error) {
+      throw this.store.explain(error);
+    }
+  }
+
+  private async dispatch(actor: Actor, tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
     const def = this.resolveAction(tool, args);
     const { action: _action, ...params } = args;
-    const input = parseInput(def.input, params, `${tool}(action='${def.action}')`);
+    const context = `${tool}(action='${def.action}')`;
+    assertWellFormedText(params, context);
+    const { idempotency_key: key, ...input } = parseInput(def.input, params, context) as Record<string, unknown> & { idempotency_key?: string };
     const now = this.clock().toISOString();
     // Who is acting, and whether it may, is settled before the write lock is taken: a refused call never waits
     // for it, and a claim holds it only for the claim itself.
     const reader = new Ctx(this.store.db, await this.resolveActor(actor), now, this.store.dialect.name);
     bindSettings(reader, this.notifications);
-    await authorize(reader, def);
+    if (!def.checksPermission) await authorize(reader, def);
     await this.sweepIfDue(now);
-    if (!def.write) return def.run(reader, input);
+    if (!def.write) return assertBounded(await def.run(reader, input), context);
+    const hash = key === undefined ? '' : requestHash(def, input);
     return this.store.write(async (tx) => {
       const ctx = reader.inTransaction(tx);
+      if (key !== undefined) {
+        const first = await replay(ctx, key, hash);
+        if (first) return first;
+      }
       const result = await def.run(ctx, input);
       if (ctx.actor.kind === 'agent' && def.activity !== false) {
         await tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', ctx.actor.id).execute();
       }
       await runRules(ctx);
       await notifyOnChange(ctx);
-      return def.answersWithTask ? afterRules(ctx, result) : result;
+      // Checked before the commit: a write whose answer could not be sent is not made.
+      const answer = assertBounded(def.answersWithTask ? await afterRules(ctx, result) : result, context);
+      if (key !== undefined) await remember(ctx, def, key, hash, answer);
+      return answer;
     });
   }
 
@@ -112,13 +132,17 @@ export class Core {
   async sweep(): Promise<void> {
     const now = this.clock().toISOString();
     this.lastSweep = Date.parse(now);
-    await this.store.write(async (tx) => {
-      const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
-      bindSettings(ctx, this.notifications);
-      await sweep(ctx);
-      await runRules(ctx);
-      await notifyOnChange(ctx);
-    });
+    try {
+      await this.store.write(async (tx) => {
+        const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
+        bindSettings(ctx, this.notifications);
+        await sweep(ctx);
+        await runRules(ctx);
+        await notifyOnChange(ctx);
+      });
+    } catch (error) {
+      throw this.store.explain(error);
+    }
   }
 
   /**
@@ -157,12 +181,13 @@ export class Core {
 
   /** The actor with its agent's row, or NOT_FOUND for an agent that does not exist. */
   async resolveActor(actor: Actor, db: Db = this.store.db): Promise<ResolvedActor> {
-    if (actor.kind === 'owner') return { kind: 'owner', id: actor.name };
+    const session = actor.session === undefined ? {} : { session: actor.session };
+    if (actor.kind === 'owner') return { kind: 'owner', id: actor.name, ...session };
     const agent = await db.selectFrom('persistent_agents').selectAll().where('id', '=', actor.id).executeTakeFirst();
     if (!agent) {
       throw notFound('agent', actor.id, "this session acts as that agent (--agent), but it does not exist yet: the owner creates it with team_agent(action='create', team_id=…, name=…)");
     }
-    return { kind: 'agent', id: agent.id, agent };
+    return { kind: 'agent', id: agent.id, agent, ...session };
   }
 }
 

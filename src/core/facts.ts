@@ -5,9 +5,10 @@ import type { Database, FactRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
-import { teamRef } from './fields.js';
+import { cursor, limit, teamRef } from './fields.js';
 import { newId } from './ids.js';
 import { LIMITS } from './limits.js';
+import { after, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
 
 /**
  * Shared facts: one value per key in a namespace (`default` unless given, so the seed's calls are unchanged),
@@ -52,6 +53,7 @@ const save = defineAction({
     expected_version: casVersion,
   }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     const stored = await findFact(ctx, team.id, input.namespace, input.key);
@@ -94,51 +96,67 @@ const save = defineAction({
 const get = defineAction({
   tool: 'team_memory',
   action: 'fact_get',
-  summary: 'one fact with its version',
-  input: z.strictObject({ team_id: teamRef, key, namespace }),
+  summary: 'one fact with its version (version: an earlier one, from fact_history)',
+  input: z.strictObject({ team_id: teamRef, key, namespace, version: z.number().int().min(1).optional() }),
   write: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     const fact = await ctx.db.selectFrom('team_facts').selectAll().where('team_id', '=', team.id).where('namespace', '=', input.namespace).where('key', '=', input.key).where(live(ctx)).executeTakeFirst();
+    if (input.version !== undefined && input.version !== fact?.version) {
+      const old = await ctx.db.selectFrom('team_fact_versions').selectAll().where('team_id', '=', team.id).where('namespace', '=', input.namespace).where('key', '=', input.key).where('version', '=', input.version).executeTakeFirst();
+      if (!old) throw notFound('version', String(input.version), `fact '${input.key}' (namespace '${input.namespace}') has no such version; see team_memory(action='fact_history')`);
+      const { fact_id, ...version } = old;
+      return { id: fact_id, ...version, updated_at: old.created_at };
+    }
     if (!fact) throw notFound('fact', input.key, `namespace '${input.namespace}'; list facts with team_memory(action='fact_list')`);
     return fact;
   },
 });
 
+/** Where a fact's whole value is (lists cut long ones). */
+const factGet = (f: { key: string; namespace: string }, version?: number) =>
+  `team_memory(action='fact_get', key=${JSON.stringify(f.key)}${f.namespace === 'default' ? '' : `, namespace='${f.namespace}'`}${version === undefined ? '' : `, version=${version}`})`;
+
 const list = defineAction({
   tool: 'team_memory',
   action: 'fact_list',
-  summary: 'facts (every namespace unless one is given); expired ones are gone',
-  input: z.strictObject({ team_id: teamRef, namespace: namespace.removeDefault().optional() }),
+  summary: 'facts (every namespace unless one is given), long values cut; expired ones are gone; pages with cursor',
+  input: z.strictObject({ team_id: teamRef, namespace: namespace.removeDefault().optional(), limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
+    const position = decodeCursor('facts', input.cursor, 2);
     let query = ctx.db.selectFrom('team_facts').selectAll().where('team_id', '=', team.id).where(live(ctx));
     if (input.namespace) query = query.where('namespace', '=', input.namespace);
-    const facts = await query.orderBy('namespace').orderBy('key').execute();
-    return { team_id: team.id, facts: facts, count: facts.length };
+    if (position) query = query.where(after(['namespace', 'key'], position));
+    const rows = await query.orderBy('namespace').orderBy('key').limit(input.limit + 1).execute();
+    const page = takePage(rows, { limit: input.limit, list: 'facts', position: (f) => [f.namespace, f.key], render: (f) => cutFields(f, ['value'], factGet(f)) });
+    return { team_id: team.id, facts: page.items, count: page.items.length, ...pageFields(page) };
   },
 });
 
 const history = defineAction({
   tool: 'team_memory',
   action: 'fact_history',
-  summary: "every version of a fact, newest first",
-  input: z.strictObject({ team_id: teamRef, key, namespace, limit: z.number().int().min(1).max(LIMITS.pageSize).default(50) }),
+  summary: 'every version of a fact, newest first, long values cut; pages with cursor',
+  input: z.strictObject({ team_id: teamRef, key, namespace, limit: limit(50), cursor }),
   write: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
-    const versions = await ctx.db
+    const position = decodeCursor('fact_history', input.cursor, 1);
+    const rows = await ctx.db
       .selectFrom('team_fact_versions')
       .select(['version', 'value', 'author', 'created_at', 'expires_at'])
       .where('team_id', '=', team.id)
       .where('namespace', '=', input.namespace)
       .where('key', '=', input.key)
+      .$if(position !== undefined, (q) => q.where('version', '<', Number(position![0])))
       .orderBy('version', 'desc')
-      .limit(input.limit)
+      .limit(input.limit + 1)
       .execute();
-    if (!versions.length) throw notFound('fact', input.key, `namespace '${input.namespace}' has no history of it`);
-    return { team_id: team.id, namespace: input.namespace, key: input.key, versions, count: versions.length };
+    if (!rows.length && !position) throw notFound('fact', input.key, `namespace '${input.namespace}' has no history of it`);
+    const page = takePage(rows, { limit: input.limit, list: 'fact_history', position: (v) => [v.version], render: (v) => cutFields(v, ['value'], factGet(input, v.version)) });
+    return { team_id: team.id, namespace: input.namespace, key: input.key, versions: page.items, count: page.items.length, ...pageFields(page) };
   },
 });
 

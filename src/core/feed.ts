@@ -1,5 +1,8 @@
+import { sql } from 'kysely';
 import type { EventRow, MessageRow, TaskRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
+import { cutFields, decodeCursor, encodeCursor, jsonBytes } from './paging.js';
+import type { Page } from './paging.js';
 
 export interface FeedEntry {
   at: string;
@@ -8,8 +11,11 @@ export interface FeedEntry {
   agent: string;
   text: string;
   id: string;
+  /** ['text'] when the text was cut (the marker in it names the call with the whole message). */
+  cut?: string[];
 }
 
+/** Entries of one page of the feed, at most. */
 const FEED_LIMIT = 200;
 const QUIET_EVENTS = ['subscribed', 'mention', 'notification_sent'];
 
@@ -45,21 +51,33 @@ function fromEvent(event: EventRow): FeedEntry {
   return { at: event.created_at, kind, agent: who, text, id: event.id };
 }
 
-const fromMessage = (message: MessageRow): FeedEntry => ({
-  at: message.created_at,
-  kind: message.type || (message.to_agent ? 'message' : 'comment'),
-  agent: message.from_agent || message.from_user,
-  text: `${message.from_agent || message.from_user}${message.to_agent ? ` → ${message.to_agent}` : ''}: ${message.content}`,
-  id: message.id,
-});
+/** A message in the feed, its content cut (see cutFields) with the call that returns it whole. */
+const fromMessage = (message: MessageRow): FeedEntry =>
+  cutFields(
+    {
+      at: message.created_at,
+      kind: message.type || (message.to_agent ? 'message' : 'comment'),
+      agent: message.from_agent || message.from_user,
+      text: `${message.from_agent || message.from_user}${message.to_agent ? ` → ${message.to_agent}` : ''}: ${message.content}`,
+      id: message.id,
+    },
+    ['text'],
+    `team_comm(action='message_get', message_id='${message.id}')`,
+  );
 
 const clock = (iso: string) => iso.slice(11, 16);
+const line = (e: FeedEntry) => `[${e.kind}] ${e.text} — ${clock(e.at)}`;
+
+/** Where a page of the feed stops: its oldest entry's time, source (event or message) and seq or id. */
+type FeedPosition = [at: string, source: 'e' | 'm', key: string | number];
 
 /**
  * A task's activity in one chronological feed — its comments, the messages linked to it and its events — and the
- * same as the roadmap's text feed (`[status_change] codex claimed task — 03:00`).
+ * same as the roadmap's text feed (`[status_change] codex claimed task — 03:00`). One page holds the newest
+ * entries that fit `budget` bytes (both forms counted) and FEED_LIMIT; `next_cursor` pages to older ones.
  */
-export async function taskFeed(ctx: Ctx, task: TaskRow): Promise<{ feed: FeedEntry[]; feed_text: string }> {
+export async function taskFeed(ctx: Ctx, task: TaskRow, cursor: string | undefined, budget: number): Promise<{ feed: FeedEntry[]; feed_text: string } & Omit<Page<never>, 'items'>> {
+  const before = decodeCursor('feed', cursor, 3) as FeedPosition | undefined;
   const [messages, events] = await Promise.all([
     ctx.db
       .selectFrom('team_messages')
@@ -69,23 +87,48 @@ export async function taskFeed(ctx: Ctx, task: TaskRow): Promise<{ feed: FeedEnt
       .where('deleted_at', '=', '')
       // A direct message linked to the task stays between its two ends (and the leads).
       .$if(!ctx.isLead, (q) => q.where((eb) => eb.or([eb('to_agent', '=', ''), eb('to_agent', '=', ctx.actorId), eb('from_agent', '=', ctx.actorId)])))
+      // Within one instant a page's events come before its messages (see the merge below).
+      .$if(before !== undefined, (q) => q.where(before![1] === 'm' ? sql<boolean>`(created_at, id) < (${before![0]}, ${before![2]})` : sql<boolean>`created_at < ${before![0]}`))
       .orderBy('created_at', 'desc')
-      .limit(FEED_LIMIT)
+      .orderBy('id', 'desc')
+      .limit(FEED_LIMIT + 1)
       .execute(),
     ctx.db
       .selectFrom('team_events')
       .selectAll()
       .where('related_id', '=', task.id)
       .where('type', 'not in', QUIET_EVENTS)
+      .$if(before !== undefined, (q) => q.where(before![1] === 'e' ? sql<boolean>`(created_at, seq) < (${before![0]}, ${before![2]})` : sql<boolean>`created_at <= ${before![0]}`))
+      .orderBy('created_at', 'desc')
       .orderBy('seq', 'desc')
-      .limit(FEED_LIMIT)
+      .limit(FEED_LIMIT + 1)
       .execute(),
   ]);
-  // Stable merge by time: within one instant, the order each source recorded.
-  const entries = [...events.reverse().map(fromEvent), ...messages.reverse().map(fromMessage)]
-    .map((entry, index) => ({ entry, index }))
-    .sort((a, b) => a.entry.at.localeCompare(b.entry.at) || a.index - b.index)
-    .map(({ entry }) => entry)
-    .slice(-FEED_LIMIT);
-  return { feed: entries, feed_text: entries.map((e) => `[${e.kind}] ${e.text} — ${clock(e.at)}`).join('\n') };
+  // Newest first: by time, and within one instant messages after events, each source in its own order.
+  type Sourced = { entry: FeedEntry; position: FeedPosition };
+  const sourced: Sourced[] = [
+    ...events.map((e) => ({ entry: fromEvent(e), position: [e.created_at, 'e', e.seq] as FeedPosition })),
+    ...messages.map((m) => ({ entry: fromMessage(m), position: [m.created_at, 'm', m.id] as FeedPosition })),
+  ];
+  const rank = ({ position: [at, source] }: Sourced) => `${at}${source === 'm' ? 1 : 0}`;
+  const newestFirst = sourced
+    .map((s, index) => ({ s, index }))
+    .sort((a, b) => (rank(a.s) < rank(b.s) ? 1 : rank(a.s) > rank(b.s) ? -1 : a.index - b.index))
+    .map(({ s }) => s);
+  const page: Sourced[] = [];
+  let used = 0;
+  for (const s of newestFirst.slice(0, FEED_LIMIT)) {
+    const bytes = jsonBytes(s.entry) + jsonBytes(line(s.entry)) + 2;
+    if (page.length && used + bytes > budget) break;
+    page.push(s);
+    used += bytes;
+  }
+  const truncated = page.length < newestFirst.length;
+  const entries = page.map((s) => s.entry).reverse();
+  return {
+    feed: entries,
+    feed_text: entries.map(line).join('\n'),
+    truncated,
+    next_cursor: truncated ? encodeCursor('feed', page.at(-1)!.position) : null,
+  };
 }

@@ -13,6 +13,15 @@ export const longText = z.string().max(LIMITS.longText);
 export const stringList = (itemMax: number) => z.array(z.string().trim().min(1).max(itemMax)).max(LIMITS.listItems);
 export const priority = z.number().int().min(1).max(5);
 export const limit = (fallback: number) => z.number().int().min(1).max(LIMITS.pageSize).default(fallback);
+/** The next page of a list: the `next_cursor` of the page before. */
+export const cursor = z.string().min(1).max(LIMITS.cursor).optional().describe('next_cursor of the previous page');
+/** A create's retry key (see idempotency.ts). */
+export const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(LIMITS.idempotencyKey)
+  .optional()
+  .describe('a retry with this key returns the first answer, creates nothing');
 /** A calendar day that exists (2026-02-31 does not; JavaScript would quietly make it March 3). */
 const realDay = (s: string) => {
   const day = s.slice(0, 10);

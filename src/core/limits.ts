@@ -15,4 +15,10 @@ export const LIMITS = {
   listItems: 50,
   agentId: 64,
   pageSize: 500,
+  cursor: 500,
+  idempotencyKey: 200,
+  /** Bytes of one answer's JSON; the MCP layer sends it twice (text and structured content), ≈1 MB on the wire. */
+  answerBytes: 512 * 1024,
+  /** Characters of a body (description, comment, value) inside a list or feed before it is cut. */
+  listBody: 2_000,
 } as const;

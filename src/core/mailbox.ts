@@ -2,8 +2,10 @@ import { z } from 'zod';
 import type { Ctx } from './context.js';
 import { defineAction } from './action.js';
 import { denied, notFound, validation } from './errors.js';
-import { agentRef, agentTarget, isoDate, limit, teamRef } from './fields.js';
+import { agentRef, agentTarget, cursor, isoDate, limit, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
+import { acknowledgeCopies } from './delivery.js';
+import { after, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
 import { assertLead } from './roles.js';
 import { post } from './threads.js';
 
@@ -38,7 +40,7 @@ async function copies(ctx: Ctx, agentId: string, messageIds: string[]) {
 const inbox = defineAction({
   tool: 'team_comm',
   action: 'inbox',
-  summary: 'your mailbox, newest first, with read state and unread_count (filters unread_only, sender, since, thread_id, include_archived)',
+  summary: 'your mailbox, newest first, with read state and unread_count (filters unread_only, sender, since, thread_id, include_archived); pages with cursor',
   input: z.strictObject({
     ...agentTarget,
     unread_only: z.boolean().default(false),
@@ -47,10 +49,12 @@ const inbox = defineAction({
     thread_id: z.string().max(LIMITS.agentId).optional(),
     include_archived: z.boolean().default(false),
     limit: limit(50),
+    cursor,
   }),
   write: false,
   async run(ctx, input) {
     const agent = await mailboxOwner(ctx, input.agent_id, input.team_id, 'read the mailbox');
+    const position = decodeCursor('inbox', input.cursor, 2);
     const visible = ctx.db
       .selectFrom('team_pending_messages as p')
       .leftJoin('team_messages as m', 'm.id', 'p.message_id')
@@ -65,35 +69,43 @@ const inbox = defineAction({
     }
     if (input.since) query = query.where('p.created_at', '>=', input.since);
     if (input.thread_id) query = query.where('p.thread_id', '=', input.thread_id);
-    const rows = await query.orderBy('p.created_at', 'desc').orderBy('p.id', 'desc').limit(input.limit).execute();
+    if (position) query = query.where(after(['p.created_at', 'p.id'], position, 'desc'));
+    const rows = await query.orderBy('p.created_at', 'desc').orderBy('p.id', 'desc').limit(input.limit + 1).execute();
+    const page = takePage(rows, {
+      limit: input.limit,
+      list: 'inbox',
+      position: (r) => [r.created_at, r.id],
+      render: (r) => cutFields({ ...r, task_id: r.task_id ?? '', read: r.read_at !== '', archived: r.archived_at !== '' }, ['content'], `team_comm(action='message_get', message_id='${r.id}')`),
+    });
     const unread = await visible
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('p.archived_at', '=', '')
       .where('p.read_at', '=', '')
       .executeTakeFirstOrThrow();
-    return {
-      agent_id: agent.id,
-      messages: rows.map((r) => ({ ...r, task_id: r.task_id ?? '', read: r.read_at !== '', archived: r.archived_at !== '' })),
-      count: rows.length,
-      unread_count: Number(unread.n),
-    };
+    return { agent_id: agent.id, messages: page.items, count: page.items.length, unread_count: Number(unread.n), ...pageFields(page) };
   },
 });
 
 const markRead = defineAction({
   tool: 'team_comm',
   action: 'mark_read',
-  summary: 'mark message_ids (or all=true) read in your mailbox',
+  summary: 'mark message_ids (or all=true) read in your mailbox (acknowledges them: mention_check will not hand them out again)',
   input: z.strictObject({ ...agentTarget, message_ids: ids.optional(), all: z.boolean().optional() }),
   write: true,
   activity: false,
   async run(ctx, input) {
     const agent = await mailboxOwner(ctx, input.agent_id, input.team_id, 'change the mailbox');
     if (!input.message_ids && !input.all) throw validation('message_ids', 'is required (or all=true)');
+    const copyIds = input.message_ids ? await copies(ctx, agent.id, input.message_ids) : undefined;
     let query = ctx.db.updateTable('team_pending_messages').set({ read_at: ctx.now }).where('to_agent', '=', agent.id).where('read_at', '=', '');
-    if (input.message_ids) query = query.where('id', 'in', await copies(ctx, agent.id, input.message_ids));
-    const result = await query.executeTakeFirst();
-    return { agent_id: agent.id, marked_read: Number(result.numUpdatedRows) };
+    if (copyIds) query = query.where('id', 'in', copyIds);
+    const marked = Number((await query.executeTakeFirst()).numUpdatedRows);
+    // Read is acknowledged: mention_check will not hand it out again.
+    const acknowledged = await acknowledgeCopies(ctx, agent.id, copyIds ? { copyIds } : {});
+    if (marked || acknowledged) {
+      await ctx.emit({ team_id: agent.team_id, type: 'messages_read', message: `${agent.id} marked mail read (${marked})`, related_id: agent.id, data: { agent_id: agent.id, count: marked, acknowledged } });
+    }
+    return { agent_id: agent.id, marked_read: marked };
   },
 });
 
@@ -103,7 +115,7 @@ interface Selection {
   sender?: string;
 }
 
-/** Archives the recipient's selected copies: hidden unless include_archived, and read. */
+/** Archives the recipient's selected copies: hidden unless include_archived, read and acknowledged. */
 async function archiveCopies(ctx: Ctx, agentId: string, teamId: string, selection: Selection, why: string) {
   let query = ctx.db.updateTable('team_pending_messages').set({ archived_at: ctx.now }).where('to_agent', '=', agentId).where('archived_at', '=', '');
   if (selection.copyIds) query = query.where('id', 'in', selection.copyIds);
@@ -114,7 +126,9 @@ async function archiveCopies(ctx: Ctx, agentId: string, teamId: string, selectio
   }
   const count = Number((await query.executeTakeFirst()).numUpdatedRows);
   await ctx.db.updateTable('team_pending_messages').set({ read_at: ctx.now }).where('to_agent', '=', agentId).where('archived_at', '=', ctx.now).where('read_at', '=', '').execute();
-  if (count) await ctx.emit({ team_id: teamId, type: 'messages_archived', message: `${agentId} ${why} (${count})`, related_id: agentId, data: { count } });
+  // Archived is acknowledged: mention_check will not hand it out again.
+  const acknowledged = await acknowledgeCopies(ctx, agentId, { archivedAt: ctx.now });
+  if (count) await ctx.emit({ team_id: teamId, type: 'messages_archived', message: `${agentId} ${why} (${count})`, related_id: agentId, data: { count, acknowledged } });
   return count;
 }
 
@@ -187,7 +201,11 @@ const purge = defineAction({
     for (const m of doomed) {
       await ctx.emit({ team_id: team.id, type: 'message_purged', message: `a message by ${m.from_agent || m.from_user} of ${m.created_at} was purged`, related_id: m.id, data: { thread_id: m.thread_id, sent_at: m.created_at } });
     }
-    return { purged: messageIds.length, notifications_purged: Number(notifications.numDeletedRows), before_date: input.before_date };
+    const notificationsPurged = Number(notifications.numDeletedRows);
+    if (notificationsPurged) {
+      await ctx.emit({ team_id: team.id, type: 'notifications_purged', message: `${notificationsPurged} notifications from before ${input.before_date} were purged`, related_id: team.id, data: { count: notificationsPurged, before_date: input.before_date } });
+    }
+    return { purged: messageIds.length, notifications_purged: notificationsPurged, before_date: input.before_date };
   },
 });
 
@@ -197,10 +215,34 @@ const broadcast = defineAction({
   summary: 'message every agent of the team',
   input: z.strictObject({ team_id: teamRef, content: z.string().trim().min(1).max(LIMITS.messageContent) }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     return post(ctx, { teamId: team.id, threadId: '', content: input.content, broadcast: true });
   },
 });
 
-export const mailboxActions = [inbox, markRead, archive, clearInbox, remove, purge, broadcast];
+const messageGet = defineAction({
+  tool: 'team_comm',
+  action: 'message_get',
+  summary: 'one message whole (lists and feeds cut long ones): a message id, or the id of a copy in your mailbox',
+  input: z.strictObject({ team_id: teamRef, message_id: z.string().min(1).max(LIMITS.agentId) }),
+  write: false,
+  async run(ctx, input) {
+    const team = await ctx.team(input.team_id);
+    const copy = await ctx.db.selectFrom('team_pending_messages').selectAll().where('id', '=', input.message_id).where('team_id', '=', team.id).executeTakeFirst();
+    if (copy && (copy.to_agent === ctx.actorId || ctx.isLead) && !copy.message_id) {
+      // A notification's copy has no message behind it.
+      const { handout_id: _h, handout_session: _s, handed_out_at: _a, ...mail } = copy;
+      return mail;
+    }
+    const messageId = copy && (copy.to_agent === ctx.actorId || ctx.isLead) ? copy.message_id : input.message_id;
+    const message = await ctx.db.selectFrom('team_messages').selectAll().where('id', '=', messageId).where('team_id', '=', team.id).where('deleted_at', '=', '').executeTakeFirst();
+    // A direct message stays between its two ends (and the leads), as in the task feed.
+    const visible = message && (!message.to_agent || ctx.isLead || message.to_agent === ctx.actorId || message.from_agent === ctx.actorId);
+    if (!message || !visible) throw notFound('message', input.message_id, "its id comes from team_comm(action='inbox') or a task's feed");
+    return { ...message, mentions: JSON.parse(message.mentions) as string[] };
+  },
+});
+
+export const mailboxActions = [inbox, messageGet, markRead, archive, clearInbox, remove, purge, broadcast];

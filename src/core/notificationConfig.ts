@@ -16,18 +16,23 @@ import { quietHoursSchema } from './quietHours.js';
 /** Notification types the table itself makes besides the seed's five (workflow rules, the idle sweep). */
 const TABLE_NOTIFICATION_TYPES = ['review_requested', 'task_unblocked', 'workflow_rule', 'rule_loop', 'agent_idle'] as const;
 
-/** Event types of the log a rule may route (every event a use case appends; notification_sent is what rules make). */
+/**
+ * Event types of the log a rule may route: every event a use case appends, but notification_sent (what rules make)
+ * and notification_failed (recorded by the sender, outside any change: routing it could chain failure to failure).
+ */
 export const LOG_EVENT_TYPES = [
   'team_created', 'team_updated', 'team_deleted',
   'agent_created', 'agent_updated', 'agent_started', 'agent_stopped', 'agent_deleted', 'agent_idle',
   'working_updated', 'working_cleared',
   'task_created', 'task_updated', 'task_assigned', 'task_claimed', 'task_released', 'task_lease_expired', 'task_lease_renewed',
   'task_reassigned', 'task_approved', 'task_changes_requested', 'task_deleted', 'task_unblocked', 'task_subtasks_done',
-  'message_sent', 'mention', 'subscribed', 'message_deleted', 'message_purged', 'messages_archived',
+  'message_sent', 'mention', 'subscribed', 'message_deleted', 'message_purged', 'messages_archived', 'messages_read',
+  'mail_handed_out', 'mail_acknowledged', 'notifications_read', 'notifications_purged',
   'fact_created', 'fact_updated', 'fact_deleted', 'fact_expired',
   'document_created', 'document_updated', 'document_deleted',
   'rule_created', 'rule_updated', 'rule_deleted', 'rule_failed', 'rule_loop_stopped',
   'role_created', 'role_updated', 'role_deleted',
+  'notification_rule_created', 'notification_rule_updated', 'notification_rule_deleted', 'notification_retried',
 ] as const;
 
 export const ROUTABLE_TYPES = [...new Set<string>([...NOTIFICATION_TYPES, ...TABLE_NOTIFICATION_TYPES, ...LOG_EVENT_TYPES])];

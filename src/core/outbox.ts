@@ -226,15 +226,16 @@ export async function deliveriesOf(ctx: Ctx, notificationIds: string[]): Promise
 }
 
 /**
- * notify_list's items with their deliveries (`deliveries`: id, rule_id, destination, state pending|sent|failed|held|
- * dropped, attempts, last_error, next_attempt_at, sent_at). At most 20 per notification, the rest counted.
+ * The deliveries of notify_list's items (`deliveries`: id, rule_id, destination, state pending|sent|failed|held|
+ * dropped, attempts, last_error, next_attempt_at, sent_at), read in one query: at most 20 per notification, the
+ * rest counted in `deliveries_more`.
  */
-export async function withDeliveries<T extends { id: string }>(ctx: Ctx, notifications: T[]): Promise<(T & { deliveries: Record<string, unknown>[]; deliveries_more?: number })[]> {
-  const byNotification = await deliveriesOf(ctx, notifications.map((n) => n.id));
-  return notifications.map((n) => {
-    const all = byNotification.get(n.id) ?? [];
-    return { ...n, deliveries: all.slice(0, 20), ...(all.length > 20 ? { deliveries_more: all.length - 20 } : {}) };
-  });
+export async function deliveryViews(ctx: Ctx, notificationIds: string[]): Promise<(id: string) => { deliveries: Record<string, unknown>[]; deliveries_more?: number }> {
+  const byNotification = await deliveriesOf(ctx, notificationIds);
+  return (id) => {
+    const all = byNotification.get(id) ?? [];
+    return { deliveries: all.slice(0, 20), ...(all.length > 20 ? { deliveries_more: all.length - 20 } : {}) };
+  };
 }
 
 const retry = defineAction({

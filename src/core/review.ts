@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import type { TaskRow } from '../store/schema.js';
 import { defineAction } from './action.js';
+import type { ActionDef } from './action.js';
+import { authorize } from './roles.js';
 import type { Ctx } from './context.js';
 import { TeamTableError, denied } from './errors.js';
 import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
-import { assertMayApprove, assertTeamAgents, changeStatus, expectedVersion, hydrateOne, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
+import { assertTeamAgents, changeStatus, expectedVersion, hydrateOne, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
 import { post } from './threads.js';
+import { startWork, stopWork } from './working.js';
 
 /**
  * The hand-off: work moves to `review`, which notifies the reviewer (built-in rule `review-notify`); the reviewer
@@ -16,9 +19,15 @@ import { post } from './threads.js';
 
 const content = z.string().trim().min(1).max(LIMITS.messageContent);
 
-/** The reviewer decides; a lead or the owner may stand in, and anyone may when no reviewer is set. */
-function assertReviewer(ctx: Ctx, row: TaskRow, what: string) {
-  if (!row.reviewer || row.reviewer === ctx.actorId || ctx.isLead) return;
+/**
+ * Who decides on work in review: the agent named reviewer, whatever its role (naming it is what entrusts it);
+ * otherwise one whose role allows the action, and then only a lead or the owner standing in — or anyone so
+ * allowed when the task has no reviewer.
+ */
+async function assertMayReview(ctx: Ctx, row: TaskRow, def: Pick<ActionDef, 'tool' | 'action'>, what: string) {
+  if (row.reviewer && row.reviewer === ctx.actorId) return;
+  await authorize(ctx, def);
+  if (!row.reviewer || ctx.isLead) return;
   throw denied(`only the reviewer ${row.reviewer}, a lead or the owner may ${what} task ${row.id}`, { reviewer: row.reviewer });
 }
 
@@ -39,10 +48,11 @@ const approve = defineAction({
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, content: content.optional(), expected_version: expectedVersion }),
   write: true,
   answersWithTask: true,
+  checksPermission: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    await assertMayReview(ctx, row, { tool: 'team_task', action: 'approve' }, 'approve');
     assertInReview(row, 'approve');
-    await assertMayApprove(ctx, row);
     await changeStatus(ctx, row, 'done', { event: 'task_approved', message: `${ctx.actorId} approved '${row.title}'` });
     await comment(ctx, row, input.content, 'resolution');
     return await hydrateOne(ctx, row);
@@ -56,10 +66,11 @@ const requestChanges = defineAction({
   input: z.strictObject({ team_id: teamRef, task_id: taskRef, content, expected_version: expectedVersion }),
   write: true,
   answersWithTask: true,
+  checksPermission: true,
   async run(ctx, input) {
     const { row } = await loadTask(ctx, input.team_id, input.task_id, input.expected_version);
+    await assertMayReview(ctx, row, { tool: 'team_task', action: 'request_changes' }, 'request changes on');
     assertInReview(row, 'request_changes');
-    assertReviewer(ctx, row, 'request changes on');
     await changeStatus(ctx, row, 'in_progress', { event: 'task_changes_requested', message: `${ctx.actorId} requested changes on '${row.title}'` });
     await comment(ctx, row, input.content, 'comment');
     return await hydrateOne(ctx, row);
@@ -86,8 +97,8 @@ const reassign = defineAction({
     if (previousHolder) {
       row.claimed_by = to;
       row.lease_expires_at = await leaseUntil(ctx, row.team_id);
-      await ctx.db.updateTable('persistent_agents').set({ current_task_id: '', status: 'idle' }).where('id', '=', previousHolder).where('current_task_id', '=', row.id).where('status', '=', 'working').execute();
-      await ctx.db.updateTable('persistent_agents').set({ current_task_id: row.id }).where('id', '=', to).execute();
+      await stopWork(ctx, previousHolder, row.id);
+      await startWork(ctx, to, row.id);
     }
     await setAssignees(ctx, row, [to]);
     if (row.status === 'inbox') await changeStatus(ctx, row, 'assigned');

@@ -237,6 +237,7 @@ const create = defineAction({
   summary: 'define a role: actions it may use, task types it prefers, escalates_to',
   input: z.strictObject({ team_id: teamRef, name: roleName, ...roleFields }),
   write: true,
+  creates: true,
   async run(ctx, { team_id, name, ...fields }) {
     const team = await ctx.team(team_id);
     const existing = (await rolesOf(ctx, team.id)).find((r) => r.name === name);

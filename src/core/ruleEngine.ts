@@ -156,9 +156,10 @@ async function perform(ctx: Ctx, rule: Rule, event: EmittedEvent, task: TaskRow)
       const assignees = (await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', task.id).orderBy('position').execute()).map((a) => a.agent_id);
       const agent = await ctx.db.selectFrom('persistent_agents').select('id').where('id', '=', action.agent_id).where('team_id', '=', task.team_id).executeTakeFirst();
       if (!agent || assignees.includes(agent.id)) return;
-      if (task.status === 'inbox') task.status = 'assigned';
-      await saveTask(ctx, task);
       await setAssignees(ctx, task, [...assignees, agent.id]);
+      // Through changeStatus, so that the move is recorded (and found) like every status change.
+      if (task.status === 'inbox') await changeStatus(ctx, task, 'assigned', { message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}`, data: { rule_id: rule.id } });
+      else await saveTask(ctx, task);
       await ctx.emit({ team_id: task.team_id, type: 'task_assigned', message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}`, related_id: task.id, data: { assignees: [...assignees, agent.id], rule_id: rule.id } });
       return;
     }

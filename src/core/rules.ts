@@ -113,6 +113,7 @@ const create = defineAction({
   summary: 'add a workflow rule: trigger, condition, rule_action (docs/workflow.md)',
   input: z.strictObject({ team_id: teamRef, name: z.string().trim().min(1).max(LIMITS.title), trigger: z.enum(TRIGGERS), condition: conditionSchema, rule_action: actionSchema }),
   write: true,
+  creates: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     assertCoherent(input.trigger, input.rule_action);

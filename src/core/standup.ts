@@ -11,24 +11,31 @@ interface StandupItem {
   reason?: string;
 }
 
+/** Items of one section, at most: a standup is read at a glance (all of them: team_task(action='list', status=…)). */
+const SECTION_ITEMS = 50;
+/** A blocked reason in a standup, at most (the whole: team_task(action='get')). */
+const REASON_CHARS = 200;
+
 const item = (task: Task, withReason = false): StandupItem => ({
   id: task.id,
   title: task.title,
   assignees: task.assignees,
-  ...(withReason ? { reason: task.blocked_reason } : {}),
+  ...(withReason ? { reason: task.blocked_reason.length > REASON_CHARS ? `${task.blocked_reason.slice(0, REASON_CHARS)}…` : task.blocked_reason } : {}),
 });
 
-export function renderStandup(day: Date, sections: { completed_today: StandupItem[]; in_progress: StandupItem[]; blocked: StandupItem[]; needs_review: StandupItem[] }): string {
+type Sections = { completed_today: StandupItem[]; in_progress: StandupItem[]; blocked: StandupItem[]; needs_review: StandupItem[] };
+
+export function renderStandup(day: Date, sections: Sections, more: Partial<Record<keyof Sections, number>> = {}): string {
   const date = day.toLocaleDateString('en-US', { month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC' });
   const who = (i: StandupItem) => i.assignees.join(', ');
-  const block = (heading: string, items: StandupItem[], line: (i: StandupItem) => string) =>
-    [heading, ...(items.length ? items.map((i) => `• ${line(i)}`) : ['• none'])].join('\n');
+  const block = (heading: string, key: keyof Sections, line: (i: StandupItem) => string) =>
+    [heading, ...(sections[key].length ? sections[key].map((i) => `• ${line(i)}`) : ['• none']), ...(more[key] ? [`• … and ${more[key]} more`] : [])].join('\n');
   return [
     `DAILY STANDUP — ${date}`,
-    block('✅ COMPLETED TODAY', sections.completed_today, (i) => `${i.title}${who(i) ? ` (by ${who(i)})` : ''}`),
-    block('IN PROGRESS', sections.in_progress, (i) => `${i.title}${who(i) ? ` (${who(i)})` : ''}`),
-    block('BLOCKED', sections.blocked, (i) => `${i.title}${i.reason ? ` — ${i.reason}` : ''}`),
-    block('NEEDS REVIEW', sections.needs_review, (i) => i.title),
+    block('✅ COMPLETED TODAY', 'completed_today', (i) => `${i.title}${who(i) ? ` (by ${who(i)})` : ''}`),
+    block('IN PROGRESS', 'in_progress', (i) => `${i.title}${who(i) ? ` (${who(i)})` : ''}`),
+    block('BLOCKED', 'blocked', (i) => `${i.title}${i.reason ? ` — ${i.reason}` : ''}`),
+    block('NEEDS REVIEW', 'needs_review', (i) => i.title),
   ].join('\n\n');
 }
 
@@ -56,14 +63,19 @@ const standup = defineAction({
       .orderBy('priority')
       .orderBy('updated_at')
       .execute();
-    const tasks = await hydrate(ctx, rows);
-    const sections = {
-      completed_today: tasks.filter((t) => t.status === 'done').map((t) => item(t)),
-      in_progress: tasks.filter((t) => t.status === 'in_progress').map((t) => item(t)),
-      blocked: tasks.filter((t) => t.status === 'blocked').map((t) => item(t, true)),
-      needs_review: tasks.filter((t) => t.status === 'review').map((t) => item(t)),
+    const of = (status: string) => rows.filter((r) => r.status === status);
+    const [done, inProgress, blocked, review] = [of('done'), of('in_progress'), of('blocked'), of('review')];
+    const shown = await hydrate(ctx, [done, inProgress, blocked, review].flatMap((section) => section.slice(0, SECTION_ITEMS)));
+    const pick = (status: string, withReason = false) => shown.filter((t) => t.status === status).map((t) => item(t, withReason));
+    const sections: Sections = { completed_today: pick('done'), in_progress: pick('in_progress'), blocked: pick('blocked', true), needs_review: pick('review') };
+    const more = {
+      completed_today: done.length - sections.completed_today.length,
+      in_progress: inProgress.length - sections.in_progress.length,
+      blocked: blocked.length - sections.blocked.length,
+      needs_review: review.length - sections.needs_review.length,
     };
-    return { team_id: team.id, date: start.slice(0, 10), ...sections, text: renderStandup(day, sections) };
+    const truncated = Object.values(more).some((n) => n > 0);
+    return { team_id: team.id, date: start.slice(0, 10), ...sections, text: renderStandup(day, sections, more), ...(truncated ? { truncated, more } : {}) };
   },
 });
 

@@ -3,6 +3,7 @@ import { nextReadyTask, sweepExpiredLeases } from './claims.js';
 import type { Db } from '../store/store.js';
 import type { Ctx } from './context.js';
 import { sweepExpiredFacts } from './facts.js';
+import { keysExpired, sweepIdempotencyKeys } from './idempotency.js';
 import { createNotification } from './notifications.js';
 import { rulesOf } from './rules.js';
 import { changeStatus, setAssignees } from './tasks.js';
@@ -10,26 +11,28 @@ import type { AgentRow } from '../store/schema.js';
 import { escalationTargets, leadsOf } from './roles.js';
 
 /**
- * Time-driven work: expired leases, expired facts and idle agents. Servers run it on a timer and the core at the start of write
- * use cases (throttled), each step a conditional write so that processes sweeping at once act once.
+ * Time-driven work: expired leases, expired facts, idle agents and old idempotency keys. Servers run it on a timer
+ * and the core before calls (throttled), each step a conditional write so that processes sweeping at once act once.
  */
 /**
- * Whether a sweep has anything to do: an expired lease or fact, or an idle-agent rule switched on. Three indexed
- * reads, so that servers take the write lock for a sweep only when it will change something.
+ * Whether a sweep has anything to do: an expired lease, fact or idempotency key, or an idle-agent rule switched on.
+ * Indexed reads, so that servers take the write lock for a sweep only when it will change something.
  */
 export async function sweepIsDue(db: Db, now: string): Promise<boolean> {
-  const [lease, fact, idleRule] = await Promise.all([
+  const [lease, fact, idleRule, oldKey] = await Promise.all([
     db.selectFrom('team_tasks').select('id').where('status', '=', 'in_progress').where('lease_expires_at', '!=', '').where('lease_expires_at', '<=', now).limit(1).executeTakeFirst(),
     db.selectFrom('team_facts').select('id').where('expires_at', '!=', '').where('expires_at', '<=', now).limit(1).executeTakeFirst(),
     db.selectFrom('team_rules').select('id').where('trigger', '=', 'agent.idle').where('enabled', '=', 1).limit(1).executeTakeFirst(),
+    keysExpired({ db, now }),
   ]);
-  return Boolean(lease || fact || idleRule);
+  return Boolean(lease || fact || idleRule || oldKey);
 }
 
 export async function sweep(ctx: Ctx): Promise<void> {
   await sweepExpiredLeases(ctx);
   await sweepExpiredFacts(ctx);
   await sweepIdleAgents(ctx);
+  await sweepIdempotencyKeys(ctx);
 }
 
 /**

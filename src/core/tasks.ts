@@ -4,15 +4,16 @@ import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { TeamTableError, denied, notFound, validation } from './errors.js';
 import { RESOLVED, assertParent, assertReady, onTaskFinished, openDependencies, setDependencies, subtaskProgress, unblockDependents } from './dependencies.js';
-import { TASK_STATUSES, agentRef, limit, longText, priority, shortText, stringList, taskRef, teamRef } from './fields.js';
+import { TASK_STATUSES, agentRef, cursor, limit, longText, priority, shortText, stringList, taskRef, teamRef } from './fields.js';
 import type { TaskStatus } from './fields.js';
 import { taskFeed } from './feed.js';
 import { newId } from './ids.js';
 import { LIMITS } from './limits.js';
+import { PAGE_BUDGET, after, cutFields, decodeCursor, jsonBytes, pageFields, takePage } from './paging.js';
 import { defined } from './patch.js';
 import { subscribe } from './threads.js';
-import { authorize } from './roles.js';
 import { assertTransition } from './workflow.js';
+import { startWork, stopWork } from './working.js';
 
 export type Task = ReturnType<typeof toTask>;
 
@@ -147,7 +148,8 @@ async function implicitHolder(ctx: Ctx, row: TaskRow): Promise<string> {
 
 /**
  * The one path of every status change — update, claim, review, lease expiry, rules: checks the workflow and the
- * dependencies, keeps the side fields right (completed_at, blocked_from, the claim and the holder's current task),
+ * dependencies, keeps the side fields right (completed_at, blocked_from, the claim, and the holder's status and
+ * current task in its agent row and its working state),
  * saves, records an event carrying `from` and `to`, and sets off what finishing a task causes.
  */
 export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, change: StatusChange = {}) {
@@ -164,14 +166,9 @@ export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, chang
   if (to === 'in_progress') {
     row.claimed_by ||= await implicitHolder(ctx, row);
     if (row.claimed_by && !row.lease_expires_at) row.lease_expires_at = await leaseUntil(ctx, row.team_id);
+    if (row.claimed_by) await startWork(ctx, row.claimed_by, row.id);
   } else if (row.claimed_by) {
-    await ctx.db
-      .updateTable('persistent_agents')
-      .set({ current_task_id: '', status: 'idle' })
-      .where('id', '=', row.claimed_by)
-      .where('current_task_id', '=', row.id)
-      .where('status', '=', 'working')
-      .execute();
+    await stopWork(ctx, row.claimed_by, row.id);
     row.claimed_by = '';
     row.lease_expires_at = '';
   }
@@ -188,20 +185,10 @@ export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, chang
   if (to === 'done' || to === 'cancelled') await onTaskFinished(ctx, row);
 }
 
-/**
- * Whether the actor may accept work in review: its role must allow team_task.approve, and it must be the task's
- * reviewer — or a lead, the owner, or anyone when no reviewer is set. Shared by approve and update.
- */
-export async function assertMayApprove(ctx: Ctx, row: TaskRow) {
-  await authorize(ctx, { tool: 'team_task', action: 'approve' });
-  if (!row.reviewer || row.reviewer === ctx.actorId || ctx.isLead) return;
-  throw denied(`only the reviewer ${row.reviewer}, a lead or the owner may accept task ${row.id} out of review`, { reviewer: row.reviewer });
-}
-
 /** The lease a claim on a task of `teamId` gets from now. */
 export async function leaseUntil(ctx: Ctx, teamId: string): Promise<string> {
-  const team = await ctx.db.selectFrom('teams').select('lease_minutes').where('id', '=', teamId).executeTakeFirstOrThrow();
-  return new Date(Date.parse(ctx.now) + team.lease_minutes * 60_000).toISOString();
+  const team = await ctx.db.selectFrom('teams').select('lease_seconds').where('id', '=', teamId).executeTakeFirstOrThrow();
+  return new Date(Date.parse(ctx.now) + team.lease_seconds * 1000).toISOString();
 }
 
 /** Any activity of a claim's holder on its task renews the lease and bumps the task. */
@@ -241,6 +228,7 @@ const create = defineAction({
     assignees: stringList(LIMITS.agentId).optional(),
   }),
   write: true,
+  creates: true,
   answersWithTask: true,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
@@ -279,10 +267,13 @@ const create = defineAction({
   },
 });
 
+/** A task in a list: its description cut (see cutFields) so that a page holds many. */
+const listed = (task: Task) => cutFields(task, ['description'], `team_task(action='get', task_id='${task.id}')`);
+
 const list = defineAction({
   tool: 'team_task',
   action: 'list',
-  summary: 'tasks, highest priority first; filters status, assignee_filter, label, priority, parent_id',
+  summary: "tasks, highest priority first; filters status, assignee_filter (an agent id, or 'me'), label, priority, parent_id; pages with cursor",
   input: z.strictObject({
     team_id: teamRef,
     status: z.enum(TASK_STATUSES).optional(),
@@ -291,16 +282,18 @@ const list = defineAction({
     priority: priority.optional(),
     parent_id: taskRef.optional(),
     limit: limit(100),
+    cursor,
   }),
   write: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
+    const position = decodeCursor('tasks', input.cursor, 3);
     let query = ctx.db.selectFrom('team_tasks').selectAll('team_tasks').where('team_tasks.team_id', '=', team.id);
     if (input.status) query = query.where('status', '=', input.status);
     if (input.priority) query = query.where('priority', '=', input.priority);
     if (input.parent_id) query = query.where('parent_id', '=', input.parent_id);
     if (input.assignee_filter) {
-      const agentId = input.assignee_filter.toLowerCase();
+      const agentId = await assigneeOf(ctx, team.id, input.assignee_filter);
       query = query.where(({ exists, selectFrom }) =>
         exists(selectFrom('team_task_assignees as a').select('a.task_id').whereRef('a.task_id', '=', 'team_tasks.id').where('a.agent_id', '=', agentId)),
       );
@@ -311,33 +304,52 @@ const list = defineAction({
         exists(selectFrom('team_task_labels as l').select('l.task_id').whereRef('l.task_id', '=', 'team_tasks.id').where('l.label', '=', label)),
       );
     }
+    if (position) query = query.where(after(['priority', 'created_at', 'id'], position));
     const rows = await query.orderBy('priority').orderBy('created_at').orderBy('id').limit(input.limit + 1).execute();
     const tasks = await hydrate(ctx, rows.slice(0, input.limit));
-    return { team_id: team.id, tasks, count: tasks.length, truncated: rows.length > input.limit };
+    const page = takePage(tasks, { limit: input.limit, list: 'tasks', position: (t) => [t.priority, t.created_at, t.id], render: listed, more: rows.length > input.limit });
+    return { team_id: team.id, tasks: page.items, count: page.items.length, ...pageFields(page) };
   },
 });
+
+/** The agent `assignee_filter` names: an agent of the team, or `me` (the calling agent). */
+async function assigneeOf(ctx: Ctx, teamId: string, filter: string): Promise<string> {
+  if (filter.toLowerCase() === 'me') {
+    if (ctx.actor.kind !== 'agent') throw validation('assignee_filter', "'me' means the calling agent, and this session acts as the owner: name an agent");
+    return ctx.actor.id;
+  }
+  const id = filter.toLowerCase();
+  await assertTeamAgents(ctx, teamId, [id], 'assignee_filter');
+  return id;
+}
+
+/** Subtasks listed in a task's answer, at most (the rest: team_task(action='list', parent_id=…)). */
+const SUBTASKS_SHOWN = 100;
 
 const get = defineAction({
   tool: 'team_task',
   action: 'get',
-  summary: 'a task with subtasks, dependencies and its feed (comments, messages, events in order)',
-  input: z.strictObject({ team_id: teamRef, task_id: taskRef }),
+  summary: 'a task with subtasks, dependencies and its feed (comments, messages, events in order; newest page, cursor for older)',
+  input: z.strictObject({ team_id: teamRef, task_id: taskRef, cursor }),
   write: false,
   async run(ctx, input) {
     const { row, task } = await loadTask(ctx, input.team_id, input.task_id);
-    const [blocks, subtasks, progress, feed] = await Promise.all([
+    const [blocks, subtasks, progress] = await Promise.all([
       ctx.db.selectFrom('team_task_dependencies').select('task_id').where('depends_on', '=', row.id).orderBy('task_id').execute(),
-      ctx.db.selectFrom('team_tasks').select(['id', 'title', 'status']).where('parent_id', '=', row.id).orderBy('created_at').execute(),
+      ctx.db.selectFrom('team_tasks').select(['id', 'title', 'status']).where('parent_id', '=', row.id).orderBy('created_at').limit(SUBTASKS_SHOWN).execute(),
       subtaskProgress(ctx, [row.id]),
-      taskFeed(ctx, row),
     ]);
-    return {
+    const shown = progress.get(row.id) ?? { total: 0, done: 0 };
+    const answer = {
       ...task,
       blocks: blocks.map((b) => b.task_id),
       subtasks,
-      progress: progress.get(row.id) ?? { total: 0, done: 0 },
-      ...feed,
+      ...(shown.total > subtasks.length ? { subtasks_total: shown.total } : {}),
+      progress: shown,
     };
+    // The feed gets what the rest of the answer leaves of the budget.
+    const feed = await taskFeed(ctx, row, input.cursor, PAGE_BUDGET - jsonBytes(answer));
+    return { ...answer, ...feed };
   },
 });
 
@@ -361,7 +373,13 @@ const update = defineAction({
     if (status && status !== row.status) {
       // Checked against the task as it was: clearing the reviewer in the same call does not skip review.
       assertTransition(row, status);
-      if (row.status === 'review' && status === 'done') await assertMayApprove(ctx, row);
+      if (row.status === 'review' && !ctx.isLead) {
+        throw denied(`task ${row.id} is in review: approve or request_changes move it on${row.reviewer ? ` (the reviewer ${row.reviewer}'s)` : ''}; an update out of review is a lead's or the owner's`, { from: 'review', to: status, reviewer: row.reviewer });
+      }
+    }
+    // A reviewer once named is the owner's or a lead's to change: an assignee must not swap in a friendlier one.
+    if (fields.reviewer !== undefined && row.reviewer && fields.reviewer.toLowerCase() !== row.reviewer && !ctx.isLead) {
+      throw denied(`task ${row.id} has reviewer ${row.reviewer}: only a lead or the owner may change or clear it`, { field: 'reviewer', reviewer: row.reviewer });
     }
     const patch = defined({ ...fields, reviewer: fields.reviewer?.toLowerCase() });
     await checkReferences(ctx, row, patch);

@@ -46,6 +46,9 @@ export async function deliver(ctx: Ctx, message: Pick<MessageRow, 'id' | 'team_i
         delivered_at: '',
         read_at: '',
         archived_at: '',
+        handout_id: '',
+        handout_session: '',
+        handed_out_at: '',
       })),
     )
     .execute();
@@ -67,12 +70,15 @@ export interface PostInput {
 
 /**
  * Posts a message: stores it, parses its @mentions (agents of the team), subscribes the author and the mentioned
- * to the thread, and delivers one pending message to each agent concerned — the recipient, the mentioned, and
- * every subscriber of the thread — never to the author, and never twice.
+ * to the thread, and delivers one pending message to each agent concerned — the mentioned and every subscriber of
+ * the thread, or a direct message's recipient alone — never to the author, and never twice.
  */
 export async function post(ctx: Ctx, input: PostInput) {
   const teamAgents = await ctx.db.selectFrom('persistent_agents').select('id').where('team_id', '=', input.teamId).execute();
-  const mentions = parseMentions(input.content, new Set(teamAgents.map((a) => a.id)));
+  // A direct message stays private: its @names are text, not deliveries, and its thread's subscribers do not get it.
+  const direct = Boolean(input.toAgent);
+  const { known, unknown } = parseMentions(input.content, new Set(teamAgents.map((a) => a.id)));
+  const mentions = direct ? [] : known;
   const fromAgent = ctx.actor.kind === 'agent' ? ctx.actorId : '';
   const message: MessageRow = {
     id: newRowId(),
@@ -95,7 +101,7 @@ export async function post(ctx: Ctx, input: PostInput) {
   if (input.toAgent) deliveries.set(input.toAgent, 'direct');
   if (input.broadcast) for (const { id } of teamAgents) deliveries.set(id, 'broadcast');
   for (const id of mentions) if (!deliveries.has(id)) deliveries.set(id, 'mention');
-  if (input.threadId) {
+  if (input.threadId && !direct) {
     const subscribers = await ctx.db
       .selectFrom('team_thread_subscriptions')
       .select('agent_id')
@@ -117,9 +123,10 @@ export async function post(ctx: Ctx, input: PostInput) {
   for (const id of mentions) {
     await ctx.emit({ team_id: input.teamId, type: 'mention', message: `${ctx.actorId} mentioned @${id}`, related_id: message.id, data: { agent_id: id, thread_id: input.threadId } });
   }
-  if (input.threadId) {
+  if (input.threadId && !direct) {
     if (fromAgent) await subscribe(ctx, input.teamId, input.threadId, fromAgent, 'auto');
     for (const id of mentions) await subscribe(ctx, input.teamId, input.threadId, id, 'mentioned');
   }
-  return { ...message, mentions, recipients: [...deliveries.keys()] };
+  // An @name that is no agent of the team reached nobody: said, rather than dropped silently.
+  return { ...message, mentions, recipients: [...deliveries.keys()], unresolved_mentions: direct ? [] : unknown };
 }

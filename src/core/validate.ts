@@ -5,7 +5,8 @@ import { TeamTableError } from './errors.js';
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, context: string): z.infer<S> {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
+  // An unknown key first: it is most often the misspelling of the very parameter reported missing.
+  const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys' && i.path.length === 0) ?? result.error.issues[0]!;
   const field = issue.path.length ? issue.path.join('.') : describeRoot(issue);
   throw new TeamTableError('VALIDATION', `${context}: ${field} ${explain(issue, input)}`, {
     field,
@@ -55,3 +56,26 @@ function explain(issue: z.core.$ZodIssue, input: unknown): string {
 }
 
 const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+
+/** A lone UTF-16 surrogate: JavaScript strings may hold one, UTF-8 (the database, the wire) cannot. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Refuses text that is not valid Unicode — a lone surrogate, which would be stored as invalid UTF-8 — naming the
+ * field, wherever it is in the arguments.
+ */
+export function assertWellFormedText(value: unknown, context: string, path: string[] = []): void {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE.test(value)) {
+      const field = path.join('.') || 'input';
+      throw new TeamTableError('VALIDATION', `${context}: ${field} is not valid text: it holds a lone UTF-16 surrogate (half of a character)`, { field });
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => assertWellFormedText(item, context, [...path, String(index)]));
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      assertWellFormedText(key, context, [...path, '(a key)']);
+      assertWellFormedText(item, context, [...path, key]);
+    }
+  }
+}

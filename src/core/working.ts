@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { WorkingStateRow } from '../store/schema.js';
 import { defineAction } from './action.js';
+import type { Ctx } from './context.js';
 import { WORKING_STATUSES, agentTarget, longText, taskRef } from './fields.js';
 import { defined } from './patch.js';
 
@@ -15,6 +16,25 @@ export function renderWorkingState(state: Pick<WorkingStateRow, 'status' | 'curr
 
 const withMarkdown = (state: WorkingStateRow) => ({ ...state, markdown: renderWorkingState(state) });
 
+/**
+ * An agent's status and current task are said in two places — its row (team_agent get) and its working state
+ * (working_get, WORKING.md); every change of them goes through these two, so the two always agree.
+ */
+
+/** The agent works on `taskId` now (a claim, a start, a hand-over); a paused or stopped agent keeps its status. */
+export async function startWork(ctx: Ctx, agentId: string, taskId: string): Promise<void> {
+  const changed = await ctx.db.updateTable('persistent_agents').set({ status: 'working', current_task_id: taskId }).where('id', '=', agentId).where('status', 'in', ['idle', 'working']).executeTakeFirst();
+  if (Number(changed.numUpdatedRows)) {
+    await ctx.db.updateTable('agent_working_state').set({ status: 'working', current_task_id: taskId, updated_at: ctx.now }).where('agent_id', '=', agentId).execute();
+  }
+}
+
+/** The agent no longer works on `taskId` (it left in_progress, or went to another agent), if that is what it did. */
+export async function stopWork(ctx: Ctx, agentId: string, taskId: string): Promise<void> {
+  await ctx.db.updateTable('persistent_agents').set({ current_task_id: '', status: 'idle' }).where('id', '=', agentId).where('current_task_id', '=', taskId).where('status', '=', 'working').execute();
+  await ctx.db.updateTable('agent_working_state').set({ current_task_id: '', status: 'idle', updated_at: ctx.now }).where('agent_id', '=', agentId).where('current_task_id', '=', taskId).execute();
+}
+
 const get = defineAction({
   tool: 'team_agent',
   action: 'working_get',
@@ -25,8 +45,9 @@ const get = defineAction({
     const agent = await ctx.agent(input.agent_id, input.team_id);
     ctx.assertActsFor(agent, 'read the working state');
     const state = await ctx.db.selectFrom('agent_working_state').selectAll().where('agent_id', '=', agent.id).executeTakeFirst();
+    // Without a saved state, what the agent row says (a claim sets it working on the task).
     return withMarkdown(
-      state ?? { agent_id: agent.id, team_id: agent.team_id, current_task_id: '', status: 'idle', next_steps: '', context: '', updated_at: '' },
+      state ?? { agent_id: agent.id, team_id: agent.team_id, current_task_id: agent.current_task_id, status: agent.status === 'working' ? 'working' : 'idle', next_steps: '', context: '', updated_at: '' },
     );
   },
 });

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { TeamTableError } from '../core/errors.js';
 import type { CommitSignal } from './feed.js';
 import type { LeaseStore } from './leader.js';
 import type { Database } from './schema.js';
@@ -17,6 +18,11 @@ export interface StoreDialect {
   readonly sequenceType: 'integer' | 'bigserial';
   /** Makes a table refuse UPDATE and DELETE inside the database itself. */
   appendOnly(db: Kysely<any>, table: string): Promise<void>;
+  /**
+   * A storage failure (disk full, read-only, corrupt, I/O) as a STORE_UNAVAILABLE error naming the file and the
+   * cause; undefined for any other error.
+   */
+  storeError(error: unknown): TeamTableError | undefined;
   /** How this process notices commits of other connections (the event feed polls it). */
   readonly commits: CommitSignal;
   /** Leases on background work that one process per database does at a time. */

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { TeamTableError } from '../core/errors.js';
 import type { StoreDialect } from './dialect.js';
 import { MIGRATIONS } from './migrations/index.js';
+import type { Database } from './schema.js';
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -12,6 +14,9 @@ export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
  */
 export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERSION): Promise<number> {
   const { db } = dialect;
+  // An up-to-date database opens without taking the write lock (and a read-only one opens at all).
+  const settled = await currentVersion(db).catch(() => undefined);
+  if (settled !== undefined && settled === target) return settled;
   await db.schema
     .createTable('schema_version')
     .ifNotExists()
@@ -21,11 +26,7 @@ export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERS
 
   for (;;) {
     const applied = await db.transaction().execute(async (tx) => {
-      const row = await tx
-        .selectFrom('schema_version')
-        .select(sql<number | null>`max(version)`.as('version'))
-        .executeTakeFirst();
-      const current = Number(row?.version ?? 0);
+      const current = await currentVersion(tx);
       if (current > LATEST_SCHEMA_VERSION) {
         throw new TeamTableError(
           'SCHEMA_TOO_NEW',
@@ -42,4 +43,9 @@ export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERS
     });
     if (applied !== null) return applied;
   }
+}
+
+async function currentVersion(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('schema_version').select(sql<number | null>`max(version)`.as('version')).executeTakeFirst();
+  return Number(row?.version ?? 0);
 }

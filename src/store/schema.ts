@@ -20,6 +20,8 @@ export interface TeamsTable {
   created_at: string;
   enabled: number;
   lease_minutes: number;
+  /** How long a claim holds a task without activity; lease_minutes is the same length, rounded up. */
+  lease_seconds: number;
 }
 
 export interface AgentsTable {
@@ -147,6 +149,11 @@ export interface PendingMessagesTable {
   delivered_at: string;
   read_at: string;
   archived_at: string;
+  /** The mention_check hand-out the copy was last given in (its ack cursor), while not acknowledged. */
+  handout_id: string;
+  /** The session it was handed out to. */
+  handout_session: string;
+  handed_out_at: string;
 }
 
 export interface FactsTable {
@@ -283,6 +290,25 @@ export interface NotificationDeliveriesTable {
   sent_at: string;
 }
 
+/** One reader's read mark on a notification (`agent:<id>` or `owner:<name>`). */
+export interface NotificationReadsTable {
+  notification_id: string;
+  reader: string;
+  read_at: string;
+}
+
+/** The first answer of a create made with an idempotency key, per actor. */
+export interface IdempotencyKeysTable {
+  actor: string;
+  key: string;
+  tool: string;
+  action: string;
+  /** A hash of the validated arguments: the same key with other arguments is refused. */
+  request_hash: string;
+  result: string;
+  created_at: string;
+}
+
 /**
  * The event log (the seed's activities): append-only, one global sequence. `agent_id` is the actor, `related_id`
  * the subject, `data` a small JSON object. It never holds message content, so purging a message leaves no trace
@@ -330,6 +356,8 @@ export interface Database {
   team_thread_subscriptions: ThreadSubscriptionsTable;
   agent_working_state: WorkingStateTable;
   team_notifications: NotificationsTable;
+  team_notification_reads: NotificationReadsTable;
+  team_idempotency_keys: IdempotencyKeysTable;
   team_events: EventsTable;
   leases: LeasesTable;
   notification_rules: NotificationRulesTable;

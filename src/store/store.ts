@@ -21,19 +21,18 @@ export class Store {
 
   private constructor(readonly dialect: StoreDialect) {}
 
-  /** Opens (creating if needed) the database at `location` — a file path — and migrates it. */
+  /**
+   * Opens the database at `location` — a file path, in a folder that exists — and migrates it. Whatever fails is a
+   * STORE_UNAVAILABLE (or SCHEMA_TOO_NEW) error naming the file and the cause, and leaves nothing open: a caller
+   * may simply try again once the cause is fixed.
+   */
   static async open(location: string, options: OpenOptions = {}): Promise<Store> {
-    let dialect: StoreDialect;
-    try {
-      dialect = openSqlite(location);
-    } catch (error) {
-      throw new TeamTableError('STORE_UNAVAILABLE', `cannot open the database ${location}: ${(error as Error).message}`, { location });
-    }
+    const dialect = openSqlite(location);
     try {
       await migrate(dialect, options.schemaVersion);
     } catch (error) {
-      await dialect.close();
-      throw error;
+      await dialect.close().catch(() => {});
+      throw dialect.storeError(error) ?? error;
     }
     return new Store(dialect);
   }
@@ -59,6 +58,12 @@ export class Store {
     const result = await this.dialect.db.transaction().execute(work);
     this.tail?.wake();
     return result;
+  }
+
+  /** `error` as the caller should see it: a storage failure becomes STORE_UNAVAILABLE naming its cause. */
+  explain(error: unknown): unknown {
+    if (error instanceof TeamTableError) return error;
+    return this.dialect.storeError(error) ?? error;
   }
 
   async close(): Promise<void> {

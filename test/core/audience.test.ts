@@ -11,7 +11,7 @@ describe('the audience of an event', () => {
     const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'Docs', assignees: ['loki'] });
     const head = await t.core.feed.head();
     await t.call(agent('sam'), 'team_comm', { action: 'send_message', to_agent: 'loki', content: 'psst, @jarvis is busy' });
-    await t.call(agent('sam'), 'team_comm', { action: 'comment', task_id: task.id, content: 'looks good' });
+    await t.call(agent('sam'), 'team_comm', { action: 'comment', task_id: task.id, content: 'looks good, @jarvis' });
     await t.call(agent('sam'), 'team_comm', { action: 'notify', type: 'task_progress', message: 'half way', to_agent: 'loki' });
     await t.call(agent('sam'), 'team_comm', { action: 'notify', type: 'task_progress', message: 'for all' });
     const events = await t.store.db.selectFrom('team_events').selectAll().where('seq', '>', head).orderBy('seq').execute();
@@ -20,7 +20,8 @@ describe('the audience of an event', () => {
     const [owner, jarvis, loki, sam] = await Promise.all([viewer(OWNER), viewer(agent('jarvis')), viewer(agent('loki')), viewer(agent('sam'))]);
 
     const direct = byType('message_sent', 0);
-    expect(audienceOf(direct)).toEqual({ concerns: ['loki', 'jarvis'], visibility: 'private' });
+    // a direct message reaches its addressee alone: the @jarvis in it is text
+    expect(audienceOf(direct)).toEqual({ concerns: ['loki'], visibility: 'private' });
     const comment = byType('message_sent', 1);
     expect(audienceOf(comment).visibility).toBe('team');
     expect(concerns(comment, 'loki')).toBe(true); // subscribed to the task's thread as its assignee

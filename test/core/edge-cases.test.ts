@@ -22,7 +22,7 @@ describe('claims, review and rules at their edges', () => {
     await t.call(agent('loki'), 'team_task', { action: 'update', task_id: task.id, status: 'in_progress' });
     await expect(t.call(agent('loki'), 'team_task', { action: 'update', task_id: task.id, status: 'done', reviewer: '' })).rejects.toThrow(/reviewer 'jarvis': move it to review first/);
     await t.call(agent('loki'), 'team_task', { action: 'update', task_id: task.id, status: 'review' });
-    await expect(t.call(agent('loki'), 'team_task', { action: 'update', task_id: task.id, status: 'done' })).rejects.toThrow(/may not use team_task.approve/);
+    await expect(t.call(agent('loki'), 'team_task', { action: 'update', task_id: task.id, status: 'done' })).rejects.toThrow(/is in review: approve or request_changes move it on \(the reviewer jarvis's\)/);
     expect((await t.call(agent('jarvis'), 'team_task', { action: 'update', task_id: task.id, status: 'done' })).status).toBe('done');
   });
 
@@ -111,7 +111,13 @@ describe('privacy of feeds, notifications and mail', () => {
     await t.call(agent('jarvis'), 'team_comm', { action: 'notify', type: 'task_progress', message: 'for everyone' });
     expect((await t.call(agent('eve'), 'team_comm', { action: 'notify_list' })).notifications.map((n: any) => n.message)).toEqual(['for everyone']);
     expect((await t.call(agent('loki'), 'team_comm', { action: 'notify_list', unread_only: true })).notifications.map((n: any) => n.message)).toEqual(['for everyone', 'for loki only']);
-    expect((await t.call(OWNER, 'team_comm', { action: 'notify_list', unread_only: true })).count).toBe(1);
+    // each reader has its own read state: what loki saw is not unread for it any more, and still is for the owner
+    expect(await t.call(agent('loki'), 'team_comm', { action: 'notify_list', unread_only: true })).toMatchObject({ notifications: [], unread_remaining: 0 });
+    expect((await t.call(agent('loki'), 'team_comm', { action: 'notify_list' })).notifications.map((n: any) => n.read_at)).toEqual(['2026-02-21T10:00:01.000Z', '2026-02-21T10:00:01.000Z']);
+    expect((await t.call(OWNER, 'team_comm', { action: 'notify_list', unread_only: true })).count).toBe(2);
+    expect((await t.call(agent('eve'), 'team_comm', { action: 'notify_list', unread_only: true })).count).toBe(0);
+    const reads = await t.store.db.selectFrom('team_events').select(['agent_id', 'data']).where('type', '=', 'notifications_read').orderBy('seq').execute();
+    expect(reads.map((e) => `${e.agent_id}:${JSON.parse(e.data).count}`)).toEqual(['eve:1', 'loki:2', 'ana:2']);
   });
 
   it('counts nothing left in mention_check once a message is deleted, and purges notifications too', async () => {

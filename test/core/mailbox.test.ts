@@ -29,7 +29,9 @@ describe('mail management', () => {
     expect((await inbox(t, 'loki', { sender: 'vision' })).messages).toHaveLength(1);
     expect((await inbox(t, 'loki', { thread_id: task.id })).messages).toHaveLength(1);
     expect((await inbox(t, 'loki', { since: '2026-02-21T10:00:01Z' })).messages).toHaveLength(2);
-    // mention_check fetches what is unread and marks it read too
+    // mention_check hands out what is unread; it is read once acknowledged (here by the session's next check)
+    await t.call(agent('loki'), 'team_comm', { action: 'mention_check' });
+    expect((await inbox(t, 'loki')).unread_count).toBe(2);
     await t.call(agent('loki'), 'team_comm', { action: 'mention_check' });
     expect((await inbox(t, 'loki')).unread_count).toBe(0);
   });

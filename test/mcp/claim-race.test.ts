@@ -24,7 +24,7 @@ describe('claim race across processes', () => {
     const all = claimed.flat();
     expect(all).toHaveLength(TASKS);
     expect(new Set(all).size).toBe(TASKS);
-    expect(claimed.every((mine) => mine.length > 0)).toBe(true);
+    // Which worker got how many is up to the scheduler (on a busy machine the first one may drain the backlog).
     const { tasks } = await owner.call('team_task', { action: 'list', status: 'in_progress', limit: 500 });
     expect(tasks).toHaveLength(TASKS);
     for (const [i, mine] of claimed.entries()) {

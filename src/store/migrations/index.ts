@@ -5,6 +5,7 @@ import { taskFlow } from './002_task_flow.js';
 import { governance } from './003_governance.js';
 import { readyQueue } from './004_ready_queue.js';
 import { leases } from './005_leases.js';
+import { hardening } from './006_hardening.js';
 import { notificationDelivery } from './008_notification_delivery.js';
 
 /** One forward-only step of the schema. Numbers are consecutive; a step never changes once released. */
@@ -14,4 +15,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, notificationDelivery];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, notificationDelivery];

@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, statSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, sql } from 'kysely';
 import type { DatabaseConnection, Driver, SqliteDatabase } from 'kysely';
+import { TeamTableError } from '../../core/errors.js';
 import type { StoreDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { sqliteLeases } from './leases.js';
@@ -12,24 +13,48 @@ const BUSY_TIMEOUT_MS = 30_000;
 const STATEMENT_CACHE_SIZE = 256;
 
 /**
+ * `PRAGMA application_id` of a team-table database ("TTab"), written in the file's header: how a file says it is
+ * ours before anything in it is read or changed. Databases made before it existed carry 0 and are recognised by
+ * their tables.
+ */
+export const APPLICATION_ID = 0x54546162;
+/** Tables every team-table database has had since schema version 1. */
+const OUR_TABLES = ['schema_version', 'teams', 'persistent_agents', 'team_tasks', 'team_events'];
+
+/**
  * Kysely's SQLite driver opens transactions with a deferred `BEGIN`, which takes the write lock only at the first
  * write; two processes that both read first then deadlock on the upgrade and one gets SQLITE_BUSY at once, with no
  * busy-wait. `BEGIN IMMEDIATE` takes the lock up front, so a second writer waits on the busy timeout instead.
+ *
+ * SQLite itself rolls a transaction back on some errors (a full disk, an I/O error); Kysely's own rollback would
+ * then fail with "cannot rollback - no transaction is active" and hide the cause, so it is skipped when SQLite has
+ * already done it.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    config: ConstructorParameters<typeof SqliteDriver>[0],
+    private readonly inTransaction: () => boolean,
+  ) {
+    super(config);
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.inTransaction()) await super.rollbackTransaction(connection);
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
-  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+  readonly #inTransaction: () => boolean;
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0], inTransaction: () => boolean) {
     super(config);
     this.#config = config;
+    this.#inTransaction = inTransaction;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#inTransaction);
   }
 }
 
@@ -55,15 +80,95 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
+/** A STORE_UNAVAILABLE error naming the file and the cause; `opening` says whether it happened while opening it. */
+const unavailable = (path: string, why: string, cause: string, details: Record<string, unknown> = {}, opening = true) =>
+  new TeamTableError('STORE_UNAVAILABLE', `${opening ? 'cannot open the database' : 'the database'} ${path}${opening ? '' : ' is unavailable'}: ${why}`, {
+    location: path,
+    cause,
+    ...details,
+  });
+
+/** What an SQLite failure means to the person who has to fix it, by SQLite's primary result code. */
+const CAUSES: [prefix: string, cause: string, why: string][] = [
+  ['SQLITE_FULL', 'disk_full', 'database or disk is full; free space, then retry'],
+  ['SQLITE_READONLY', 'read_only', 'the file is read-only for this process; make it writable, then retry'],
+  ['SQLITE_CORRUPT', 'corrupt', 'the file is malformed (corrupt); restore it from a backup'],
+  ['SQLITE_NOTADB', 'not_a_database', 'the file is malformed: it is not an SQLite database'],
+  ['SQLITE_IOERR', 'io_error', 'disk I/O error'],
+  ['SQLITE_CANTOPEN', 'cannot_open', 'unable to open database file'],
+  ['SQLITE_PERM', 'permission', 'permission denied'],
+  ['SQLITE_BUSY', 'busy', `another process held the write lock for ${BUSY_TIMEOUT_MS / 1000} s`],
+  ['SQLITE_LOCKED', 'busy', 'the database is locked'],
+];
+
+/** Whether the filesystem holding `path` has (next to) no space left. */
+function diskIsFull(path: string): boolean {
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail * fs.bsize < 64 * 1024;
+  } catch {
+    return false;
+  }
+}
+
+/** A storage failure as a STORE_UNAVAILABLE error naming the file and the cause; undefined for anything else. */
+export function sqliteFailure(error: unknown, path: string, opening = false): TeamTableError | undefined {
+  const code = (error as { code?: unknown })?.code;
+  if (!(error instanceof BetterSqlite3.SqliteError) || typeof code !== 'string') return undefined;
+  // SQLite reports a full disk as an I/O error where it fails to grow the shared-memory file (on open, mostly).
+  const match = code.startsWith('SQLITE_IOERR') && diskIsFull(path) ? CAUSES[0] : CAUSES.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`));
+  if (!match) return undefined;
+  return unavailable(path, `${match[2]} (${error.message})`, match[1], { sqlite_code: code }, opening);
+}
+
+/**
+ * Refuses, before anything in it changes, a file that is another application's SQLite database: ours carries our
+ * application_id, or (made before it existed) our tables; an empty database becomes ours.
+ */
+function claimAsOurs(raw: BetterSqlite3.Database, path: string): void {
+  const applicationId = raw.pragma('application_id', { simple: true }) as number;
+  if (applicationId === APPLICATION_ID) return;
+  const tables = raw.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'").pluck().all() as string[];
+  // A crash right after the first open can leave the version table alone, still empty.
+  const fresh = tables.length === 0 || (tables.length === 1 && tables[0] === 'schema_version' && !raw.prepare('select 1 from schema_version').get());
+  const previousVersion = OUR_TABLES.every((t) => tables.includes(t));
+  if (applicationId === 0 && (fresh || previousVersion)) {
+    raw.pragma(`application_id = ${APPLICATION_ID}`);
+    return;
+  }
+  const whose = applicationId ? `its application_id is ${applicationId}` : `its tables are ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}`;
+  throw unavailable(path, `it is another application's SQLite database (${whose}); nothing was changed — give --db a new file or a team-table database`, 'foreign_database');
+}
+
+/**
+ * Opens the SQLite file at `path`, refusing what would lose or damage data: an empty path (SQLite's throw-away
+ * temporary database, whose every write vanishes), a folder that does not exist (a typo must not give one agent a
+ * team of its own), and a file that is another application's database.
+ */
 export function openSqlite(path: string): StoreDialect {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const raw = new BetterSqlite3(path, { timeout: BUSY_TIMEOUT_MS });
-  raw.pragma('journal_mode = WAL');
-  // NORMAL in WAL mode is durable across process crashes (kill -9); only a power loss can drop the last commits.
-  raw.pragma('synchronous = NORMAL');
-  raw.pragma('foreign_keys = ON');
+  if (path === '') {
+    throw unavailable("''", 'no path was given (--db or TEAM_TABLE_DB is empty); an empty path would open a temporary database whose writes vanish', 'empty_path');
+  }
+  if (path !== ':memory:') {
+    const folder = dirname(path);
+    if (!existsSync(folder)) throw unavailable(path, `its folder ${folder} does not exist; create it, or check the path for a typo`, 'no_folder');
+    if (existsSync(path) && statSync(path).isDirectory()) throw unavailable(path, 'it is a folder, not a file (unable to open database file)', 'cannot_open');
+  }
+  let raw: BetterSqlite3.Database | undefined;
+  try {
+    raw = new BetterSqlite3(path, { timeout: BUSY_TIMEOUT_MS });
+    claimAsOurs(raw, path);
+    raw.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode is durable across process crashes (kill -9); only a power loss can drop the last commits.
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('foreign_keys = ON');
+  } catch (error) {
+    raw?.close();
+    throw sqliteFailure(error, path, true) ?? (error instanceof TeamTableError ? error : unavailable(path, (error as Error).message, 'cannot_open'));
+  }
+  const connection = raw;
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }),
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(connection) }, () => connection.inTransaction),
   });
   return {
     name: 'sqlite',
@@ -79,9 +184,10 @@ export function openSqlite(path: string): StoreDialect {
           .execute(target);
       }
     },
+    storeError: (error) => sqliteFailure(error, path),
     // data_version changes whenever another connection commits to the file; this connection's own commits wake
     // the feed directly (Store.write). A pragma read costs about a microsecond, so polling it often is cheap.
-    commits: { version: async () => raw.pragma('data_version', { simple: true }), pollMs: 25 },
+    commits: { version: async () => connection.pragma('data_version', { simple: true }), pollMs: 25 },
     leases: sqliteLeases(db),
     async close() {
       await db.destroy();
