@@ -7,11 +7,12 @@
 //    of BLOCK calls alternate between the two databases, ROUNDS times, after warm-ups; the sender does not run
 //    meanwhile, so only the call's own work is timed.
 //    The same through MCP: an SDK client calling `team-table serve` over stdio, as an agent makes the call (the
-//    server's own sender runs, as it always does; the receiver answers).
+//    server's own sender runs, as it always does; the receiver answers); and a third variant where a
+//    `team-table sender` process leads the sending, so that serve only writes the outbox.
 // 2. A burst of BURST notifications, each one notify call, with the sender running in this process
 //    (startNotificationSender, as serve does) and a webhook receiver in another (bench/fixtures/receiver.mjs):
 //    deliveries per second from the first call until the receiver has them all, and the calls' own rate.
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -82,7 +83,7 @@ async function callCost(dir, receiver) {
 
 /** p50 of notify as an MCP client sees it, with and without the webhook rule, blocks alternating. */
 async function callCostOverMcp(dir, receiver) {
-  const connect = async (label, hookUrl) => {
+  const connect = async (label, hookUrl, existing = false) => {
     const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', join(dir, `${label}.db`)], env: { ...process.env, TEAM_TABLE_OWNER: 'bench' }, stderr: 'ignore' });
     const client = new Client({ name: 'bench', version: '0' });
     await client.connect(transport);
@@ -90,12 +91,19 @@ async function callCostOverMcp(dir, receiver) {
       const result = await client.callTool({ name: tool, arguments: args });
       if (result.isError) throw new Error(result.content[0].text);
     };
+    if (existing) return { client, call };
     await call('team_manage', { action: 'create', name: 'Bench' });
     if (hookUrl) await call('team_manage', { action: 'notify_rule_create', name: 'hook', events: ['task_progress'], destinations: [{ type: 'webhook', url: hookUrl, secret: 'bench-secret' }] });
     return { client, call };
   };
   const plain = await connect('mcp-plain');
   const routed = await connect('mcp-routed', receiver.url);
+  // The sender process starts first, on the database serve created, and takes the lead before serve asks for it.
+  const aside = await connect('mcp-aside', receiver.url);
+  await aside.client.close();
+  const senderProcess = spawn(process.execPath, [CLI, 'sender', '--db', join(dir, 'mcp-aside.db')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise((resolve) => senderProcess.stderr.on('data', (d) => String(d).includes('started') && resolve()));
+  const separate = await connect('mcp-aside', receiver.url, true);
   const time = async (session, n) => {
     const samples = [];
     for (let i = 0; i < n; i++) {
@@ -105,17 +113,18 @@ async function callCostOverMcp(dir, receiver) {
     }
     return samples;
   };
-  await time(plain, WARMUP);
-  await time(routed, WARMUP);
-  const without = [];
-  const withRule = [];
+  const sessions = [plain, routed, separate];
+  const samples = sessions.map(() => []);
+  for (const session of sessions) await time(session, WARMUP);
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 ? [routed, plain] : [plain, routed];
-    for (const session of order) (session === plain ? without : withRule).push(...(await time(session, BLOCK)));
+    for (let k = 0; k < sessions.length; k++) {
+      const index = (k + round) % sessions.length;
+      samples[index].push(...(await time(sessions[index], BLOCK)));
+    }
   }
-  await plain.client.close();
-  await routed.client.close();
-  return { without: stats(without), with_rule: stats(withRule) };
+  for (const session of sessions) await session.client.close();
+  senderProcess.kill('SIGTERM');
+  return { without: stats(samples[0]), with_rule: stats(samples[1]), with_rule_sender_apart: stats(samples[2]) };
 }
 
 async function burst(dir, receiver) {
@@ -162,7 +171,9 @@ async function run() {
     printTable(`notify over MCP (SDK client, serve over stdio), ${ROUNDS * BLOCK} calls each (µs)`, ['variant', 'p50', 'p95', 'mean'], [
       ['no notification rule', us(mcp.without.median), us(mcp.without.p95), us(mcp.without.mean)],
       ['one webhook rule (outbox row, sent)', us(mcp.with_rule.median), us(mcp.with_rule.p95), us(mcp.with_rule.mean)],
+      ['the same, sender in its own process', us(mcp.with_rule_sender_apart.median), us(mcp.with_rule_sender_apart.p95), us(mcp.with_rule_sender_apart.mean)],
     ]);
+    const apartRatio = mcp.with_rule_sender_apart.median / mcp.without.median;
     const flood = await burst(dir, receiver);
     printTable(`burst of ${BURST} notifications to a local receiver`, ['measure', 'value'], [
       ['notify calls/s during the burst', flood.calls_per_s],
@@ -172,12 +183,14 @@ async function run() {
     const goals = [
       { id: 'outbox-cost', goal: `p50 notify with a webhook rule ≤ ${GOAL_RATIO}× without (in-process)`, ratio, pass: ratio <= GOAL_RATIO },
       { id: 'outbox-cost-mcp', goal: `p50 notify with a webhook rule ≤ ${GOAL_RATIO}× without (over MCP)`, ratio: mcpRatio, pass: mcpRatio <= GOAL_RATIO },
+      { id: 'outbox-cost-mcp-sender-apart', goal: `the same, the sender in its own process`, ratio: apartRatio, pass: apartRatio <= GOAL_RATIO },
       { id: 'burst-complete', goal: 'every delivery of the burst sent', pass: flood.states.sent === BURST },
     ];
     console.log(`\n  goal outbox cost, in-process: ${fmt(ratio, 2)}× (≤ ${GOAL_RATIO}×) ${passFail(goals[0].pass)}`);
     console.log(`  goal outbox cost, over MCP: ${fmt(mcpRatio, 2)}× (≤ ${GOAL_RATIO}×) ${passFail(goals[1].pass)}`);
-    console.log(`  goal burst: ${JSON.stringify(flood.states)} ${passFail(goals[2].pass)}`);
-    const file = writeResult(name, { burst_size: BURST, block: BLOCK, rounds: ROUNDS, cost, ratio, mcp, mcp_ratio: mcpRatio, burst: flood, goals });
+    console.log(`  goal outbox cost, over MCP, sender apart: ${fmt(apartRatio, 2)}× (≤ ${GOAL_RATIO}×) ${passFail(goals[2].pass)}`);
+    console.log(`  goal burst: ${JSON.stringify(flood.states)} ${passFail(goals[3].pass)}`);
+    const file = writeResult(name, { burst_size: BURST, block: BLOCK, rounds: ROUNDS, cost, ratio, mcp, mcp_ratio: mcpRatio, mcp_sender_apart_ratio: apartRatio, burst: flood, goals });
     console.log(`  -> ${file}`);
     return { name, goals };
   } finally {

@@ -153,11 +153,15 @@ export class Core {
    */
   async raiseNotification(input: Omit<NotificationInput, 'origin'>): Promise<Record<string, unknown>> {
     const now = this.clock().toISOString();
-    return this.store.write(async (tx) => {
-      const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
-      bindSettings(ctx, this.notifications);
-      return raiseNotification(ctx, input);
-    });
+    try {
+      return await this.store.write(async (tx) => {
+        const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
+        bindSettings(ctx, this.notifications);
+        return raiseNotification(ctx, input);
+      });
+    } catch (error) {
+      throw this.store.explain(error);
+    }
   }
 
   /** The notification outbox, as the sender (src/outbox) takes and settles its deliveries. */

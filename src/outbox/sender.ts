@@ -30,7 +30,7 @@ export interface SenderOptions {
 }
 
 /** How long a wake from the event feed waits for more notifications to claim with it. */
-const COALESCE_MS = 10;
+const COALESCE_MS = 50;
 
 /** Events after which deliveries may be due. */
 const WAKE_EVENTS = new Set(['notification_sent', 'notification_retried']);

@@ -162,6 +162,14 @@ describe('routing a notification', () => {
     expect(t.receiver.delivered.map((r) => JSON.parse(r.body).notification.type).sort()).toEqual(['task_blocked', 'task_completed']);
   });
 
+  it("is what the runner raises as agent_error through Core.raiseNotification, with the seed's priority", async () => {
+    const t = await setup();
+    await t.rule({ priority: 2, conditions: { origin: 'table' } });
+    const raised = await t.core.raiseNotification({ team_id: t.team.id, type: 'agent_error', message: 'loki stopped answering', agent_id: 'loki' });
+    expect(raised).toMatchObject({ type: 'agent_error', priority: 2, origin: 'table', agent_id: 'loki', deliveries: [{ state: 'pending' }] });
+    expect((await t.notify({ type: 'agent_error', priority: 2 })).deliveries).toEqual([]); // origin agent: not this rule's
+  });
+
   it('turns an event of the log that a rule lists into a notification it routes', async () => {
     const t = await setup();
     await t.rule({ events: ['task_created'] });
