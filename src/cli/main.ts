@@ -71,7 +71,9 @@ program
   .addOption(configOption())
   .action(async (options: { db: string; agent?: string; owner?: string; config?: string }, command: Command) => {
     const { serveStdio } = await import('../mcp/stdio.js');
-    await serveStdio({ db: databasePath(command), config: options.config, actor: actorOf(options), log });
+    const { serveRunner } = await import('./run.js');
+    const db = databasePath(command);
+    await serveStdio({ db, config: options.config, actor: actorOf(options), log, background: serveRunner(db, log) });
   });
 
 program
@@ -122,6 +124,7 @@ program
   });
 
 registerNotificationCommands(program, { dbOption, log });
+program.addCommand((await import('./run.js')).runCommand());
 
 try {
   await program.parseAsync();

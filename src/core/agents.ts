@@ -3,16 +3,17 @@ import { z } from 'zod';
 import type { AgentRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
-import { conflict, validation } from './errors.js';
+import { conflict, denied, validation } from './errors.js';
 import { requeue } from './claims.js';
+import { LIVENESS, agentView, agentViews, markResponsive, withLiveness } from './liveness.js';
 import { assertLead, assertRoleExists } from './roles.js';
 import { AGENT_STATUSES, LEVELS, agentRef, agentTarget, cursor, limit, longText, name, shortText, stringList, teamRef } from './fields.js';
 import { agentIdFromName } from './ids.js';
 import { LIMITS } from './limits.js';
 import { after, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
 import { defined } from './patch.js';
-
-export const toAgent = ({ skills, ...agent }: AgentRow) => ({ ...agent, skills: JSON.parse(skills) as string[] });
+import { timezoneParam } from './schedule.js';
+import { adapterToStore, wakeAdapterParam } from './wakeAdapter.js';
 
 /** A cron expression (five fields, or six with seconds), checked by the scheduler's own parser. */
 const cron = z
@@ -38,13 +39,21 @@ const profile = {
   heartbeat_schedule: cron.optional(),
   /** The role that sets the agent's permissions (a template or a team role); '' follows the level. */
   role_definition: z.union([z.string().trim().toLowerCase().max(LIMITS.label), z.literal('')]).optional(),
+  /** The heartbeat schedule's timezone; '' follows the team's (UTC by default). */
+  timezone: timezoneParam,
+  wake_adapter: wakeAdapterParam,
 };
+
+/** Changes after which the next heartbeat is the schedule's next slot, not one it missed meanwhile. */
+const RESCHEDULING = ['heartbeat_schedule', 'timezone', 'wake_adapter'] as const;
 
 /**
  * An agent may edit its own profile; changing another agent, or anyone's level or role definition, is a lead's or
  * the owner's — whatever a role's action list says, so that no agent can grant itself more.
  */
-function assertMayEdit(ctx: Ctx, agent: AgentRow | undefined, changes: { level?: string; role_definition?: string }) {
+function assertMayEdit(ctx: Ctx, agent: AgentRow | undefined, changes: { level?: string; role_definition?: string; wake_adapter?: unknown }) {
+  // A wake adapter runs a program (or calls out) on the runner's machine: the owner's decision, not an agent's.
+  if (changes.wake_adapter !== undefined && !ctx.isOwner) throw denied(`agent '${ctx.actorId}' may not set a wake_adapter: only the owner may`, { field: 'wake_adapter' });
   if (changes.level !== undefined || changes.role_definition !== undefined) return assertLead(ctx, 'set a level or a role definition');
   if (agent && agent.id !== ctx.actorId) assertLead(ctx, `change agent '${agent.id}'`);
 }
@@ -66,6 +75,7 @@ const create = defineAction({
     if (clash) {
       throw conflict(`agent id '${id}' (from name '${input.name}') is already taken${clash.team_id === team.id ? ' in this team' : ' by another team'}; choose another name`, { field: 'name', agent_id: id });
     }
+    const adapter = adapterToStore(input.wake_adapter ?? null, '');
     const row: AgentRow = {
       id,
       name: input.name,
@@ -83,18 +93,23 @@ const create = defineAction({
       last_active_at: '',
       last_heartbeat_at: '',
       role_definition: input.role_definition ?? '',
+      wake_adapter: adapter.stored,
+      timezone: input.timezone ?? '',
+      heartbeat_slot: ctx.now,
+      missed_heartbeats: 0,
+      unresponsive_since: '',
     };
     await ctx.db.insertInto('persistent_agents').values(row).execute();
     await ctx.emit({ team_id: team.id, type: 'agent_created', message: `agent '${row.name}' (${id}) joined as ${row.level}`, related_id: id });
-    return toAgent(row);
+    return withSecret(await agentView(ctx, row), adapter.generatedSecret);
   },
 });
 
 const list = defineAction({
   tool: 'team_agent',
   action: 'list',
-  summary: 'agents of a team, long instructions and personality cut; pages with cursor',
-  input: z.strictObject({ team_id: teamRef, status: z.enum(AGENT_STATUSES).optional(), level: z.enum(LEVELS).optional(), limit: limit(LIMITS.pageSize), cursor }),
+  summary: 'agents of a team with their liveness, long instructions and personality cut; pages with cursor',
+  input: z.strictObject({ team_id: teamRef, status: z.enum(AGENT_STATUSES).optional(), level: z.enum(LEVELS).optional(), liveness: z.enum(LIVENESS).optional(), limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
@@ -102,13 +117,15 @@ const list = defineAction({
     let query = ctx.db.selectFrom('persistent_agents').selectAll().where('team_id', '=', team.id);
     if (input.status) query = query.where('status', '=', input.status);
     if (input.level) query = query.where('level', '=', input.level);
+    if (input.liveness) query = query.where(withLiveness(input.liveness));
     if (position) query = query.where(after(['created_at', 'id'], position));
     const rows = await query.orderBy('created_at').orderBy('id').limit(input.limit + 1).execute();
+    const views = new Map((await agentViews(ctx, rows.slice(0, input.limit))).map((view) => [view.id, view]));
     const page = takePage(rows, {
       limit: input.limit,
       list: 'agents',
       position: (a) => [a.created_at, a.id],
-      render: (a) => cutFields(toAgent(a), ['instructions', 'personality'], `team_agent(action='get', agent_id='${a.id}')`),
+      render: (a) => cutFields(views.get(a.id)!, ['instructions', 'personality'], `team_agent(action='get', agent_id='${a.id}')`),
     });
     return { team_id: team.id, agents: page.items, count: page.items.length, ...pageFields(page) };
   },
@@ -117,19 +134,22 @@ const list = defineAction({
 const get = defineAction({
   tool: 'team_agent',
   action: 'get',
-  summary: 'an agent with instructions, personality, skills',
+  summary: 'an agent: profile, liveness, next_heartbeat_at, wake_adapter (secrets masked)',
   input: z.strictObject(agentTarget),
   write: false,
   async run(ctx, input) {
-    return toAgent(await ctx.agent(input.agent_id, input.team_id));
+    return agentView(ctx, await ctx.agent(input.agent_id, input.team_id));
   },
 });
+
+/** A webhook secret generated by this call is answered once, in full; `get` masks it from then on. */
+const withSecret = <T extends object>(view: T, secret: string | undefined) => (secret ? { ...view, webhook_secret: secret } : view);
 
 async function saveAgent(ctx: Ctx, agent: AgentRow, changes: Partial<AgentRow>, type: string, message: string) {
   const next = { ...agent, ...changes };
   await ctx.db.updateTable('persistent_agents').set(changes).where('id', '=', agent.id).execute();
-  await ctx.emit({ team_id: agent.team_id, type, message, related_id: agent.id, data: { fields: Object.keys(changes) } });
-  return toAgent(next);
+  await ctx.emit({ team_id: agent.team_id, type, message, related_id: agent.id, data: { fields: Object.keys(changes).filter((f) => f !== 'heartbeat_slot') } });
+  return agentView(ctx, next);
 }
 
 const update = defineAction({
@@ -138,15 +158,21 @@ const update = defineAction({
   summary: 'change profile fields',
   input: z.strictObject({ ...agentTarget, name: name.optional(), ...profile }),
   write: true,
-  async run(ctx, { agent_id, team_id, skills, ...changes }) {
+  async run(ctx, { agent_id, team_id, skills, wake_adapter, ...changes }) {
     const agent = await ctx.agent(agent_id, team_id);
-    assertMayEdit(ctx, agent, changes);
+    assertMayEdit(ctx, agent, { ...changes, wake_adapter });
     if (changes.role_definition) await assertRoleExists(ctx, agent.team_id, changes.role_definition, 'role_definition');
-    const patch: Partial<AgentRow> = { ...defined(changes), ...(skills ? { skills: JSON.stringify(skills) } : {}) };
+    const adapter = wake_adapter === undefined ? undefined : adapterToStore(wake_adapter, agent.wake_adapter);
+    const patch: Partial<AgentRow> = {
+      ...defined(changes),
+      ...(skills ? { skills: JSON.stringify(skills) } : {}),
+      ...(adapter ? { wake_adapter: adapter.stored } : {}),
+    };
     if (Object.keys(patch).length === 0) {
       throw validation('fields', `nothing to change: give at least one of ${['name', ...Object.keys(profile)].join(', ')}`, { accepted: ['name', ...Object.keys(profile)] });
     }
-    return saveAgent(ctx, agent, patch, 'agent_updated', `agent '${agent.id}' updated`);
+    if (RESCHEDULING.some((field) => patch[field] !== undefined && patch[field] !== agent[field])) patch.heartbeat_slot = ctx.now;
+    return withSecret(await saveAgent(ctx, agent, patch, 'agent_updated', `agent '${agent.id}' updated`), adapter?.generatedSecret);
   },
 });
 
@@ -160,7 +186,10 @@ const lifecycle = (action: 'start' | 'stop', status: 'idle' | 'stopped', summary
     async run(ctx, input) {
       const agent = await ctx.agent(input.agent_id, input.team_id);
       assertMayEdit(ctx, agent, {});
-      return saveAgent(ctx, agent, { status }, `agent_${action === 'start' ? 'started' : 'stopped'}`, `agent '${agent.id}' ${action === 'start' ? 'started' : 'stopped'}`);
+      // Started again, it is woken from the next slot on, with a clean slate: missed heartbeats were not its doing.
+      const changes: Partial<AgentRow> = action === 'start' ? { status, heartbeat_slot: ctx.now, missed_heartbeats: 0, unresponsive_since: '' } : { status };
+      if (action === 'start') await markResponsive(ctx, agent, 'it was started');
+      return saveAgent(ctx, agent, changes, `agent_${action === 'start' ? 'started' : 'stopped'}`, `agent '${agent.id}' ${action === 'start' ? 'started' : 'stopped'}`);
     },
   });
 

@@ -44,6 +44,10 @@ export function audienceOf(event: Pick<EventRow, 'type' | 'related_id' | 'data'>
     case 'mail_acknowledged':
     case 'notifications_read':
       return { concerns: one(event.related_id), visibility: 'private' };
+    case 'agent_wake':
+    case 'agent_wake_requested':
+      // A wake for the agent's open stream (the runner's sse adapter), or the owner's or a lead's request of one.
+      return { concerns: one(data.agent_id), visibility: 'private' };
     default:
       return { concerns: [], visibility: 'team' };
   }

@@ -5,12 +5,14 @@ import { claimActions } from './claims.js';
 import { commActions } from './comm.js';
 import { documentActions } from './documents.js';
 import { factActions } from './facts.js';
+import { heartbeatActions } from './heartbeat.js';
 import { mailboxActions } from './mailbox.js';
 import { notificationRuleActions } from './notificationRules.js';
 import { outboxActions } from './outbox.js';
 import { reviewActions } from './review.js';
 import { roleActions } from './roles.js';
 import { ruleActions } from './rules.js';
+import { runActions } from './runs.js';
 import { standupActions } from './standup.js';
 import { taskActions } from './tasks.js';
 import { teamActions } from './teams.js';
@@ -24,6 +26,8 @@ export const ACTIONS: readonly ActionDef[] = [
   ...roleActions,
   ...agentActions,
   ...workingActions,
+  ...heartbeatActions,
+  ...runActions,
   ...taskActions,
   ...claimActions,
   ...reviewActions,
@@ -38,7 +42,7 @@ export const ACTIONS: readonly ActionDef[] = [
 
 export const TOOL_SUMMARIES: Record<ToolName, string> = {
   team_manage: 'Teams, their workflow rules and roles.',
-  team_agent: 'Agents and their working state (WORKING.md).',
+  team_agent: 'Agents, their working state (WORKING.md), heartbeats and runs.',
   team_task: 'Tasks. Statuses: inbox → assigned → in_progress → review → done; blocked, cancelled. Writes take expected_version (refused if stale).',
   team_memory: 'Shared facts (namespaces, TTL, versions), documents (versioned), standup, audit log, summary.',
   team_comm: 'Task comments with @mentions, direct messages and broadcasts, mailbox management, notifications.',

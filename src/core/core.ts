@@ -20,6 +20,7 @@ import type { NotificationSettings } from './notificationConfig.js';
 import { notifyOnChange, raiseNotification } from './notifications.js';
 import type { NotificationInput } from './notifications.js';
 import { NotificationOutbox } from './outbox.js';
+import { RunBook } from './runs.js';
 import { hydrateOne } from './tasks.js';
 import { sweep, sweepIsDue } from './sweep.js';
 import { assertWellFormedText, parseInput } from './validate.js';
@@ -52,6 +53,8 @@ export class Core {
   private readonly log: (line: string) => void;
   readonly notifications: NotificationSettings;
   private queue: NotificationOutbox | undefined;
+  /** The runs of agents and the scheduler's use cases (src/runner drives them). */
+  readonly runs: RunBook;
 
   constructor(
     readonly store: Store,
@@ -60,6 +63,7 @@ export class Core {
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log ?? (() => {});
     this.notifications = options.notifications ?? DEFAULT_SETTINGS;
+    this.runs = new RunBook(store, this.clock, this.notifications);
   }
 
   /** The action a tool call names, or a VALIDATION error listing the tool's actions. */

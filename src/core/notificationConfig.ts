@@ -14,15 +14,17 @@ import { quietHoursSchema } from './quietHours.js';
  */
 
 /** Notification types the table itself makes besides the seed's five (workflow rules, the idle sweep). */
-const TABLE_NOTIFICATION_TYPES = ['review_requested', 'task_unblocked', 'workflow_rule', 'rule_loop', 'agent_idle'] as const;
+const TABLE_NOTIFICATION_TYPES = ['review_requested', 'task_unblocked', 'workflow_rule', 'rule_loop', 'agent_idle', 'lease_expired'] as const;
 
 /**
- * Event types of the log a rule may route: every event a use case appends, but notification_sent (what rules make)
- * and notification_failed (recorded by the sender, outside any change: routing it could chain failure to failure).
+ * Event types of the log a rule may route: every event a use case appends, but notification_sent (what rules make),
+ * notification_failed (recorded by the sender, outside any change: routing it could chain failure to failure) and
+ * the runner's own records (agent_unresponsive is routed as the agent_error notification raised with it).
  */
 export const LOG_EVENT_TYPES = [
   'team_created', 'team_updated', 'team_deleted',
   'agent_created', 'agent_updated', 'agent_started', 'agent_stopped', 'agent_deleted', 'agent_idle',
+  'agent_wake_requested',
   'working_updated', 'working_cleared',
   'task_created', 'task_updated', 'task_assigned', 'task_claimed', 'task_released', 'task_lease_expired', 'task_lease_renewed',
   'task_reassigned', 'task_approved', 'task_changes_requested', 'task_deleted', 'task_unblocked', 'task_subtasks_done',

@@ -9,6 +9,7 @@ import { rulesOf } from './rules.js';
 import { changeStatus, setAssignees } from './tasks.js';
 import type { AgentRow } from '../store/schema.js';
 import { escalationTargets, leadsOf } from './roles.js';
+import { releaseUnresponsiveClaims, unresponsiveClaimsDue } from './liveness.js';
 
 /**
  * Time-driven work: expired leases, expired facts, idle agents and old idempotency keys. Servers run it on a timer
@@ -25,19 +26,21 @@ export async function sweepIsDue(db: Db, now: string): Promise<boolean> {
     db.selectFrom('team_rules').select('id').where('trigger', '=', 'agent.idle').where('enabled', '=', 1).limit(1).executeTakeFirst(),
     keysExpired({ db, now }),
   ]);
-  return Boolean(lease || fact || idleRule || oldKey);
+  return Boolean(lease || fact || idleRule || oldKey) || (await unresponsiveClaimsDue(db, now));
 }
 
 export async function sweep(ctx: Ctx): Promise<void> {
   await sweepExpiredLeases(ctx);
   await sweepExpiredFacts(ctx);
+  await releaseUnresponsiveClaims(ctx);
   await sweepIdleAgents(ctx);
   await sweepIdempotencyKeys(ctx);
 }
 
 /**
  * The `agent.idle` rules (built in: idle 5 minutes → assign the next pending task). An agent is idle when its
- * status is idle, it has done nothing for the rule's minutes, and no open task is assigned to it; each idle spell
+ * liveness is idle (status idle, not unresponsive, no run under way), it has done nothing for the rule's minutes,
+ * and no open task is assigned to it; each idle spell
  * is recorded once as an `agent_idle` event, so a rule acts once per spell.
  */
 async function sweepIdleAgents(ctx: Ctx): Promise<void> {
@@ -51,6 +54,9 @@ async function sweepIdleAgents(ctx: Ctx): Promise<void> {
         .selectAll('a')
         .where('a.team_id', '=', team.id)
         .where('a.status', '=', 'idle')
+        // Idle by its liveness: an unresponsive agent gets no work, nor does one whose run is under way.
+        .where('a.unresponsive_since', '=', '')
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('agent_runs as r').select('r.id').whereRef('r.agent_id', '=', 'a.id').where('r.status', '=', 'running'))))
         .where(sql<string>`coalesce(nullif(a.last_active_at, ''), a.created_at)`, '<=', cutoff)
         .where(({ not, exists, selectFrom }) =>
           not(

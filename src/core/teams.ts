@@ -8,6 +8,7 @@ import { newId, teamSlug } from './ids.js';
 import { LIMITS } from './limits.js';
 import { after, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
 import { defined } from './patch.js';
+import { timezoneParam } from './schedule.js';
 
 /** lease_minutes is the lease's exact length in minutes (a fraction when it was set in seconds). */
 export const toTeam = ({ slug: _slug, enabled, lease_minutes: _minutes, lease_seconds, ...team }: TeamRow) => ({
@@ -26,6 +27,8 @@ const teamFields = {
   lease_minutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
   /** The same in seconds, for leases shorter than a minute. */
   lease_seconds: z.number().int().min(1).max(7 * 24 * 3600).optional(),
+  /** The timezone of the agents' heartbeat schedules (an agent may set its own); '' is UTC. */
+  timezone: timezoneParam,
 };
 
 /** The lease length the call asks for, in seconds, and the minutes column rounded up; undefined when not asked. */
@@ -63,6 +66,7 @@ const create = defineAction({
       created_at: ctx.now,
       enabled: input.enabled === false ? 0 : 1,
       ...(leaseOf(input) ?? { lease_seconds: 15 * 60, lease_minutes: 15 }),
+      timezone: input.timezone ?? '',
     };
     await ctx.db.insertInto('teams').values(row).execute();
     await ctx.emit({ team_id: row.id, type: 'team_created', message: `team '${row.name}' created`, related_id: row.id });
@@ -113,7 +117,7 @@ const get = defineAction({
 const update = defineAction({
   tool: 'team_manage',
   action: 'update',
-  summary: 'change name, description, default_model, workspace_path, enabled, lease_minutes (or lease_seconds)',
+  summary: 'change name, description, default_model, workspace_path, enabled, lease_minutes (or lease_seconds), timezone',
   input: z.strictObject({ team_id: teamRef, name: name.optional(), ...teamFields }),
   write: true,
   async run(ctx, { team_id, enabled, lease_minutes, lease_seconds, ...changes }) {

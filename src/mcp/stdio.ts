@@ -13,6 +13,8 @@ export interface StdioOptions {
   config?: string;
   actor: Actor;
   log: (line: string) => void;
+  /** Background work on the opened core (the runner), started after the handshake and stopped before exit. */
+  background?: (core: Core) => Promise<{ stop(): Promise<void> }>;
 }
 
 /**
@@ -20,10 +22,11 @@ export interface StdioOptions {
  * migrations) loads right after it, or on the first call that needs it. A failure to open the database is
  * logged and answered as a tool error on every call, so the client shows why.
  */
-export async function serveStdio({ db, config, actor, log }: StdioOptions): Promise<void> {
+export async function serveStdio({ db, config, actor, log, background }: StdioOptions): Promise<void> {
   let loading: Promise<Core> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let sender: NotificationSender | undefined;
+  let working: Promise<{ stop(): Promise<void> } | undefined> | undefined;
   const core = () =>
     (loading ??= (async () => {
       const [{ Store }, { Core }, { loadConfig }, { startNotificationSender }] = await Promise.all([
@@ -36,6 +39,10 @@ export async function serveStdio({ db, config, actor, log }: StdioOptions): Prom
       const opened = new Core(await Store.open(db), { log, notifications });
       timer = setInterval(() => opened.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
       sender = await startNotificationSender(opened, { log });
+      working = background?.(opened).catch((error) => {
+        log(`background work failed to start: ${(error as Error)?.stack ?? error}`);
+        return undefined;
+      });
       return opened;
     })());
   const { server, drain } = createMcpServer(core, actor, log);
@@ -47,6 +54,7 @@ export async function serveStdio({ db, config, actor, log }: StdioOptions): Prom
     clearInterval(timer);
     await drain();
     await sender?.stop().catch(() => {});
+    await (await working)?.stop().catch((error) => log(`stopping background work failed: ${error}`));
     await server.close().catch(() => {});
     if (loading) await (await loading.catch(() => undefined))?.store.close().catch(() => {});
     process.exit(0);

@@ -22,6 +22,8 @@ export interface TeamsTable {
   lease_minutes: number;
   /** How long a claim holds a task without activity; lease_minutes is the same length, rounded up. */
   lease_seconds: number;
+  /** IANA timezone of the agents' heartbeat schedules ('' = UTC), unless an agent sets its own. */
+  timezone: string;
 }
 
 export interface AgentsTable {
@@ -42,6 +44,16 @@ export interface AgentsTable {
   last_heartbeat_at: string;
   /** The role definition that sets the agent's permissions (see roles.ts); '' follows its level. */
   role_definition: string;
+  /** How the runner wakes the agent: a JSON wake adapter (src/core/wakeAdapter.ts), '' for none. */
+  wake_adapter: string;
+  /** IANA timezone of its heartbeat schedule; '' follows the team's. */
+  timezone: string;
+  /** The last cron slot the scheduler fired (or, after a change of schedule or a start, the time of it). */
+  heartbeat_slot: string;
+  /** Heartbeats fired since the agent last took one; two make it unresponsive. */
+  missed_heartbeats: number;
+  /** Since when the agent is unresponsive; '' while it answers. */
+  unresponsive_since: string;
 }
 
 export interface RolesTable {
@@ -333,6 +345,43 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+/** One wake of an agent: queued (at most one per agent), running (at most one), then how it ended. */
+export interface RunsTable {
+  id: string;
+  team_id: string;
+  agent_id: string;
+  /** queued, running, succeeded, idle (answered HEARTBEAT_OK), failed, timed_out. */
+  status: string;
+  /** JSON list of wake reasons (src/core/wakeReasons.ts). */
+  reasons: string;
+  adapter: string;
+  session_id: string;
+  queued_at: string;
+  started_at: string;
+  ended_at: string;
+  exit_code: number | null;
+  /** The tail of what the agent answered (stdout, the model's reply, the webhook's response). */
+  output: string;
+  stderr: string;
+  error: string;
+  /** The scheduler process that started it. */
+  runner: string;
+}
+
+/** An agent's own conversation for the adapters that keep one (openai): bounded, oldest turns summarised. */
+export interface SessionsTable {
+  agent_id: string;
+  session_id: string;
+  history: string;
+  updated_at: string;
+}
+
+/** How far a reader of the event log (the scheduler) has acted on it. */
+export interface RunnerCursorsTable {
+  name: string;
+  seq: number;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: string;
@@ -360,6 +409,9 @@ export interface Database {
   team_idempotency_keys: IdempotencyKeysTable;
   team_events: EventsTable;
   leases: LeasesTable;
+  agent_runs: RunsTable;
+  agent_sessions: SessionsTable;
+  runner_cursors: RunnerCursorsTable;
   notification_rules: NotificationRulesTable;
   notification_deliveries: NotificationDeliveriesTable;
   schema_version: SchemaVersionTable;
@@ -376,5 +428,6 @@ export type NotificationRow = Selectable<NotificationsTable>;
 export type EventRow = Selectable<EventsTable>;
 export type RuleRow = Selectable<RulesTable>;
 export type RoleRow = Selectable<RolesTable>;
+export type RunRow = Selectable<RunsTable>;
 export type NotificationRuleRow = Selectable<NotificationRulesTable>;
 export type DeliveryRow = Selectable<NotificationDeliveriesTable>;
