@@ -137,7 +137,7 @@ const teamOrGlobal = teamRef.describe("team id or name; '' for a global rule (ev
 const create = defineAction({
   tool: 'team_manage',
   action: 'notify_rule_create',
-  summary: 'add a notification rule: events, conditions, destinations, template, priority, rate_limit, quiet_hours (docs/notifications.md)',
+  summary: 'add a notification rule (docs/notifications.md)',
   input: z.strictObject({
     team_id: teamOrGlobal,
     name: ruleFields.name,
@@ -182,7 +182,7 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_manage',
   action: 'notify_rule_list',
-  summary: "a team's notification rules and the global ones (database and config file), with their deliveries' counts",
+  summary: 'notification rules (team, global, config file) with delivery counts',
   input: z.strictObject({ team_id: teamOrGlobal }),
   write: false,
   async run(ctx, input) {
@@ -212,7 +212,7 @@ async function storedRule(ctx: Ctx, teamId: string | undefined, ruleId: string):
 const update = defineAction({
   tool: 'team_manage',
   action: 'notify_rule_update',
-  summary: 'change a notification rule: any of its fields (those given replace the old ones)',
+  summary: "change a notification rule's fields",
   input: z.strictObject({
     team_id: teamOrGlobal,
     rule_id: ruleRef,
@@ -256,7 +256,7 @@ const update = defineAction({
 const remove = defineAction({
   tool: 'team_manage',
   action: 'notify_rule_delete',
-  summary: 'delete a notification rule (its deliveries under way still go out)',
+  summary: 'delete a notification rule',
   input: z.strictObject({ team_id: teamOrGlobal, rule_id: ruleRef }),
   write: true,
   async run(ctx, input) {

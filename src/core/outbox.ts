@@ -241,7 +241,7 @@ export async function deliveryViews(ctx: Ctx, notificationIds: string[]): Promis
 const retry = defineAction({
   tool: 'team_comm',
   action: 'notify_retry',
-  summary: 'send failed notification deliveries again: one (delivery_id) or all of a notification (notification_id); the owner or a lead',
+  summary: 'resend failed notification deliveries (delivery_id, or all of a notification_id)',
   input: z.strictObject({
     team_id: teamRef,
     delivery_id: z.string().trim().min(1).max(LIMITS.agentId).optional(),
