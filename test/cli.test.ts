@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CLI, tempDbPath } from './helpers.js';
+import { startServer } from './http/helpers.js';
 
 const run = promisify(execFile);
 const cli = (args: string[], env: Record<string, string> = {}) =>
@@ -25,16 +26,80 @@ describe('CLI', () => {
     expect(result.stderr).toMatch(/unknown option '--agnet'/);
   });
 
-  it('start creates the database and prints the client config to paste', async () => {
+  /** `start` on `db` until it has printed the client configuration (it keeps serving until stopped). */
+  async function started(db: string) {
+    const server = await startServer(db, [], 'start');
+    for (let waited = 0; !server.output().includes('Codex ~/.codex/config.toml:\n[mcp_servers.team-table]\ncommand'); waited += 10) {
+      if (waited > 20_000) throw new Error(`start printed no stdio config:\n${server.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return server;
+  }
+
+  it('start serves HTTP and prints the URL, the owner token once, what to do next, and the client config for HTTP and stdio', async () => {
+    const db = tempDbPath();
+    const first = await started(db);
+    const out = first.output();
+    expect(out).toContain(`Serving ${first.url}: MCP ${first.url}/mcp`);
+    const token = /Owner token — shown this once, store it now \(only its hash is kept\): (tt_\S+)/.exec(out)?.[1];
+    expect(token).toMatch(/^tt_[A-Za-z0-9_-]{43}$/);
+    expect(out).toContain('No team yet.');
+    expect(out).toMatch(/Next: in the owner's session, call team_manage\(action='create'/);
+    expect(out).toContain(`claude mcp add --transport http team-table ${first.url}/mcp --header "Authorization: Bearer ${token}"`);
+    expect(out).toContain(`url = "${first.url}/mcp"\nbearer_token_env_var = "TEAM_TABLE_TOKEN"`);
+    const cursor = JSON.parse(/Cursor \.cursor\/mcp\.json:\n(\{[\s\S]*?\n\})\n/.exec(out)![1]!);
+    expect(cursor.mcpServers['team-table']).toEqual({ url: `${first.url}/mcp`, headers: { Authorization: `Bearer ${token}` } });
+    expect(out).toMatch(/claude mcp add team-table -- .* serve --db /);
+    // What was printed works as pasted: the token acts as the owner.
+    const teams = await fetch(`${first.url}/api/v1/teams`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ name: 'Engineering' }) });
+    expect(teams.status).toBe(200);
+    expect(await first.stop('SIGTERM')).toBe(0);
+
+    await cli(['call', 'team_agent', '{"action":"create","name":"Jarvis"}', '--db', db]);
+    const again = await started(db);
+    const later = again.output();
+    expect(later).not.toMatch(/tt_[A-Za-z0-9_-]{43}/);
+    expect(later).toMatch(/Owner token: made at the first start and not shown again\. A new one: .* token create --owner-token --db /);
+    expect(later).toContain('Teams: Engineering');
+    expect(later).not.toContain('Next:');
+    expect(later).toMatch(/claude mcp add --transport http team-table-jarvis .*\/mcp --header "Authorization: Bearer \$\(.* token create --agent jarvis --db .*\)"/);
+    expect(later).toMatch(/claude mcp add team-table-jarvis -- .* serve --db .* --agent jarvis/);
+    expect(later).toContain('[mcp_servers.team-table-jarvis]');
+    expect(await again.stop('SIGINT')).toBe(0);
+  });
+
+  it('token create prints the token alone, list shows it without the secret, revoke ends it', async () => {
     const db = tempDbPath();
     await cli(['call', 'team_manage', '{"action":"create","name":"Engineering"}', '--db', db]);
     await cli(['call', 'team_agent', '{"action":"create","name":"Jarvis"}', '--db', db]);
-    const { stdout, code } = await cli(['start', '--db', db]);
-    expect(code).toBe(0);
-    expect(stdout).toContain('Teams: Engineering');
-    expect(stdout).toMatch(/claude mcp add team-table-jarvis -- .* serve --db .* --agent jarvis/);
-    expect(stdout).toContain('[mcp_servers.team-table-jarvis]');
-    expect(stdout).toContain('"mcpServers"');
+    const created = await cli(['token', 'create', '--agent', 'jarvis', '--name', 'laptop', '--db', db]);
+    expect(created.code).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^tt_[A-Za-z0-9_-]{43}$/);
+    const id = /token (\w+) for agent jarvis: shown this once/.exec(created.stderr)?.[1];
+    expect(id).toBeDefined();
+    const listed = await cli(['token', 'list', '--db', db]);
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+agent jarvis\\s+laptop\\s+\\S+ \\S+\\s+active$`, 'm'));
+    expect(listed.stdout).not.toContain(token.slice(3));
+    expect((await cli(['token', 'create', '--db', db])).code).toBe(2);
+    expect((await cli(['token', 'create', '--agent', 'nobody', '--db', db])).code).toBe(3);
+    expect((await cli(['token', 'revoke', id!, '--db', db])).stdout).toBe(`revoked ${id}\n`);
+    expect((await cli(['token', 'list', '--db', db])).stdout).toBe('No token.\n');
+    expect(JSON.parse((await cli(['token', 'list', '--all', '--json', '--db', db])).stdout).tokens).toMatchObject([{ id, revoked_by: expect.any(String) }]);
+    const owner = await cli(['token', 'create', '--owner-token', '--db', db]);
+    expect(owner.stderr).toMatch(/for the owner: shown this once/);
+  });
+
+  it('serve --http refuses --agent, a malformed address and one in use', async () => {
+    const db = tempDbPath();
+    expect((await cli(['serve', '--http', '--agent', 'jarvis', '--db', db])).stderr).toMatch(/--agent: over HTTP each request acts as its token says/);
+    const bad = await cli(['serve', '--http', 'localhost:99999', '--db', db]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/expected \[HOST:\]PORT/);
+    const first = await startServer(db);
+    const taken = await cli(['serve', '--http', new URL(first.url).host, '--db', db]);
+    expect(taken.code).toBe(5);
+    expect(taken.stderr).toMatch(/CONFLICT: cannot listen on 127\.0\.0\.1:\d+: the address is in use/);
   });
 
   it('call maps domain errors to exit codes and reads the database from TEAM_TABLE_DB', async () => {

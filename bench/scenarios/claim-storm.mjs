@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import Database from 'better-sqlite3';
 import { BENCH_DIR, CLI, ROOT, describeMachine, fmt, runIfMain, passFail, printTable, stats, writeResult } from '../lib.mjs';
 
@@ -243,7 +243,7 @@ async function drainTeamTable(processes) {
       for (;;) {
         let result;
         try {
-          result = await s.client.callTool({ name: 'team_task', arguments: { action: 'claim_next' } }, undefined, { timeout: 120_000 });
+          result = await s.client.callTool({ name: 'team_task', arguments: { action: 'claim_next' } }, { timeout: 120_000 });
         } catch (error) {
           errors.push(`request: ${error.message}`);
           if (errors.length > 100) break;

@@ -2,12 +2,15 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Actor } from '../core/context.js';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
+import { DEFAULT_HTTP_ADDRESS, addHttpFlags, checkAddress } from './http.js';
+import type { HttpFlags } from './http.js';
 import { configOption, registerNotificationCommands } from './notifications.js';
+import { tokenCommand } from './token.js';
 
 /** Everything but MCP messages goes to stderr: stdout belongs to the protocol in `serve`. */
 const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
@@ -62,37 +65,42 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
-program
-  .command('serve')
-  .description('MCP server over stdio for one session (one agent, or the owner)')
-  .addOption(dbOption())
-  .addOption(agentOption())
-  .addOption(ownerOption())
-  .addOption(configOption())
-  .action(async (options: { db: string; agent?: string; owner?: string; config?: string }, command: Command) => {
-    const { serveStdio } = await import('../mcp/stdio.js');
-    const { serveRunner } = await import('./run.js');
+const httpOption = () => new Option('--http [address]', 'serve MCP, REST and events over HTTP on [HOST:]PORT; the token decides who calls').preset(DEFAULT_HTTP_ADDRESS).argParser(checkAddress);
+
+addHttpFlags(
+  program
+    .command('serve')
+    .description('MCP server over stdio for one session (one agent, or the owner); with --http, for everyone with a token')
+    .addOption(dbOption())
+    .addOption(agentOption())
+    .addOption(ownerOption())
+    .addOption(httpOption())
+    .addOption(configOption()),
+).action(async (options: { db: string; agent?: string; owner?: string; http?: string; config?: string } & HttpFlags, command: Command) => {
+    if (options.http) {
+      if (options.agent) throw new TeamTableError('VALIDATION', '--agent: over HTTP each request acts as its token says; leave --agent out');
+      const db = databasePath(command);
+      const { runHttpServer } = await import('./http.js');
+      await runHttpServer(await openCore(db, options.config), db, options.http, options, log);
+      return;
+    }
     const db = databasePath(command);
-    await serveStdio({ db, config: options.config, actor: actorOf(options), log, background: serveRunner(db, log) });
+    const [{ serveStdio }, { startBackground }] = await Promise.all([import('../mcp/stdio.js'), import('./background.js')]);
+    await serveStdio({ db, config: options.config, actor: actorOf(options), log, background: (core) => startBackground(core, { db }, log) });
   });
 
-program
-  .command('start')
-  .description('open (or create) the database and print the teams and the MCP client config to paste')
-  .addOption(dbOption())
-  .action(async (_options: { db: string }, command: Command) => {
+addHttpFlags(
+  program
+    .command('start')
+    .description('open (or create) the database, serve it over HTTP, and print the URL, the owner token (first start) and the client config to paste')
+    .addOption(dbOption())
+    .addOption(ownerOption())
+    .addOption(httpOption().default(DEFAULT_HTTP_ADDRESS))
+    .addOption(configOption()),
+).action(async (options: { db: string; owner?: string; http: string; config?: string } & HttpFlags, command: Command) => {
     const db = databasePath(command);
-    const core = await openCore(db);
-    const owner = actorOf({});
-    const { teams } = (await core.call(owner, 'team_manage', { action: 'list' })) as { teams: { id: string; name: string }[] };
-    const agents: { id: string; team: string }[] = [];
-    for (const team of teams) {
-      const listed = (await core.call(owner, 'team_agent', { action: 'list', team_id: team.id })) as { agents: { id: string }[] };
-      agents.push(...listed.agents.map((a) => ({ id: a.id, team: team.name })));
-    }
-    await core.store.close();
-    const { clientConfigs } = await import('./clientConfig.js');
-    process.stdout.write(clientConfigs(resolve(db), teams, agents));
+    const { start } = await import('./start.js');
+    await start(await openCore(db, options.config), actorOf(options), db, options.http, options, log);
   });
 
 program
@@ -123,8 +131,9 @@ program
     }
   });
 
-registerNotificationCommands(program, { dbOption, log });
 program.addCommand((await import('./run.js')).runCommand());
+program.addCommand(tokenCommand({ dbOption, ownerOption, openCore, actorOf, databasePath }));
+registerNotificationCommands(program, { dbOption, log });
 
 try {
   await program.parseAsync();

@@ -58,11 +58,17 @@ function assertMayEdit(ctx: Ctx, agent: AgentRow | undefined, changes: { level?:
   if (agent && agent.id !== ctx.actorId) assertLead(ctx, `change agent '${agent.id}'`);
 }
 
+/**
+ * The level of an agent created without one. Published as the schema's default but applied here, not by zod: create
+ * must tell a level asked for (a lead's to give, see assertMayEdit) from none.
+ */
+const DEFAULT_LEVEL = 'mid';
+
 const create = defineAction({
   tool: 'team_agent',
   action: 'create',
   summary: 'create an agent (id derived from name)',
-  input: z.strictObject({ team_id: teamRef, name, ...profile }),
+  input: z.strictObject({ team_id: teamRef, name, ...profile, level: z.enum(LEVELS).optional().meta({ default: DEFAULT_LEVEL }), status: z.enum(AGENT_STATUSES).default('idle'), heartbeat_schedule: cron.default('*/15 * * * *') }),
   write: true,
   creates: true,
   async run(ctx, input) {
@@ -81,13 +87,13 @@ const create = defineAction({
       name: input.name,
       role: input.role ?? '',
       team_id: team.id,
-      level: input.level ?? 'mid',
-      status: input.status ?? 'idle',
+      level: input.level ?? DEFAULT_LEVEL,
+      status: input.status,
       personality: input.personality ?? '',
       instructions: input.instructions ?? '',
       model: input.model ?? '',
       skills: JSON.stringify(input.skills ?? []),
-      heartbeat_schedule: input.heartbeat_schedule ?? '*/15 * * * *',
+      heartbeat_schedule: input.heartbeat_schedule,
       current_task_id: '',
       created_at: ctx.now,
       last_active_at: '',
@@ -108,7 +114,7 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_agent',
   action: 'list',
-  summary: 'agents of a team with their liveness, long instructions and personality cut; pages with cursor',
+  summary: 'agents with their liveness, long texts cut; pages with cursor',
   input: z.strictObject({ team_id: teamRef, status: z.enum(AGENT_STATUSES).optional(), level: z.enum(LEVELS).optional(), liveness: z.enum(LIVENESS).optional(), limit: limit(LIMITS.pageSize), cursor }),
   write: false,
   async run(ctx, input) {

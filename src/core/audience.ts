@@ -19,7 +19,21 @@ export interface Audience {
 const list = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : []);
 const one = (value: unknown): string[] => (typeof value === 'string' && value ? [value] : []);
 
-export function audienceOf(event: Pick<EventRow, 'type' | 'related_id' | 'data'>): Audience {
+type AudienceOf = Pick<EventRow, 'type' | 'related_id' | 'data'>;
+
+/**
+ * Worked out once per event object: the feed hands the same row to every subscriber, and a server with thousands
+ * of open streams would otherwise parse its data thousands of times.
+ */
+const known = new WeakMap<AudienceOf, Audience>();
+
+export function audienceOf(event: AudienceOf): Audience {
+  let audience = known.get(event);
+  if (!audience) known.set(event, (audience = audienceFromData(event)));
+  return audience;
+}
+
+function audienceFromData(event: AudienceOf): Audience {
   const data = JSON.parse(event.data || '{}') as Record<string, unknown>;
   switch (event.type) {
     case 'message_sent':
@@ -46,7 +60,9 @@ export function audienceOf(event: Pick<EventRow, 'type' | 'related_id' | 'data'>
       return { concerns: one(event.related_id), visibility: 'private' };
     case 'agent_wake':
     case 'agent_wake_requested':
-      // A wake for the agent's open stream (the runner's sse adapter), or the owner's or a lead's request of one.
+    // A wake for the agent's open stream (the runner's sse adapter) or a request of one; a token made or revoked.
+    case 'token_created':
+    case 'token_revoked':
       return { concerns: one(data.agent_id), visibility: 'private' };
     default:
       return { concerns: [], visibility: 'team' };

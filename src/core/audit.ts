@@ -69,7 +69,7 @@ async function lastSeen(ctx: Ctx): Promise<string> {
 const summary = defineAction({
   tool: 'team_memory',
   action: 'summary',
-  summary: 'what happened while you were away: others\' activity since your last activity (or since), grouped and short',
+  summary: 'what happened while you were away: others\' activity since your last (or since), grouped',
   input: z.strictObject({ team_id: teamRef, since: isoDate.optional() }),
   write: false,
   async run(ctx, input) {

@@ -16,6 +16,7 @@ import { runActions } from './runs.js';
 import { standupActions } from './standup.js';
 import { taskActions } from './tasks.js';
 import { teamActions } from './teams.js';
+import { tokenActions } from './tokens.js';
 import { workingActions } from './working.js';
 
 /** Every use case, in the order tools list their actions. */
@@ -28,6 +29,7 @@ export const ACTIONS: readonly ActionDef[] = [
   ...workingActions,
   ...heartbeatActions,
   ...runActions,
+  ...tokenActions,
   ...taskActions,
   ...claimActions,
   ...reviewActions,
@@ -46,6 +48,15 @@ export const TOOL_SUMMARIES: Record<ToolName, string> = {
   team_task: 'Tasks. Statuses: inbox → assigned → in_progress → review → done; blocked, cancelled. Writes take expected_version (refused if stale).',
   team_memory: 'Shared facts (namespaces, TTL, versions), documents (versioned), standup, audit log, summary.',
   team_comm: 'Task comments with @mentions, direct messages and broadcasts, mailbox management, notifications.',
+};
+
+/** Each tool's name for people (MCP's `title`). */
+export const TOOL_TITLES: Record<ToolName, string> = {
+  team_manage: 'Teams, rules and roles',
+  team_agent: 'Agents and working state',
+  team_task: 'Tasks',
+  team_memory: 'Facts, documents and audit',
+  team_comm: 'Comments, messages and notifications',
 };
 
 export const actionsOf = (tool: ToolName) => ACTIONS.filter((a) => a.tool === tool);

@@ -23,6 +23,8 @@ import { NotificationOutbox } from './outbox.js';
 import { RunBook } from './runs.js';
 import { hydrateOne } from './tasks.js';
 import { sweep, sweepIsDue } from './sweep.js';
+import { authenticate } from './tokens.js';
+import type { Authenticated } from './tokens.js';
 import { assertWellFormedText, parseInput } from './validate.js';
 
 /** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
@@ -117,6 +119,11 @@ export class Core {
       if (key !== undefined) await remember(ctx, def, key, hash, answer);
       return answer;
     });
+  }
+
+  /** The actor a bearer token acts as (HTTP), or an UNAUTHENTICATED error saying why not. */
+  authenticate(token: string | undefined): Promise<Authenticated> {
+    return authenticate(this.store.db, token);
   }
 
   /** The event log as this process tails it: push streams, resource subscriptions and the runner subscribe to it. */

@@ -13,6 +13,12 @@ export const ERROR_CODES = {
   VERSION_CONFLICT: { http: 409, exit: 5 },
   SCHEMA_TOO_NEW: { http: 500, exit: 6 },
   STORE_UNAVAILABLE: { http: 503, exit: 6 },
+  /** Over HTTP: no bearer token, or one that is malformed, unknown or revoked. */
+  UNAUTHENTICATED: { http: 401, exit: 4 },
+  /** Over HTTP: the caller's token has used up its request budget for now (`retry_after_seconds`). */
+  RATE_LIMITED: { http: 429, exit: 7 },
+  /** Over HTTP: a request body larger than the server accepts. */
+  PAYLOAD_TOO_LARGE: { http: 413, exit: 2 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

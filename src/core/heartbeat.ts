@@ -193,7 +193,7 @@ export async function recordHeartbeat(ctx: Ctx, agent: AgentRow): Promise<void> 
 const heartbeat = defineAction({
   tool: 'team_agent',
   action: 'heartbeat',
-  summary: "your heartbeat prompt (WORKING.md, mail, tasks, activity); records that you took it",
+  summary: 'your heartbeat prompt (working state, mail, tasks, activity); counts as your heartbeat',
   input: z.strictObject({ ...agentTarget, since: isoDate.optional() }),
   write: true,
   activity: false,

@@ -89,7 +89,7 @@ const inbox = defineAction({
 const markRead = defineAction({
   tool: 'team_comm',
   action: 'mark_read',
-  summary: 'mark message_ids (or all=true) read in your mailbox (acknowledges them: mention_check will not hand them out again)',
+  summary: 'mark message_ids (or all=true) read in your mailbox (acknowledges them)',
   input: z.strictObject({ ...agentTarget, message_ids: ids.optional(), all: z.boolean().optional() }),
   write: true,
   activity: false,
@@ -225,7 +225,7 @@ const broadcast = defineAction({
 const messageGet = defineAction({
   tool: 'team_comm',
   action: 'message_get',
-  summary: 'one message whole (lists and feeds cut long ones): a message id, or the id of a copy in your mailbox',
+  summary: 'one message in full (its id, or your mailbox copy\'s)',
   input: z.strictObject({ team_id: teamRef, message_id: z.string().min(1).max(LIMITS.agentId) }),
   write: false,
   async run(ctx, input) {

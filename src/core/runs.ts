@@ -73,7 +73,7 @@ const cursorRef = z.string().max(LIMITS.name).regex(/^[^~]+~[^~]+$/, 'must be th
 const runs = defineAction({
   tool: 'team_agent',
   action: 'runs',
-  summary: "an agent's runs, newest first (filter status; page with cursor)",
+  summary: "an agent's runs, newest first; filter status; pages with cursor",
   input: z.strictObject({ ...agentTarget, status: z.enum(RUN_STATUSES).optional(), limit: limit(20), cursor: cursorRef.optional() }),
   write: false,
   async run(ctx, input) {
@@ -95,7 +95,7 @@ const runs = defineAction({
 const wake = defineAction({
   tool: 'team_agent',
   action: 'wake',
-  summary: 'owner or lead: wake the agent now (reason manual)',
+  summary: 'owner or lead: wake the agent now',
   input: z.strictObject({ ...agentTarget, note: shortText.optional() }),
   write: true,
   async run(ctx, input) {

@@ -117,7 +117,7 @@ const get = defineAction({
 const update = defineAction({
   tool: 'team_manage',
   action: 'update',
-  summary: 'change name, description, default_model, workspace_path, enabled, lease_minutes (or lease_seconds), timezone',
+  summary: 'change the team\'s fields',
   input: z.strictObject({ team_id: teamRef, name: name.optional(), ...teamFields }),
   write: true,
   async run(ctx, { team_id, enabled, lease_minutes, lease_seconds, ...changes }) {

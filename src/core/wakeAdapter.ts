@@ -66,10 +66,7 @@ export type WebhookAdapter = z.infer<typeof webhook>;
 export const wakeAdapterParam = wakeAdapterSchema
   .nullable()
   .optional()
-  .describe(
-    "owner only; how the runner wakes the agent (docs/runner.md), null removes it: {type:'command',command:[argv],cwd?,env?,timeout_seconds?}" +
-      " | {type:'openai',base_url,model?,api_key_env?} | {type:'webhook',url,secret?} | {type:'sse'}",
-  );
+  .describe('owner only; how the runner wakes the agent (docs/runner.md); null removes it');
 
 export const parseWakeAdapter = (stored: string): WakeAdapter | null => (stored ? (JSON.parse(stored) as WakeAdapter) : null);
 

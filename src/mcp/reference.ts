@@ -3,10 +3,12 @@ import { TOOL_NAMES } from '../core/action.js';
 import { TOOL_SUMMARIES, actionsOf } from '../core/catalog.js';
 import { isUnbounded } from './tools.js';
 
-type Schema = { type?: string; enum?: unknown[]; items?: Schema; default?: unknown; minimum?: number; maximum?: number; maxLength?: number; maxItems?: number; anyOf?: Schema[] };
+type Schema = { type?: string; enum?: unknown[]; const?: unknown; items?: Schema; default?: unknown; minimum?: number; maximum?: number; maxLength?: number; maxItems?: number; anyOf?: Schema[]; oneOf?: Schema[]; properties?: Record<string, Schema> };
 
 function describeType(s: Schema): string {
   if (s.enum) return s.enum.map((v) => `\`${v}\``).join(' \\| ');
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+  if (s.oneOf) return s.oneOf.map((branch) => `\`${branch.properties?.type?.const ?? 'object'}\` object`).join(' or ');
   if (s.anyOf) return s.anyOf.map(describeType).join(' or ');
   if (s.type === 'array') return `${describeType(s.items ?? {})}[]${s.maxItems ? ` (≤ ${s.maxItems})` : ''}`;
   const range = s.minimum !== undefined && s.maximum !== undefined && !isUnbounded(s.maximum) ? ` ${s.minimum}–${s.maximum}` : '';

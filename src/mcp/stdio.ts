@@ -1,11 +1,13 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { randomUUID } from 'node:crypto';
+import type { McpServerFactory, Server } from '@modelcontextprotocol/server';
+import { serveStdio as serveStdioEntry } from '@modelcontextprotocol/server/stdio';
 import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
-import type { NotificationSender } from '../outbox/sender.js';
-import { createMcpServer } from './server.js';
-
-/** How often a server requeues expired leases and runs idle-agent rules when no write does it first. */
-const SWEEP_INTERVAL_MS = 30_000;
+import { coreLoader } from './coreLoader.js';
+import { SubscriptionBook } from './resources.js';
+import { ResourceWatch } from './resourceWatch.js';
+import { MAX_REQUEST_BYTES, mcpServers } from './server.js';
+import { StdioLineTransport } from './stdioTransport.js';
 
 export interface StdioOptions {
   db: string;
@@ -13,55 +15,60 @@ export interface StdioOptions {
   config?: string;
   actor: Actor;
   log: (line: string) => void;
-  /** Background work on the opened core (the runner), started after the handshake and stopped before exit. */
+  /** Work the server does once its core is open (sweeps, the runner), stopped before it exits. */
   background?: (core: Core) => Promise<{ stop(): Promise<void> }>;
 }
 
 /**
- * `team-table serve`: one session over stdio. The handshake is answered at once; the store (Kysely, SQLite,
- * migrations) loads right after it, or on the first call that needs it. A failure to open the database is
- * logged and answered as a tool error on every call, so the client shows why.
+ * `team-table serve`: one session over stdio, in either protocol era (the SDK's `serveStdio` entry: a 2025-era
+ * `initialize` or a 2026-07-28 `server/discover` opening). The handshake is answered at once; the store (Kysely,
+ * SQLite, migrations) loads right after it, or on the first call that needs it. A database that cannot be opened is
+ * answered as the store's error (STORE_UNAVAILABLE …) and opened again on the next call, so fixing the cause needs
+ * no restart.
+ *
+ * Resource subscriptions are served from the event feed, so a change made by any process on the database is told:
+ * to a 2025-era session as `notifications/resources/updated` for the URIs it subscribed to (the roadmap's poll
+ * fallback: the feed polls the file), to a 2026-07-28 session on its `subscriptions/listen` streams.
  */
 export async function serveStdio({ db, config, actor, log, background }: StdioOptions): Promise<void> {
-  let loading: Promise<Core> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let sender: NotificationSender | undefined;
-  let working: Promise<{ stop(): Promise<void> } | undefined> | undefined;
-  const core = () =>
-    (loading ??= (async () => {
-      const [{ Store }, { Core }, { loadConfig }, { startNotificationSender }] = await Promise.all([
-        import('../store/store.js'),
-        import('../core/core.js'),
-        import('../config/load.js'),
-        import('../outbox/sender.js'),
-      ]);
-      const { notifications } = await loadConfig({ db, config });
-      const opened = new Core(await Store.open(db), { log, notifications });
-      timer = setInterval(() => opened.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
-      sender = await startNotificationSender(opened, { log });
-      working = background?.(opened).catch((error) => {
-        log(`background work failed to start: ${(error as Error)?.stack ?? error}`);
-        return undefined;
-      });
-      return opened;
-    })());
-  const { server, drain } = createMcpServer(core, actor, log);
-  server.oninitialized = () => {
-    core().catch((error) => log(error.message));
+  const loader = coreLoader(db, log, background, config);
+  const servers = mcpServers({ core: loader.core, log });
+  const sessionActor = { ...actor, session: randomUUID() };
+  /** The instance serving the connection (the entry may build a probe instance first, then the one it keeps). */
+  let current: { server: Server; era: 'legacy' | 'modern' } | undefined;
+  const watch = new ResourceWatch(
+    loader.core,
+    (uris) => {
+      if (!current) return;
+      // A modern instance's notifications go through the entry's listen router, which keeps what a stream asked for.
+      const told = current.era === 'modern' ? uris : book.subscribed(uris);
+      for (const uri of told) current.server.sendResourceUpdated({ uri }).catch((error: Error) => log(`resource update: ${error.message}`));
+    },
+    log,
+  );
+  const book = new SubscriptionBook(() => watch.start());
+  const factory: McpServerFactory = ({ era }) => {
+    const server = servers.serverFor(sessionActor, era === 'legacy' ? { subscriptions: book } : {});
+    current = { server, era };
+    return server;
   };
+  // The entry answers a 2026-07-28 listen request itself, unseen by the instance: the transport holds it until the
+  // log is watched, so that no change after the acknowledgement goes untold.
+  const transport = new StdioLineTransport({
+    maxMessageBytes: MAX_REQUEST_BYTES,
+    before: (message) => ('method' in message && message.method === 'subscriptions/listen' ? watch.start().catch((error: Error) => log(`resource watch: ${error.message}`)) : undefined),
+  });
+  const handle = serveStdioEntry(factory, { transport, onerror: (error) => log(error.message) });
 
   const shutdown = async () => {
-    clearInterval(timer);
-    await drain();
-    await sender?.stop().catch(() => {});
-    await (await working)?.stop().catch((error) => log(`stopping background work failed: ${error}`));
-    await server.close().catch(() => {});
-    if (loading) await (await loading.catch(() => undefined))?.store.close().catch(() => {});
+    watch.close();
+    await servers.drain();
+    await handle.close().catch(() => {});
+    await loader.close();
     process.exit(0);
   };
-  process.stdin.on('end', shutdown);
+  void transport.closed.then(shutdown);
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
-  await server.connect(new StdioServerTransport());
   log(`serving ${db} over stdio as ${actor.kind === 'agent' ? `agent '${actor.id}'` : `owner '${actor.name}'`}`);
 }

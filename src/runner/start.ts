@@ -1,4 +1,6 @@
 import type { Core } from '../core/core.js';
+import type { Actor } from '../core/context.js';
+import type { Connection } from './job.js';
 import { Scheduler } from './scheduler.js';
 import type { SchedulerOptions } from './scheduler.js';
 
@@ -24,3 +26,16 @@ export async function startRunner(core: Core, options: RunnerOptions = {}): Prom
 
 /** Whether this process runs a scheduler at all (`TEAM_TABLE_RUNNER=off` leaves it out). */
 export const runnerEnabled = (env: NodeJS.ProcessEnv = process.env): boolean => !['off', '0', 'false', 'no'].includes((env.TEAM_TABLE_RUNNER ?? '').toLowerCase());
+
+const RUNNER: Actor = { kind: 'owner', name: 'runner' };
+
+/**
+ * Over HTTP, each run gets a token of its agent of its own, revoked when the run ends: no token outlives the run it
+ * was made for, even when the process that made it dies (the next run's is another one).
+ */
+export const perRunTokens =
+  (core: Core): NonNullable<Connection['tokenFor']> =>
+  async (agentId) => {
+    const created = (await core.call(RUNNER, 'team_agent', { action: 'token_create', agent_id: agentId, name: 'runner: one run' })) as { id: string; token: string };
+    return { token: created.token, release: async () => void (await core.call(RUNNER, 'team_agent', { action: 'token_revoke', token_id: created.id })) };
+  };

@@ -382,6 +382,23 @@ export interface RunnerCursorsTable {
   seq: number;
 }
 
+/**
+ * Bearer tokens for HTTP (src/core/tokens.ts): only the SHA-256 of each is kept. An agent's token (`agent_id` and
+ * `team_id` set) dies with its agent; an owner's token has neither and acts as the owner `owner_name`.
+ */
+export interface TokensTable {
+  id: string;
+  token_hash: string;
+  agent_id: string | null;
+  team_id: string | null;
+  owner_name: string;
+  name: string;
+  created_by: string;
+  created_at: string;
+  revoked_at: string;
+  revoked_by: string;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: string;
@@ -412,6 +429,7 @@ export interface Database {
   agent_runs: RunsTable;
   agent_sessions: SessionsTable;
   runner_cursors: RunnerCursorsTable;
+  tokens: TokensTable;
   notification_rules: NotificationRulesTable;
   notification_deliveries: NotificationDeliveriesTable;
   schema_version: SchemaVersionTable;
@@ -429,5 +447,6 @@ export type EventRow = Selectable<EventsTable>;
 export type RuleRow = Selectable<RulesTable>;
 export type RoleRow = Selectable<RolesTable>;
 export type RunRow = Selectable<RunsTable>;
+export type TokenRow = Selectable<TokensTable>;
 export type NotificationRuleRow = Selectable<NotificationRulesTable>;
 export type DeliveryRow = Selectable<NotificationDeliveriesTable>;

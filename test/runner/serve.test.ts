@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { authenticate } from '../../src/core/tokens.js';
+import { perRunTokens } from '../../src/runner/start.js';
 import { OWNER, openCore, spawnSession } from '../helpers.js';
 import { startScheduler, waitFor } from './helpers.js';
 
@@ -39,7 +41,19 @@ describe('where the runner runs', () => {
     const { runs } = await waitFor(() => t.call(OWNER, 'team_agent', { action: 'runs', agent_id: 'siri' }), (r: any) => r.runs[0]?.status === 'succeeded', 'the run');
     expect(runs[0].output).toContain('TEAM_TABLE_URL=http://127.0.0.1:9/mcp\n');
     expect(runs[0].output).toContain('TEAM_TABLE_TOKEN=tt_for_siri\n');
-    expect(runs[0].output).not.toMatch(/TEAM_TABLE_DB|TEAM_TABLE_OWNER|tt_owner_must_not_leak/);
+    // The database too, so that a client configured for stdio (the recipes) still finds it; never the runner's own.
+    expect(runs[0].output).toContain(`TEAM_TABLE_DB=${t.path}\n`);
+    expect(runs[0].output).not.toMatch(/TEAM_TABLE_OWNER|tt_owner_must_not_leak/);
     expect(released).toEqual(['siri']);
+  });
+
+  it("over HTTP each run's token is the agent's own, and is revoked when the run ends", async () => {
+    const t = await openCore();
+    await t.call(OWNER, 'team_manage', { action: 'create', name: 'Engineering' });
+    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Siri' });
+    const { token, release } = await perRunTokens(t.core)('siri');
+    expect((await authenticate(t.store.db, token)).actor).toMatchObject({ kind: 'agent', id: 'siri' });
+    await release!();
+    await expect(authenticate(t.store.db, token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'revoked' } });
   });
 });

@@ -20,13 +20,13 @@ export async function agentEnv(job: WakeJob, extra: Record<string, string> = {})
   const inherited = Object.fromEntries(Object.entries(job.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith('TEAM_TABLE_')));
   const connection: Record<string, string> = {};
   let release = async () => {};
+  // Both when both are known: a client configured for stdio (the recipes) still finds the database file.
+  if (job.connection.db) connection.TEAM_TABLE_DB = job.connection.db;
   if (job.connection.url && job.connection.tokenFor) {
     const token = await job.connection.tokenFor(agent.id);
     connection.TEAM_TABLE_URL = job.connection.url;
     connection.TEAM_TABLE_TOKEN = token.token;
     if (token.release) release = token.release;
-  } else if (job.connection.db) {
-    connection.TEAM_TABLE_DB = job.connection.db;
   }
   const env = {
     ...inherited,

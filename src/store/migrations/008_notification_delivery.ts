@@ -7,7 +7,7 @@ import type { Migration } from './index.js';
  * after commit by the sender (src/outbox). A notification also records where it came from (`origin`).
  */
 export const notificationDelivery: Migration = {
-  version: 8,
+  version: 9,
   name: 'notification_delivery',
   async up(db: Kysely<any>) {
     const text = (name: string) => (t: CreateTableBuilder<any, any>) => t.addColumn(name, 'text', (c) => c.notNull().defaultTo(''));

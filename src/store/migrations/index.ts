@@ -7,6 +7,7 @@ import { readyQueue } from './004_ready_queue.js';
 import { leases } from './005_leases.js';
 import { hardening } from './006_hardening.js';
 import { runner } from './007_runner.js';
+import { tokens } from './008_tokens.js';
 import { notificationDelivery } from './008_notification_delivery.js';
 
 /** One forward-only step of the schema. Numbers are consecutive; a step never changes once released. */
@@ -16,4 +17,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, notificationDelivery];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery];

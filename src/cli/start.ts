@@ -1,0 +1,24 @@
+import { resolve } from 'node:path';
+import type { Actor } from '../core/context.js';
+import type { Core } from '../core/core.js';
+import { clientConfigs } from './clientConfig.js';
+import type { HttpFlags } from './http.js';
+import { runHttpServer } from './http.js';
+
+/**
+ * `team-table start` (`npm start`): opens or creates the database, makes the owner's first token if it never had
+ * one, serves HTTP, and prints the URL, that token (this once) and the client configuration for HTTP and stdio.
+ * It keeps serving until stopped.
+ */
+export async function start(core: Core, owner: Actor, db: string, address: string, flags: HttpFlags, log: (line: string) => void): Promise<void> {
+  const ever = (await core.call(owner, 'team_agent', { action: 'token_list', owner: true, include_revoked: true, limit: 1 })) as { tokens: unknown[] };
+  const ownerToken = ever.tokens.length ? undefined : ((await core.call(owner, 'team_agent', { action: 'token_create', owner: true, name: 'first start' })) as { token: string }).token;
+  const { teams } = (await core.call(owner, 'team_manage', { action: 'list' })) as { teams: { id: string; name: string }[] };
+  const agents: { id: string; team: string }[] = [];
+  for (const team of teams) {
+    const listed = (await core.call(owner, 'team_agent', { action: 'list', team_id: team.id })) as { agents: { id: string }[] };
+    agents.push(...listed.agents.map((a) => ({ id: a.id, team: team.name })));
+  }
+  const server = await runHttpServer(core, db, address, flags, log);
+  process.stdout.write(clientConfigs(resolve(db), teams, agents, { url: server.url, ownerToken }));
+}

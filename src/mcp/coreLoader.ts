@@ -1,0 +1,44 @@
+import type { Core } from '../core/core.js';
+
+export interface CoreLoader {
+  /** The core on `db`, opened on first use; after a failed open, the next use tries again. */
+  core(): Promise<Core>;
+  /** Stops the background work and closes the store, if it was opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store and the core on demand, importing them only then: a server answers the MCP handshake before
+ * Kysely, the schemas and SQLite are even loaded. An open that fails (a path that cannot be created, a foreign or
+ * damaged file) rejects the calls waiting for it with the store's error, and the next call opens again — the user
+ * fixes the cause, the session recovers, no restart.
+ *
+ * Once open, the core does the server's `background` work (sweeps, the runner), stopped before the store closes.
+ */
+export function coreLoader(db: string, log: (line: string) => void, background?: (core: Core) => Promise<{ stop(): Promise<void> }>, config?: string): CoreLoader {
+  let loading: Promise<Core> | undefined;
+  let working: Promise<{ stop(): Promise<void> } | undefined> | undefined;
+  const open = async () => {
+    const [{ Store }, { Core }, { loadConfig }] = await Promise.all([import('../store/store.js'), import('../core/core.js'), import('../config/load.js')]);
+    // The config file (notification rules, channels) is read with the store: a broken one is every call's error.
+    const { notifications } = await loadConfig({ db, config });
+    const core = new Core(await Store.open(db), { log, notifications });
+    working = background?.(core).catch((error) => {
+      log(`background work failed to start: ${(error as Error)?.stack ?? error}`);
+      return undefined;
+    });
+    return core;
+  };
+  return {
+    core: () =>
+      (loading ??= open().catch((error) => {
+        loading = undefined;
+        throw error;
+      })),
+    async close() {
+      await (await working)?.stop().catch((error) => log(`stopping background work failed: ${error}`));
+      const core = await loading?.catch(() => undefined);
+      await core?.store.close().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client, ProtocolError } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { describe, expect, it } from 'vitest';
+import { ANSWER_PAIR_BUDGET_BYTES, toolAnswer, toolError } from '../../src/mcp/server.js';
+import { CLI, PROTOCOL_VERSIONS, spawnSession, tempDbPath } from '../helpers.js';
+
+const TOOLS_JSON = JSON.parse(readFileSync(new URL('../../dist/mcp/tools.json', import.meta.url), 'utf8'));
+
+describe.each(PROTOCOL_VERSIONS)('a client speaking %s over stdio', (version) => {
+  it('connects in its era and gets the same tools and the same answers', async () => {
+    const db = tempDbPath();
+    const session = await spawnSession(db, { protocol: version });
+    expect(session.client.getProtocolEra()).toBe(version === '2026-07-28' ? 'modern' : 'legacy');
+    expect(session.client.getNegotiatedProtocolVersion()).toBe(version);
+    expect((await session.client.listTools()).tools).toEqual(TOOLS_JSON);
+    const team = await session.call('team_manage', { action: 'create', name: 'Engineering' });
+    await session.call('team_task', { action: 'create', title: 'Write the parser' });
+    // The same read through a default (2025-11-25) client on the same file answers the same.
+    const reference = await spawnSession(db);
+    const args = { action: 'list', team_id: team.id };
+    expect(await session.call('team_task', args)).toEqual(await reference.call('team_task', args));
+    expect(await session.fail('team_task', { action: 'create' })).toMatch(/^VALIDATION: .*title/);
+  });
+
+  it('answers an unknown tool with the protocol error the specification names (Invalid params), not a tool result', async () => {
+    const session = await spawnSession(tempDbPath(), { protocol: version });
+    const error = await session.client.callTool({ name: 'team_tasks', arguments: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error).toMatchObject({ code: -32602, message: expect.stringMatching(/Unknown tool: team_tasks/) });
+  });
+});
+
+describe('a client that negotiates', () => {
+  it('lands on 2026-07-28', async () => {
+    const client = new Client({ name: 'negotiating', version: '0' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', tempDbPath()], stderr: 'ignore' }));
+    try {
+      expect(client.getProtocolEra()).toBe('modern');
+      expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      expect((await client.callTool({ name: 'team_manage', arguments: { action: 'list' } })).structuredContent).toMatchObject({ teams: [] });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('instructions', () => {
+  it("tell the owner's session how to help a person, and an agent's session which agent it is and how to end a heartbeat", async () => {
+    const db = tempDbPath();
+    const owner = await spawnSession(db);
+    await owner.call('team_manage', { action: 'create', name: 'Engineering' });
+    await owner.call('team_agent', { action: 'create', name: 'Loki' });
+    const ownerText = owner.client.getInstructions()!;
+    expect(ownerText).toMatch(/owner \('ana'\), for a person/);
+    expect(ownerText).not.toMatch(/HEARTBEAT_OK/);
+    for (const protocol of ['2025-11-25', '2026-07-28'] as const) {
+      const loki = await spawnSession(db, { agent: 'loki', protocol });
+      const agentText = loki.client.getInstructions()!;
+      expect(agentText).toMatch(/acts as agent 'loki'/);
+      expect(agentText).toMatch(/assignee_filter='loki'/);
+      expect(agentText).toMatch(/reply exactly HEARTBEAT_OK/);
+    }
+  });
+});
+
+/** A server spawned with raw pipes: what a client that is not the SDK's sees, line by line. */
+function rawServe(db: string) {
+  const child = execFile(process.execPath, [CLI, 'serve', '--db', db], { maxBuffer: 64 * 1024 * 1024 });
+  const answers: any[] = [];
+  const waiters: (() => void)[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    answers.push(JSON.parse(line));
+    waiters.splice(0).forEach((wake) => wake());
+  });
+  const until = async (count: number) => {
+    while (answers.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
+    return answers.slice(0, count);
+  };
+  const send = (text: string) => child.stdin!.write(`${text}\n`);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, send, until, exited };
+}
+
+const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
+const call = (id: number, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'team_manage', arguments: args } });
+
+describe('messages the session cannot take', () => {
+  it('answers malformed JSON with a parse error and JSON that is not JSON-RPC with an invalid-request error, and goes on', async () => {
+    const server = rawServe(tempDbPath());
+    server.send(JSON.stringify(INITIALIZE));
+    server.send('{"jsonrpc":"2.0","id":2,"method":"tools/list"');
+    server.send(JSON.stringify({ jsonrpc: '2.0', id: 3, verb: 'tools/list' }));
+    server.send(JSON.stringify(call(4, { action: 'list' })));
+    // Refusals are written at once, answers when their handler resolves: find each by what it answers.
+    const answers = await server.until(4);
+    const parse = answers.find((a) => a.id === undefined);
+    const [invalid, listed] = [3, 4].map((id) => answers.find((a) => a.id === id));
+    expect(parse).toEqual({ jsonrpc: '2.0', error: { code: -32700, message: expect.stringMatching(/^Parse error/) } });
+    expect(invalid).toMatchObject({ jsonrpc: '2.0', id: 3, error: { code: -32600 } });
+    expect(listed).toMatchObject({ id: 4, result: { structuredContent: { teams: [] } } });
+    server.child.stdin!.end();
+    expect(await server.exited).toBe(0);
+  });
+
+  it('answers a request over the size limit with an error naming the limit, and answers the calls queued around it', async () => {
+    const server = rawServe(tempDbPath());
+    server.send(JSON.stringify(INITIALIZE));
+    server.send(JSON.stringify(call(2, { action: 'create', name: 'Before' })));
+    server.send(JSON.stringify(call(3, { action: 'create', name: 'Huge', description: '字'.repeat(4_000_000) })));
+    server.send(JSON.stringify(call(4, { action: 'create', name: 'After' })));
+    // Calls are answered concurrently: the list goes out once the creates have answered.
+    await server.until(4);
+    server.child.stdin!.end(`${JSON.stringify(call(5, { action: 'list' }))}\n`);
+    const answers = await server.until(5);
+    const byId = Object.fromEntries(answers.map((a) => [a.id, a]));
+    expect(byId[3]).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: { code: -32600, message: expect.stringMatching(/^request too large: \d+ bytes, over the limit of 4194304 bytes \(4 MiB\)/), data: { limit_bytes: 4194304, received_bytes: expect.any(Number) } },
+    });
+    expect(byId[5].result.structuredContent.teams.map((t: any) => t.name).sort()).toEqual(['After', 'Before']);
+    expect(await server.exited).toBe(0);
+  });
+
+  it('answers the SDK client an oversized call with the limit, and the session stays usable', async () => {
+    const session = await spawnSession(tempDbPath());
+    const error = await session.client.callTool({ name: 'team_manage', arguments: { action: 'create', name: 'x', description: 'x'.repeat(12_000_000) } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).message).toMatch(/over the limit of 4194304 bytes/);
+    expect(await session.call('team_manage', { action: 'create', name: 'Still here' })).toMatchObject({ name: 'Still here' });
+  });
+});
+
+describe('a database that cannot be opened', () => {
+  it('is answered as the store error, and opened on a later call once the cause is fixed, without a restart', async () => {
+    const folder = dirname(tempDbPath());
+    const blocker = join(folder, 'data');
+    writeFileSync(blocker, 'a file where the database folder should be');
+    const session = await spawnSession(join(blocker, 'team.db'));
+    expect(await session.fail('team_manage', { action: 'list' })).toMatch(/^STORE_UNAVAILABLE: cannot open the database/);
+    const failed = await session.client.callTool({ name: 'team_manage', arguments: { action: 'list' } });
+    expect(failed.structuredContent).toMatchObject({ error: { code: 'STORE_UNAVAILABLE' } });
+    rmSync(blocker);
+    mkdirSync(blocker);
+    expect(await session.call('team_manage', { action: 'create', name: 'Recovered' })).toMatchObject({ name: 'Recovered' });
+  });
+});
+
+describe('tool answers', () => {
+  it('carry the JSON as text and as structured content while the pair fits the budget, as text alone beyond it', () => {
+    const small = { tasks: [{ id: 'abc', title: 'A "quoted" title' }] };
+    expect(toolAnswer(small)).toEqual({ content: [{ type: 'text', text: JSON.stringify(small) }], structuredContent: small });
+    const large = { body: '"'.repeat(200_000) };
+    const answer = toolAnswer(large);
+    expect(answer.structuredContent).toBeUndefined();
+    expect(JSON.parse((answer.content[0] as { text: string }).text)).toEqual(large);
+    expect(Buffer.byteLength(JSON.stringify(answer))).toBeLessThanOrEqual(ANSWER_PAIR_BUDGET_BYTES);
+    const fitting = { body: 'x'.repeat(500_000) };
+    expect(toolAnswer(fitting).structuredContent).toEqual(fitting);
+    expect(Buffer.byteLength(JSON.stringify(toolAnswer(fitting)))).toBeLessThanOrEqual(ANSWER_PAIR_BUDGET_BYTES + 100);
+  });
+
+  it('of every error, INTERNAL included, carry structured content with the code', async () => {
+    expect(toolError(new Error('disk I/O error'))).toEqual({
+      isError: true,
+      content: [{ type: 'text', text: 'INTERNAL: disk I/O error' }],
+      structuredContent: { error: { code: 'INTERNAL', message: 'disk I/O error' } },
+    });
+    const session = await spawnSession(tempDbPath());
+    const result = await session.client.callTool({ name: 'team_manage', arguments: { action: 'create' } });
+    expect(result).toMatchObject({ isError: true, structuredContent: { error: { code: 'VALIDATION', field: 'name' } } });
+  });
+});
