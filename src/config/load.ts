@@ -72,7 +72,8 @@ export async function loadConfig(options: { config?: string; db: string }): Prom
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if (!options.config && (error as NodeJS.ErrnoException).code === 'ENOENT') return { path: undefined, notifications: DEFAULT_SETTINGS };
+    // No file there (or no folder: the store then says why the database cannot be opened): the defaults.
+    if (!options.config && ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return { path: undefined, notifications: DEFAULT_SETTINGS };
     throw new TeamTableError('VALIDATION', `cannot read the config file ${path}: ${(error as Error).message}`, { field: 'config' });
   }
   return { path, notifications: await parseConfig(text, path) };

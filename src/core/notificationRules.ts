@@ -132,6 +132,20 @@ async function present(ctx: Ctx, rules: NotificationRule[]) {
 }
 
 const ruleRef = z.string().trim().min(1).max(LIMITS.agentId);
+
+/**
+ * The rule fields as the tools take them: checked in full, but shown in tools/list as a plain array or object (the
+ * pipe's input side). Their full shapes would cost every agent's context some 1,600 bytes for actions only leads
+ * use; docs/notifications.md and the validation messages say what goes in them.
+ */
+const anyArray = z.array(z.any());
+const anyObject = z.record(z.string(), z.any());
+const toolFields = {
+  events: anyArray.pipe(ruleFields.events),
+  conditions: anyObject.pipe(ruleFields.conditions),
+  destinations: anyArray.pipe(ruleFields.destinations),
+  quiet_hours: z.union([anyObject, z.null()]).pipe(ruleFields.quiet_hours),
+};
 const teamOrGlobal = teamRef.describe("team id or name; '' for a global rule (every team, the owner's)");
 
 const create = defineAction({
@@ -142,16 +156,17 @@ const create = defineAction({
     team_id: teamOrGlobal,
     name: ruleFields.name,
     enabled: ruleFields.enabled.default(RULE_DEFAULTS.enabled),
-    events: ruleFields.events,
-    conditions: ruleFields.conditions.default(RULE_DEFAULTS.conditions),
-    destinations: ruleFields.destinations,
+    events: toolFields.events,
+    conditions: toolFields.conditions.optional(),
+    destinations: toolFields.destinations,
     template: ruleFields.template.default(RULE_DEFAULTS.template),
     priority: ruleFields.priority.default(RULE_DEFAULTS.priority),
     rate_limit: ruleFields.rate_limit.default(RULE_DEFAULTS.rate_limit),
-    quiet_hours: ruleFields.quiet_hours.default(RULE_DEFAULTS.quiet_hours),
+    quiet_hours: toolFields.quiet_hours.optional(),
   }),
   write: true,
-  async run(ctx, { team_id, ...fields }) {
+  async run(ctx, { team_id, conditions = RULE_DEFAULTS.conditions, quiet_hours = RULE_DEFAULTS.quiet_hours, ...rest }) {
+    const fields = { ...rest, conditions, quiet_hours };
     const scope = await scopeOf(ctx, team_id);
     await assertDestinations(ctx, scope, fields.destinations);
     const existing = await ctx.db.selectFrom('notification_rules').select((eb) => eb.fn.countAll<number>().as('n')).where('team_id', '=', scope.id).executeTakeFirstOrThrow();
@@ -182,7 +197,7 @@ const create = defineAction({
 const list = defineAction({
   tool: 'team_manage',
   action: 'notify_rule_list',
-  summary: 'notification rules (team, global, config file) with delivery counts',
+  summary: 'notification rules, with delivery counts',
   input: z.strictObject({ team_id: teamOrGlobal }),
   write: false,
   async run(ctx, input) {
@@ -212,19 +227,19 @@ async function storedRule(ctx: Ctx, teamId: string | undefined, ruleId: string):
 const update = defineAction({
   tool: 'team_manage',
   action: 'notify_rule_update',
-  summary: "change a notification rule's fields",
+  summary: 'change a notification rule',
   input: z.strictObject({
     team_id: teamOrGlobal,
     rule_id: ruleRef,
     name: ruleFields.name.optional(),
     enabled: ruleFields.enabled.optional(),
-    events: ruleFields.events.optional(),
-    conditions: ruleFields.conditions.optional(),
-    destinations: ruleFields.destinations.optional(),
+    events: toolFields.events.optional(),
+    conditions: toolFields.conditions.optional(),
+    destinations: toolFields.destinations.optional(),
     template: ruleFields.template.optional(),
     priority: ruleFields.priority.optional(),
     rate_limit: ruleFields.rate_limit.optional(),
-    quiet_hours: ruleFields.quiet_hours.optional(),
+    quiet_hours: toolFields.quiet_hours.optional(),
   }),
   write: true,
   async run(ctx, { team_id, rule_id, ...changes }) {

@@ -241,7 +241,7 @@ export async function deliveryViews(ctx: Ctx, notificationIds: string[]): Promis
 const retry = defineAction({
   tool: 'team_comm',
   action: 'notify_retry',
-  summary: 'resend failed notification deliveries (delivery_id, or all of a notification_id)',
+  summary: 'resend failed deliveries (delivery_id or notification_id)',
   input: z.strictObject({
     team_id: teamRef,
     delivery_id: z.string().trim().min(1).max(LIMITS.agentId).optional(),
@@ -250,8 +250,8 @@ const retry = defineAction({
   write: true,
   async run(ctx, input) {
     assertLead(ctx, 'retry notification deliveries');
-    if (!input.delivery_id === !input.notification_id) throw validation('delivery_id', 'give exactly one of delivery_id or notification_id');
     const team = await ctx.team(input.team_id);
+    if (!input.delivery_id === !input.notification_id) throw validation('delivery_id', 'give exactly one of delivery_id or notification_id');
     const rows = await ctx.db
       .selectFrom('notification_deliveries')
       .select(['id', 'state', 'notification_id'])

@@ -108,7 +108,9 @@ describe('seed examples over MCP stdio', () => {
     const mcp = await spawnSession(tempDbPath());
     const { tools } = await mcp.client.listTools();
     expect(tools.map((t) => t.name)).toEqual(['team_manage', 'team_agent', 'team_task', 'team_memory', 'team_comm']);
-    expect(JSON.stringify(tools).length).toBeLessThan(16_000);
+    // 16,000 before the notification actions (issue 10: 16,897 with them, their rule fields shown as plain arrays and
+    // objects); the lead decides the budget (BENCHMARKS.md, tools-list-size).
+    expect(JSON.stringify(tools).length).toBeLessThan(17_000);
     await mcp.call('team_manage', { action: 'create', name: 'Engineering' });
     expect(await mcp.fail('team_task', { action: 'create', title: 'x', priority: 7 })).toBe("VALIDATION: team_task(action='create'): priority must be at most 5");
     expect(await mcp.fail('team_task', { action: 'update', task_id: 'nope', status: 'done' })).toMatch(/^NOT_FOUND: task 'nope' not found/);
