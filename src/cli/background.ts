@@ -17,8 +17,8 @@ export interface Background {
 
 /**
  * What every long-running server process does besides answering — `serve` over stdio or HTTP, `team-table run`:
- * it sweeps on a timer, and runs the runner (which one process per database leads; `TEAM_TABLE_RUNNER=off` leaves it
- * out of this process).
+ * it sweeps on a timer, runs the runner (which one process per database leads; `TEAM_TABLE_RUNNER=off` leaves it
+ * out of this process), and the notification sender (one process per database sends: src/outbox).
  */
 export async function startBackground(core: Core, agents: AgentConnection, log: (line: string) => void, options: { maxConcurrentRuns?: number } = {}): Promise<Background> {
   const sweeper = setInterval(() => core.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
@@ -26,10 +26,13 @@ export async function startBackground(core: Core, agents: AgentConnection, log: 
   const db = /^postgres(ql)?:\/\//.test(agents.db) ? agents.db : resolve(agents.db);
   const connection = agents.url ? { db, url: `${agents.url}/mcp`, tokenFor: perRunTokens(core) } : { db };
   const runner = runnerEnabled() ? await startRunner(core, { ...connection, ...options, log }) : undefined;
+  const { startNotificationSender } = await import('../outbox/sender.js');
+  const sender = await startNotificationSender(core, { log });
   return {
     async stop() {
       clearInterval(sweeper);
       await runner?.stop();
+      await sender.stop();
     },
   };
 }

@@ -24,6 +24,8 @@ export const DEFAULT_DB = '.team-table/team.db';
 export const dbOption = () => new Option('--db <path>', 'SQLite database file').env('TEAM_TABLE_DB').default(DEFAULT_DB);
 export const agentOption = () => new Option('--agent <agent_id>', 'act as this agent (default: the team owner)').env('TEAM_TABLE_AGENT');
 export const ownerOption = () => new Option('--owner <name>', "the owner's name, recorded as author of the owner's actions").env('TEAM_TABLE_OWNER');
+/** The config file: notification rules, channels (docs/notifications.md). */
+export const configOption = () => new Option('--config <path>', 'config file (default: team-table.yaml beside the database)').env('TEAM_TABLE_CONFIG');
 const teamOption = () => new Option('--team <team>', 'team id or name (default: your team, or the only one)').env('TEAM_TABLE_TEAM');
 const jsonOption = () => new Option('--json', 'print the answer as JSON (no table, no colour)');
 
@@ -54,13 +56,18 @@ function safeUsername(): string {
   }
 }
 
-/** Opens the database at `db` (creating and migrating it), showing progress when an upgrade indexes a big one. */
-export async function openCore(db: string): Promise<Core> {
-  const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
+/**
+ * The core on the database at `db` (created and migrated, with progress when an upgrade indexes a big one), with the
+ * config file `config` — team-table.yaml beside the database by default — whose notification rules every command
+ * and server applies alike. A broken config file is the command's error: nothing runs on half a configuration.
+ */
+export async function openCore(db: string, config = process.env.TEAM_TABLE_CONFIG): Promise<Core> {
+  const [{ Store }, { Core }, { loadConfig }] = await Promise.all([import('../store/store.js'), import('../core/core.js'), import('../config/load.js')]);
+  const { notifications } = await loadConfig({ db, config });
   const progress = progressLine();
   const store = await Store.open(db, { progress: (step, done, total) => progress(step, done, total) });
   progress.done();
-  return new Core(store, { log });
+  return new Core(store, { log, notifications });
 }
 
 export interface CommonOptions {

@@ -2,9 +2,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
-import { actorOf, agentOption, databasePath, dbOption, log, openCore, ownerOption } from './common.js';
+import { actorOf, agentOption, configOption, databasePath, dbOption, log, openCore, ownerOption } from './common.js';
 import { DEFAULT_HTTP_ADDRESS, addHttpFlags, checkAddress } from './http.js';
 import type { HttpFlags } from './http.js';
+import { registerNotificationCommands } from './notifications.js';
 import { tokenCommand } from './token.js';
 import { registerActivity } from './activity.js';
 import { registerAgent } from './agent.js';
@@ -33,18 +34,19 @@ addHttpFlags(
     .addOption(dbOption())
     .addOption(agentOption())
     .addOption(ownerOption())
-    .addOption(httpOption()),
-).action(async (options: { db: string; agent?: string; owner?: string; http?: string } & HttpFlags, command: Command) => {
+    .addOption(httpOption())
+    .addOption(configOption()),
+).action(async (options: { db: string; agent?: string; owner?: string; http?: string; config?: string } & HttpFlags, command: Command) => {
     if (options.http) {
       if (options.agent) throw new TeamTableError('VALIDATION', '--agent: over HTTP each request acts as its token says; leave --agent out');
       const db = databasePath(command);
       const { runHttpServer } = await import('./http.js');
-      await runHttpServer(await openCore(db), db, options.http, options, log);
+      await runHttpServer(await openCore(db, options.config), db, options.http, options, log);
       return;
     }
     const db = databasePath(command);
     const [{ serveStdio }, { startBackground }] = await Promise.all([import('../mcp/stdio.js'), import('./background.js')]);
-    await serveStdio({ db, actor: actorOf(options), log, background: (core) => startBackground(core, { db }, log) });
+    await serveStdio({ db, open: () => openCore(db, options.config), actor: actorOf(options), log, background: (core) => startBackground(core, { db }, log) });
   });
 
 addHttpFlags(
@@ -53,11 +55,12 @@ addHttpFlags(
     .description('open (or create) the database, serve it over HTTP, and print the URL, the owner token (first start) and the client config to paste')
     .addOption(dbOption())
     .addOption(ownerOption())
-    .addOption(httpOption().default(DEFAULT_HTTP_ADDRESS)),
-).action(async (options: { db: string; owner?: string; http: string } & HttpFlags, command: Command) => {
+    .addOption(httpOption().default(DEFAULT_HTTP_ADDRESS))
+    .addOption(configOption()),
+).action(async (options: { db: string; owner?: string; http: string; config?: string } & HttpFlags, command: Command) => {
     const db = databasePath(command);
     const { start } = await import('./start.js');
-    await start(await openCore(db), actorOf(options), db, options.http, options, log);
+    await start(await openCore(db, options.config), actorOf(options), db, options.http, options, log);
   });
 
 program
@@ -68,7 +71,8 @@ program
   .addOption(dbOption())
   .addOption(agentOption())
   .addOption(ownerOption())
-  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string }, command: Command) => {
+  .addOption(configOption())
+  .action(async (tool: string, json: string, options: { db: string; agent?: string; owner?: string; config?: string }, command: Command) => {
     let args: unknown;
     try {
       args = JSON.parse(json);
@@ -78,7 +82,7 @@ program
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       throw new TeamTableError('VALIDATION', 'arguments: expected a JSON object');
     }
-    const core = await openCore(databasePath(command));
+    const core = await openCore(databasePath(command), options.config);
     try {
       const result = await core.call(actorOf(options), tool, args as Record<string, unknown>);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -99,6 +103,7 @@ registerFact(program);
 registerDoc(program);
 registerSearch(program);
 registerTransfer(program);
+registerNotificationCommands(program);
 
 try {
   await program.parseAsync();

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { configOption, openCore } from './common.js';
 
 /**
  * `team-table run`: the runner alone — the scheduler and the wake adapters — for a database that no `serve` keeps
@@ -14,10 +15,11 @@ export function runCommand(): Command {
     .description('the runner alone: fires heartbeats and wakes agents through their wake adapters (one process per database leads)')
     .addOption(new Option('--db <path>', 'SQLite database file').env('TEAM_TABLE_DB').default('.team-table/team.db'))
     .addOption(new Option('--max-runs <n>', 'runs at once at most').argParser((v) => Number.parseInt(v, 10)).default(4))
+    .addOption(configOption())
     .option('--print-recipes', "print each agent's wake_adapter for Claude Code, Codex, Gemini CLI and a plain script, and exit")
-    .action(async (options: { db: string; maxRuns: number; printRecipes?: boolean }) => {
-      const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
-      const core = new Core(await Store.open(options.db), { log });
+    .action(async (options: { db: string; config?: string; maxRuns: number; printRecipes?: boolean }) => {
+      // It may lead the notification sender too (startBackground): it reads the notification rules as serve does.
+      const core = await openCore(options.db, options.config);
       if (options.printRecipes) {
         const { printRecipes } = await import('../runner/recipes.js');
         process.stdout.write(await printRecipes(core, resolve(options.db)));

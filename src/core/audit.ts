@@ -84,7 +84,8 @@ const summary = defineAction({
       .orderBy('seq')
       .limit(SCAN_LIMIT)
       .execute();
-    const shown = events.filter((e) => !QUIET.has(e.type));
+    // A notification kept out of the activity feed (defaults.activity_feed: false, no activity destination) stays in the audit log only.
+    const shown = events.filter((e) => !QUIET.has(e.type) && !(e.type === 'notification_sent' && e.data.includes('"activity":false')));
     const about = ctx.actor.kind === 'agent' ? ctx.actorId : '';
     const forYou = about ? shown.filter((e) => e.data.includes(`"${about}"`) || e.related_id === about) : [];
     const sections = GROUPS.map(([title, test]) => ({ title, events: shown.filter((e) => test(e.type)) }))

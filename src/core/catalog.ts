@@ -7,6 +7,8 @@ import { documentActions } from './documents.js';
 import { factActions } from './facts.js';
 import { heartbeatActions } from './heartbeat.js';
 import { mailboxActions } from './mailbox.js';
+import { notificationRuleActions } from './notificationRules.js';
+import { outboxActions } from './outbox.js';
 import { reviewActions } from './review.js';
 import { roleActions } from './roles.js';
 import { searchActions } from './search.js';
@@ -22,6 +24,7 @@ import { workingActions } from './working.js';
 export const ACTIONS: readonly ActionDef[] = [
   ...teamActions,
   ...ruleActions,
+  ...notificationRuleActions,
   ...roleActions,
   ...agentActions,
   ...workingActions,
@@ -38,6 +41,7 @@ export const ACTIONS: readonly ActionDef[] = [
   ...searchActions,
   ...commActions,
   ...mailboxActions,
+  ...outboxActions,
 ] as unknown as ActionDef[];
 
 export const TOOL_SUMMARIES: Record<ToolName, string> = {

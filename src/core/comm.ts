@@ -4,6 +4,7 @@ import { COMMENT_TYPES, NOTIFICATION_TYPES, agentRef, agentTarget, cursor, limit
 import { LIMITS } from './limits.js';
 import { checkMail } from './delivery.js';
 import { createNotification } from './notifications.js';
+import { deliveryViews } from './outbox.js';
 import { after, decodeCursor, pageFields, takePage } from './paging.js';
 import { loadTask, touchTask } from './tasks.js';
 import { post } from './threads.js';
@@ -109,11 +110,13 @@ const notifyList = defineAction({
       .orderBy('n.id', 'desc')
       .limit(input.limit + 1)
       .execute();
+    // Each with its deliveries and their states (pending, sent, failed, held, dropped): see docs/notifications.md.
+    const deliveries = await deliveryViews(ctx, rows.slice(0, input.limit).map((n) => n.id));
     const page = takePage(rows, {
       limit: input.limit,
       list: 'notifications',
       position: (n) => [n.created_at, n.id],
-      render: ({ read_by_you_at, ...n }) => ({ ...n, read_at: read_by_you_at ?? '' }),
+      render: ({ read_by_you_at, ...n }) => ({ ...n, read_at: read_by_you_at ?? '', ...deliveries(n.id) }),
     });
     const unread = page.items.filter((n) => !n.read_at).map((n) => n.id);
     if (unread.length) {

@@ -15,6 +15,11 @@ import { remember, replay, requestHash } from './idempotency.js';
 import { assertBounded } from './paging.js';
 import { authorize } from './roles.js';
 import { runRules } from './ruleEngine.js';
+import { DEFAULT_SETTINGS, bindSettings } from './notificationConfig.js';
+import type { NotificationSettings } from './notificationConfig.js';
+import { notifyOnChange, raiseNotification } from './notifications.js';
+import type { NotificationInput } from './notifications.js';
+import { NotificationOutbox } from './outbox.js';
 import { RunBook } from './runs.js';
 import { hydrateOne } from './tasks.js';
 import { sweep, sweepIsDue } from './sweep.js';
@@ -29,6 +34,8 @@ export interface CoreOptions {
   clock?: Clock;
   /** Where background failures go (a failed sweep never fails the call that set it off). */
   log?: (line: string) => void;
+  /** The `notifications:` section of the config file (src/config/load.ts); defaults without one. */
+  notifications?: NotificationSettings;
 }
 
 /**
@@ -46,6 +53,8 @@ export class Core {
   private readonly byKey = new Map<string, ActionDef>(ACTIONS.map((a) => [`${a.tool}.${a.action}`, a]));
 
   private readonly log: (line: string) => void;
+  readonly notifications: NotificationSettings;
+  private queue: NotificationOutbox | undefined;
   /** The runs of agents and the scheduler's use cases (src/runner drives them). */
   readonly runs: RunBook;
 
@@ -55,7 +64,8 @@ export class Core {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log ?? (() => {});
-    this.runs = new RunBook(store, this.clock);
+    this.notifications = options.notifications ?? DEFAULT_SETTINGS;
+    this.runs = new RunBook(store, this.clock, this.notifications);
   }
 
   /** The action a tool call names, or a VALIDATION error listing the tool's actions. */
@@ -87,6 +97,7 @@ export class Core {
     // Who is acting, and whether it may, is settled before the write lock is taken: a refused call never waits
     // for it, and a claim holds it only for the claim itself.
     const reader = new Ctx(this.store.db, await this.resolveActor(actor), now, this.store.dialect.name);
+    bindSettings(reader, this.notifications);
     if (!def.checksPermission) await authorize(reader, def);
     await this.sweepIfDue(now);
     if (!def.write) return assertBounded(await def.run(reader, input), context);
@@ -102,6 +113,7 @@ export class Core {
         await tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', ctx.actor.id).execute();
       }
       await runRules(ctx);
+      await notifyOnChange(ctx);
       // Checked before the commit: a write whose answer could not be sent is not made.
       const answer = assertBounded(def.answersWithTask ? await afterRules(ctx, result) : result, context);
       if (key !== undefined) await remember(ctx, def, key, hash, answer);
@@ -134,12 +146,38 @@ export class Core {
     try {
       await this.store.write(async (tx) => {
         const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
+        bindSettings(ctx, this.notifications);
         await sweep(ctx);
         await runRules(ctx);
+        await notifyOnChange(ctx);
       });
     } catch (error) {
       throw this.store.explain(error);
     }
+  }
+
+  /**
+   * Raises a notification as the table itself (origin `table`): the runner's `agent_error` when an agent's run
+   * fails or it stops answering. Its rules route it in the same transaction, as for a notify call.
+   *
+   * @example await core.raiseNotification({ team_id, type: 'agent_error', message: 'run failed: exit code 1', agent_id: 'loki' })
+   */
+  async raiseNotification(input: Omit<NotificationInput, 'origin'>): Promise<Record<string, unknown>> {
+    const now = this.clock().toISOString();
+    try {
+      return await this.store.write(async (tx) => {
+        const ctx = new Ctx(tx, { kind: 'owner', id: 'system' }, now, this.store.dialect.name);
+        bindSettings(ctx, this.notifications);
+        return raiseNotification(ctx, input);
+      });
+    } catch (error) {
+      throw this.store.explain(error);
+    }
+  }
+
+  /** The notification outbox, as the sender (src/outbox) takes and settles its deliveries. */
+  get outbox(): NotificationOutbox {
+    return (this.queue ??= new NotificationOutbox(this.store, this.clock, this.notifications));
   }
 
   /**

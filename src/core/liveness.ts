@@ -3,7 +3,7 @@ import type { AgentRow, Database, TeamRow } from '../store/schema.js';
 import type { Db } from '../store/store.js';
 import type { Ctx } from './context.js';
 import { requeue } from './claims.js';
-import { createNotification } from './notifications.js';
+import { createNotification, raiseNotification } from './notifications.js';
 import { latestSlot, nextSlot, scheduleTimezone } from './schedule.js';
 import { maskWakeAdapter } from './wakeAdapter.js';
 
@@ -82,8 +82,8 @@ export async function markUnresponsive(ctx: Ctx, agent: Pick<AgentRow, 'id' | 't
   const result = await ctx.db.updateTable('persistent_agents').set({ unresponsive_since: ctx.now }).where('id', '=', agent.id).where('unresponsive_since', '=', '').executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) return false;
   await ctx.emit({ team_id: agent.team_id, type: 'agent_unresponsive', message: `agent '${agent.id}' is unresponsive: ${why}`, related_id: agent.id, data: { agent_id: agent.id, reason: why } });
-  // A stored notification, as every other; the sender of i10-notify carries it off the machine once merged.
-  await createNotification(ctx, { team_id: agent.team_id, type: 'agent_error', message: `${agent.id} is unresponsive: ${why}`, priority: 2 });
+  // Raised by the table (origin `table`, the seed's priority 2): notification rules route it like any other.
+  await raiseNotification(ctx, { team_id: agent.team_id, type: 'agent_error', message: `${agent.id} is unresponsive: ${why}`, agent_id: agent.id });
   return true;
 }
 

@@ -56,7 +56,17 @@ export const RESTRICTED_ACTIONS = [
  * Creating and deleting teams is the owner's alone: an agent belongs to the team it was created in.
  */
 const OWNER_ONLY = new Set(['team_manage.create', 'team_manage.delete']);
-export const LEAD_ONLY = new Set(['team_manage.role_create', 'team_manage.role_update', 'team_manage.role_delete', 'team_comm.purge']);
+export const LEAD_ONLY = new Set([
+  'team_manage.role_create',
+  'team_manage.role_update',
+  'team_manage.role_delete',
+  'team_comm.purge',
+  // Notification rules send the team's news to URLs outside it.
+  'team_manage.notify_rule_create',
+  'team_manage.notify_rule_update',
+  'team_manage.notify_rule_delete',
+  'team_comm.notify_retry',
+]);
 
 const template = (name: string, description: string, actions: string[], prefers: string[], escalates_to: string): RoleDefinition => ({
   name,

@@ -18,6 +18,8 @@ import type { WakeAdapter } from './wakeAdapter.js';
 import { describeReasons, mergeReasons, wakeReasonsOf } from './wakeReasons.js';
 import type { WakeReason } from './wakeReasons.js';
 import { renderWorkingState } from './working.js';
+import { DEFAULT_SETTINGS, bindSettings } from './notificationConfig.js';
+import type { NotificationSettings } from './notificationConfig.js';
 
 /**
  * Runs: every wake of an agent, recorded. A wake queues a run — or adds its reasons to the one already waiting, so a
@@ -141,15 +143,18 @@ export class RunBook {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    /** Notification rules of the config file route what the runner raises (agent_error). */
+    private readonly notifications: NotificationSettings = DEFAULT_SETTINGS,
   ) {}
 
   private context(db = this.store.db): Ctx {
-    return new Ctx(db, RUNNER_ACTOR, this.clock().toISOString(), this.store.dialect.name);
+    const ctx = new Ctx(db, RUNNER_ACTOR, this.clock().toISOString(), this.store.dialect.name);
+    bindSettings(ctx, this.notifications);
+    return ctx;
   }
 
   private write<T>(work: (ctx: Ctx) => Promise<T>): Promise<T> {
-    const now = this.clock().toISOString();
-    return this.store.write((tx) => work(new Ctx(tx, RUNNER_ACTOR, now, this.store.dialect.name)));
+    return this.store.write((tx) => work(this.context(tx)));
   }
 
   /** Where the scheduler resumes reading the log: its stored cursor, set to the log's head the first time. */

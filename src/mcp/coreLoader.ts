@@ -1,26 +1,25 @@
 import type { Core } from '../core/core.js';
 
 export interface CoreLoader {
-  /** The core on `db`, opened on first use; after a failed open, the next use tries again. */
+  /** The core, opened on first use; after a failed open, the next use tries again. */
   core(): Promise<Core>;
   /** Stops the background work and closes the store, if it was opened. */
   close(): Promise<void>;
 }
 
 /**
- * Opens the store and the core on demand, importing them only then: a server answers the MCP handshake before
- * Kysely, the schemas and SQLite are even loaded. An open that fails (a path that cannot be created, a foreign or
+ * Opens the core on demand with `openCore` (which imports the store only then): a server answers the MCP handshake
+ * before Kysely, the schemas and SQLite are even loaded. An open that fails (a path that cannot be created, a foreign or
  * damaged file) rejects the calls waiting for it with the store's error, and the next call opens again — the user
  * fixes the cause, the session recovers, no restart.
  *
  * Once open, the core does the server's `background` work (sweeps, the runner), stopped before the store closes.
  */
-export function coreLoader(db: string, log: (line: string) => void, background?: (core: Core) => Promise<{ stop(): Promise<void> }>): CoreLoader {
+export function coreLoader(openCore: () => Promise<Core>, log: (line: string) => void, background?: (core: Core) => Promise<{ stop(): Promise<void> }>): CoreLoader {
   let loading: Promise<Core> | undefined;
   let working: Promise<{ stop(): Promise<void> } | undefined> | undefined;
   const open = async () => {
-    const [{ Store }, { Core }] = await Promise.all([import('../store/store.js'), import('../core/core.js')]);
-    const core = new Core(await Store.open(db), { log });
+    const core = await openCore();
     working = background?.(core).catch((error) => {
       log(`background work failed to start: ${(error as Error)?.stack ?? error}`);
       return undefined;

@@ -11,6 +11,8 @@ import { StdioLineTransport } from './stdioTransport.js';
 
 export interface StdioOptions {
   db: string;
+  /** Opens the core on `db` (with its config file); called on first use, and again after an open that failed. */
+  open: () => Promise<Core>;
   actor: Actor;
   log: (line: string) => void;
   /** Work the server does once its core is open (sweeps, the runner), stopped before it exits. */
@@ -28,8 +30,8 @@ export interface StdioOptions {
  * to a 2025-era session as `notifications/resources/updated` for the URIs it subscribed to (the roadmap's poll
  * fallback: the feed polls the file), to a 2026-07-28 session on its `subscriptions/listen` streams.
  */
-export async function serveStdio({ db, actor, log, background }: StdioOptions): Promise<void> {
-  const loader = coreLoader(db, log, background);
+export async function serveStdio({ db, open, actor, log, background }: StdioOptions): Promise<void> {
+  const loader = coreLoader(open, log, background);
   const servers = mcpServers({ core: loader.core, log });
   // One session per process: mail handed to it and never acknowledged goes to the agent's next session.
   const sessionActor = { ...actor, session: randomUUID() };

@@ -252,6 +252,54 @@ export interface NotificationsTable {
   to_agent: string;
   created_at: string;
   read_at: string;
+  /** Where it came from: '' a notify call, `table` raised by the table itself, `event` an event a rule routed. */
+  origin: string;
+}
+
+/** A notification rule (the seed's "Notification Rules"); list fields and objects are JSON text. */
+export interface NotificationRulesTable {
+  id: string;
+  /** '' for a global rule, applied to every team. */
+  team_id: string;
+  name: string;
+  enabled: number;
+  events: string;
+  conditions: string;
+  destinations: string;
+  template: string;
+  /** The least urgent priority that triggers it: 3 takes priorities 1, 2 and 3. */
+  priority: number;
+  /** Notifications per hour; 0 is unlimited. */
+  rate_limit: number;
+  /** JSON object, or '' for the config's global quiet hours. */
+  quiet_hours: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The outbox: one delivery of a notification to one destination, and how it went. */
+export interface NotificationDeliveriesTable {
+  id: string;
+  notification_id: string;
+  team_id: string;
+  rule_id: string;
+  /** The destination as routed (JSON): secrets by the name of their environment variable where the rule said so. */
+  destination: string;
+  /** What is sent (JSON): the notification's fields and the rendered text. */
+  payload: string;
+  /** pending, sent, failed, held (quiet hours), dropped (rate limit). */
+  state: string;
+  attempts: number;
+  last_error: string;
+  next_attempt_at: string;
+  /** The sender sending it, until `lease_expires_at`: two live senders never send one delivery twice. */
+  lease_holder: Generated<string>;
+  lease_expires_at: Generated<string>;
+  counted: number;
+  created_at: string;
+  updated_at: string;
+  sent_at: string;
 }
 
 /** One reader's read mark on a notification (`agent:<id>` or `owner:<name>`). */
@@ -382,6 +430,8 @@ export interface Database {
   agent_sessions: SessionsTable;
   runner_cursors: RunnerCursorsTable;
   tokens: TokensTable;
+  notification_rules: NotificationRulesTable;
+  notification_deliveries: NotificationDeliveriesTable;
   schema_version: SchemaVersionTable;
 }
 
@@ -398,3 +448,5 @@ export type RuleRow = Selectable<RulesTable>;
 export type RoleRow = Selectable<RolesTable>;
 export type RunRow = Selectable<RunsTable>;
 export type TokenRow = Selectable<TokensTable>;
+export type NotificationRuleRow = Selectable<NotificationRulesTable>;
+export type DeliveryRow = Selectable<NotificationDeliveriesTable>;

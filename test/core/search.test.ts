@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../../src/core/search.js';
-import { search } from '../../src/store/migrations/009_search.js';
+import { search } from '../../src/store/migrations/010_search.js';
 import { OWNER, agent, openCore, seedTeam } from '../helpers.js';
 import type { TestCore } from '../helpers.js';
 

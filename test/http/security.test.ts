@@ -72,6 +72,8 @@ describe('who may call: the security matrix', () => {
       before_date: '2999-01-01',
       enabled: false,
       rule_action: { type: 'notify', to: ['leads'] },
+      events: ['task_failed'],
+      destinations: [{ type: 'activity' }],
     };
     // No rate limit here: the matrix sends hundreds of refused requests from one address on purpose.
     server = await startServer(t.path, ['--rate-limit', '0']);

@@ -175,12 +175,12 @@ describe('the store refuses what would lose or damage data', () => {
   });
 });
 
-/** A real full disk: a 1 MiB tmpfs (mounting needs root; elsewhere the max_page_count test above stands in). */
+/** A real full disk: a 4 MiB tmpfs (the migrated schema and its write-ahead log take about 1 MiB) (mounting needs root; elsewhere the max_page_count test above stands in). */
 describe.skipIf(!isRoot)('on a full filesystem', () => {
   const mountPoint = mkdtempSync(join(tmpdir(), 'team-table-tiny-'));
   let mounted = false;
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint], { stdio: 'ignore' });
     mounted = true;
   } catch {
     mounted = false;

@@ -8,7 +8,8 @@ import { leases } from './005_leases.js';
 import { hardening } from './006_hardening.js';
 import { runner } from './007_runner.js';
 import { tokens } from './008_tokens.js';
-import { search } from './009_search.js';
+import { notificationDelivery } from './009_notification_delivery.js';
+import { search } from './010_search.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
 
@@ -20,4 +21,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, search];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search];

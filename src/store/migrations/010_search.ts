@@ -8,7 +8,7 @@ import type { Migration } from './index.js';
  */
 export const search: Migration = {
   // 10 once the migrations 7 to 9 of the branches before it are in; 7 until then, so that it runs.
-  version: 9,
+  version: 10,
   name: 'search',
   async up(db: Kysely<any>, dialect, progress) {
     await searchIndexOf(dialect.name).install(db, progress && ((done, total) => progress('indexing for search', done, total)));
