@@ -11,6 +11,7 @@ import type { Core } from './core.js';
 export type ResourceRef =
   | { kind: 'inbox'; agentId: string }
   | { kind: 'working'; agentId: string }
+  | { kind: 'heartbeat'; agentId: string }
   | { kind: 'task'; teamId: string; taskId: string }
   | { kind: 'board'; teamId: string };
 
@@ -41,6 +42,8 @@ export function readResource(core: Core, actor: Actor, ref: ResourceRef): Promis
       return core.call(actor, 'team_comm', { action: 'inbox', agent_id: ref.agentId });
     case 'working':
       return core.call(actor, 'team_agent', { action: 'working_get', agent_id: ref.agentId });
+    case 'heartbeat':
+      return core.call(actor, 'team_agent', { action: 'heartbeat', agent_id: ref.agentId });
     case 'task':
       return core.call(actor, 'team_task', { action: 'get', team_id: ref.teamId, task_id: ref.taskId });
     case 'board':
@@ -53,7 +56,7 @@ export function readResource(core: Core, actor: Actor, ref: ResourceRef): Promis
  * subscription is kept under this form, the one `changedResources` reports.
  */
 export async function canonicalRef(core: Core, actor: Actor, ref: ResourceRef): Promise<ResourceRef> {
-  if (ref.kind === 'inbox' || ref.kind === 'working') return { ...ref, agentId: ref.agentId.toLowerCase() };
+  if (ref.kind === 'inbox' || ref.kind === 'working' || ref.kind === 'heartbeat') return { ...ref, agentId: ref.agentId.toLowerCase() };
   const team = (await core.call(actor, 'team_manage', { action: 'get', team_id: ref.teamId })) as { id: string };
   return { ...ref, teamId: team.id };
 }
@@ -69,6 +72,7 @@ const present = (...values: unknown[]): string[] => values.filter((v): v is stri
  * - an agent's working state: its working_* and agent_* events, and task events it caused or that hand it work;
  * - an agent's inbox: mail events (message*, mention, mail*) addressed to it; a message deleted or purged, every
  *   inbox of the team (the event does not say whose copies it removed).
+ * - an agent's heartbeat: never — it is built when read, and reading it is the agent taking its heartbeat.
  */
 export async function changedResources(core: Core, event: EventRow): Promise<ResourceRef[]> {
   const data = JSON.parse(event.data || '{}') as Record<string, unknown>;

@@ -11,6 +11,7 @@ const JSON_TYPE = 'application/json';
 export const RESOURCE_TEMPLATES: ResourceTemplateType[] = [
   { uriTemplate: 'team://agents/{agent_id}/inbox', name: 'inbox', title: "An agent's inbox", description: "The agent's mailbox, newest first, with read state (team_comm action='inbox').", mimeType: JSON_TYPE },
   { uriTemplate: 'team://agents/{agent_id}/working', name: 'working', title: "An agent's working state", description: "The agent's WORKING.md: status, current task, next steps (team_agent action='working_get').", mimeType: JSON_TYPE },
+  { uriTemplate: 'team://agents/{agent_id}/heartbeat', name: 'heartbeat', title: "An agent's heartbeat prompt", description: "What to do now: working state, mail, tasks, activity, how to answer (team_agent action='heartbeat'); the agent reading it takes its heartbeat.", mimeType: JSON_TYPE },
   { uriTemplate: 'team://teams/{team_id}/tasks/{task_id}', name: 'task', title: 'A task with its feed', description: "The task with subtasks, dependencies and its feed (team_task action='get').", mimeType: JSON_TYPE },
   { uriTemplate: 'team://teams/{team_id}/board', name: 'board', title: "The team's board", description: 'Open tasks by status (inbox, assigned, in_progress, review, blocked), 50 a column.', mimeType: JSON_TYPE },
 ];
@@ -19,6 +20,7 @@ const segment = String.raw`([^/?#]+)`;
 const PATTERNS: [RegExp, (...ids: string[]) => ResourceRef][] = [
   [new RegExp(`^team://agents/${segment}/inbox$`), (agentId) => ({ kind: 'inbox', agentId: agentId! })],
   [new RegExp(`^team://agents/${segment}/working$`), (agentId) => ({ kind: 'working', agentId: agentId! })],
+  [new RegExp(`^team://agents/${segment}/heartbeat$`), (agentId) => ({ kind: 'heartbeat', agentId: agentId! })],
   [new RegExp(`^team://teams/${segment}/tasks/${segment}$`), (teamId, taskId) => ({ kind: 'task', teamId: teamId!, taskId: taskId! })],
   [new RegExp(`^team://teams/${segment}/board$`), (teamId) => ({ kind: 'board', teamId: teamId! })],
 ];
@@ -45,6 +47,8 @@ export function resourceUri(ref: ResourceRef): string {
       return `team://agents/${e(ref.agentId)}/inbox`;
     case 'working':
       return `team://agents/${e(ref.agentId)}/working`;
+    case 'heartbeat':
+      return `team://agents/${e(ref.agentId)}/heartbeat`;
     case 'task':
       return `team://teams/${e(ref.teamId)}/tasks/${e(ref.taskId)}`;
     case 'board':
@@ -65,7 +69,12 @@ async function listFor(core: Core, actor: Actor): Promise<Resource[]> {
   if (actor.kind === 'agent') {
     const resolved = await core.resolveActor(actor);
     const teamId = resolved.kind === 'agent' ? resolved.agent.team_id : '';
-    out.push(entry({ kind: 'inbox', agentId: actor.id }, `inbox of ${actor.id}`), entry({ kind: 'working', agentId: actor.id }, `working state of ${actor.id}`), entry({ kind: 'board', teamId }, 'board of your team'));
+    out.push(
+      entry({ kind: 'inbox', agentId: actor.id }, `inbox of ${actor.id}`),
+      entry({ kind: 'working', agentId: actor.id }, `working state of ${actor.id}`),
+      entry({ kind: 'heartbeat', agentId: actor.id }, `heartbeat prompt of ${actor.id}`),
+      entry({ kind: 'board', teamId }, 'board of your team'),
+    );
     const { tasks } = (await core.call(actor, 'team_task', { action: 'list', team_id: teamId, assignee_filter: actor.id, limit: LIST_LIMIT })) as { tasks: { id: string; title: string; status: string }[] };
     for (const task of tasks.filter((t) => t.status !== 'done' && t.status !== 'cancelled')) out.push(entry({ kind: 'task', teamId, taskId: task.id }, `task ${task.id}: ${task.title}`));
   } else {

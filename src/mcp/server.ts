@@ -7,6 +7,7 @@ import type { Core } from '../core/core.js';
 import { TeamTableError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { instructionsFor } from './instructions.js';
+import { installPrompts } from './prompts.js';
 import { installResources } from './resources.js';
 import type { SubscriptionBook } from './resources.js';
 
@@ -100,7 +101,7 @@ export function mcpServers({ core, log = () => {} }: McpServersOptions): McpServ
   const serverFor = (actor: Actor, { subscriptions }: { subscriptions?: SubscriptionBook } = {}) => {
     const server = new Server(
       { name: 'team-table', version: VERSION },
-      { capabilities: { tools: {}, resources: { subscribe: true, listChanged: false } }, instructions: instructionsFor(actor) },
+      { capabilities: { tools: {}, resources: { subscribe: true, listChanged: false }, prompts: { listChanged: false } }, instructions: instructionsFor(actor) },
     );
     server.setRequestHandler('tools/list', async () => ({ tools: await toolList() }));
     server.setRequestHandler('tools/call', (request) => {
@@ -115,6 +116,7 @@ export function mcpServers({ core, log = () => {} }: McpServersOptions): McpServ
       return answer;
     });
     installResources(server, { core, actor, ...(subscriptions ? { subscriptions } : {}) });
+    installPrompts(server, { core, actor });
     // A 2025-era session loads the store right after the handshake, so its first call does not wait for it.
     server.oninitialized = () => void core().catch((error: Error) => log(error.message));
     return server;

@@ -12,7 +12,7 @@ import { OWNER, tokenProxy } from '../helpers.js';
  * on. (The rate limit is off: the suite sends more requests a minute than an agent would.)
  *
  * It runs every scenario that applies to a server with this server's capabilities (tools; resources with
- * subscriptions; no prompts, completions or logging), each at the protocol revision it is written for; docs/mcp.md
+ * subscriptions; one prompt, `heartbeat`; no completions or logging), each at the protocol revision it is written for; docs/mcp.md
  * lists the others and why they do not apply. Checks that need the suite's fixture server are in
  * conformance-baseline.yml. The suite needs Node 22 (`npx -p node@22`) and is fetched from the npm registry, so it
  * runs with `npm run test:conformance` (`.ci/run` does), not in every `npm test`.
@@ -27,11 +27,13 @@ const SCENARIOS: [scenario: string, revision: string][] = [
   ['resources-list', '2025-11-25'],
   ['resources-subscribe', '2025-11-25'],
   ['resources-unsubscribe', '2025-11-25'],
+  ['prompts-list', '2025-11-25'],
   ['dns-rebinding-protection', '2025-11-25'],
   ['server-stateless', '2026-07-28'],
   ['tools-list', '2026-07-28'],
   ['resources-list', '2026-07-28'],
   ['sep-2164-resource-not-found', '2026-07-28'],
+  ['prompts-list', '2026-07-28'],
   ['server-sse-multiple-streams', '2026-07-28'],
   ['dns-rebinding-protection', '2026-07-28'],
   ['caching', '2026-07-28'],

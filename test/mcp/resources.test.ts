@@ -39,11 +39,12 @@ describe('resources over stdio', () => {
     const loki = await spawnSession(db, { agent: 'loki' });
     const { resources } = await loki.client.listResources();
     const taskUri = `team://teams/${teamId}/tasks/${task.id}`;
-    expect(resources.map((r) => r.uri)).toEqual(['team://agents/loki/inbox', 'team://agents/loki/working', `team://teams/${teamId}/board`, taskUri]);
+    expect(resources.map((r) => r.uri)).toEqual(['team://agents/loki/inbox', 'team://agents/loki/working', 'team://agents/loki/heartbeat', `team://teams/${teamId}/board`, taskUri]);
     const { resourceTemplates } = await loki.client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual([
       'team://agents/{agent_id}/inbox',
       'team://agents/{agent_id}/working',
+      'team://agents/{agent_id}/heartbeat',
       'team://teams/{team_id}/tasks/{task_id}',
       'team://teams/{team_id}/board',
     ]);
@@ -52,6 +53,26 @@ describe('resources over stdio', () => {
     expect(await read(loki.client, taskUri)).toEqual(await loki.call('team_task', { action: 'get', task_id: task.id }));
     const board = await read(loki.client, 'team://teams/engineering/board');
     expect(board.columns.find((c: any) => c.status === 'assigned').tasks).toEqual([expect.objectContaining({ id: task.id, title: 'Parser', assignees: ['loki'] })]);
+  });
+
+  it("give an agent's own loop its heartbeat, as a prompt and as a resource, and count it as the heartbeat taken", async () => {
+    const { db, owner } = await team();
+    await owner.call('team_comm', { action: 'send_message', to_agent: 'loki', content: 'the parser is yours' });
+    const loki = await spawnSession(db, { agent: 'loki' });
+    const { prompts } = await loki.client.listPrompts();
+    expect(prompts.map((p) => p.name)).toEqual(['heartbeat']);
+    const prompt = await loki.client.getPrompt({ name: 'heartbeat' });
+    const text = (prompt.messages[0]!.content as { text: string }).text;
+    expect(text).toContain('## Current Work State (WORKING.md)');
+    expect(text).toContain('the parser is yours');
+    expect(text).toContain('HEARTBEAT_OK');
+    expect((await owner.call('team_agent', { action: 'get', agent_id: 'loki' })).last_heartbeat_at).not.toBe('');
+    expect((await read(loki.client, 'team://agents/loki/heartbeat')).prompt).toContain('the parser is yours');
+    // Another agent's heartbeat is a lead's or the owner's to look at.
+    const denied = await loki.client.getPrompt({ name: 'heartbeat', arguments: { agent_id: 'jarvis' } }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(ProtocolError);
+    expect((denied as ProtocolError).message).toMatch(/PERMISSION_DENIED/);
+    expect(await loki.client.getPrompt({ name: 'nope' }).catch((e: unknown) => (e as Error).message)).toMatch(/Unknown prompt: nope/);
   });
 
   it('refuse what the reader may not read, and a URI that names nothing, as Invalid params with the URI', async () => {
