@@ -60,7 +60,7 @@ export interface HttpAccess {
 }
 
 /** The shell command that runs this CLI. */
-const cliCommand = () => [process.execPath, cliPath].map(quote).join(' ');
+export const cliCommand = () => [process.execPath, cliPath].map(quote).join(' ');
 
 /**
  * What `team-table start` prints for HTTP clients: Claude Code, Codex and Cursor entries for the owner and one per
@@ -82,4 +82,5 @@ export function httpClientConfigs(db: string, http: HttpAccess, agents: { id: st
   return `${out.join('\n')}\n`;
 }
 
-const quote = (s: string) => (/^[\w./@:=-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+/** `s` as one shell word. */
+export const quote = (s: string) => (/^[\w./@:=-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TeamTableError } from '../core/errors.js';
 import { agentIdFromName } from '../core/ids.js';
+import { cliCommand, quote } from './clientConfig.js';
 import type { Cli } from './common.js';
 import { act, common, list } from './common.js';
 
@@ -143,6 +144,7 @@ export function registerInit(program: Command): void {
             lines.push(`${f.client.padEnd(7)} ${f.path}: ${what || style.dim('already up to date')}`);
           }
           lines.push('', 'Each agent enables only its own entry (team-table-<agent id>): every call of that session acts as that agent.');
+          lines.push(`To wake the agents on their heartbeats and @mentions, give each a wake adapter: ${cliCommand()} run --print-recipes --db ${quote(db)} prints the line for Claude Code, Codex, Gemini CLI and a script (docs/runner.md).`);
           return lines.join('\n');
         });
       }),

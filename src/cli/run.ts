@@ -21,7 +21,7 @@ export function runCommand(): Command {
       // It may lead the notification sender too (startBackground): it reads the notification rules as serve does.
       const core = await openCore(options.db, options.config);
       if (options.printRecipes) {
-        const { printRecipes } = await import('../runner/recipes.js');
+        const { printRecipes } = await import('./recipes.js');
         process.stdout.write(await printRecipes(core, resolve(options.db)));
         await core.store.close();
         return;

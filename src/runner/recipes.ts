@@ -1,13 +1,12 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Core } from '../core/core.js';
 import type { CommandAdapter } from '../core/wakeAdapter.js';
 
 /**
  * The documented `command` recipes (docs/runner.md): Claude Code (`claude -p`), Codex (`codex exec`), Gemini CLI and
  * a plain script. Each wakes the agent's CLI with the heartbeat prompt on stdin and gives it team-table as an MCP
- * server that acts as the agent itself. The lines are exact for one agent and one database — `team-table run
- * --print-recipes` (and `team-table init`) print them.
+ * server that acts as the agent itself. They are exact for one agent and one database; `team-table run
+ * --print-recipes` prints the line that sets each (src/cli/recipes.ts).
  */
 
 export interface RecipeTarget {
@@ -91,28 +90,4 @@ export function recipes(target: RecipeTarget): Recipe[] {
       wake_adapter: { type: 'command', command: ['sh', target.script ?? 'heartbeat-agent.sh'], timeout_seconds: 120 },
     },
   ];
-}
-
-/** The line that sets a recipe on an agent, for a shell (single-quoted JSON). */
-export function recipeLine(agentId: string, recipe: Recipe): string {
-  const args = JSON.stringify({ action: 'update', agent_id: agentId, wake_adapter: recipe.wake_adapter });
-  return `team-table call team_agent '${args.replaceAll("'", "'\\''")}'`;
-}
-
-/** For each agent of each team: the four recipes' lines (and the Gemini settings file). */
-export async function printRecipes(core: Core, db: string): Promise<string> {
-  const owner = { kind: 'owner', name: 'runner' } as const;
-  const { teams } = (await core.call(owner, 'team_manage', { action: 'list' })) as { teams: { id: string; name: string }[] };
-  const out: string[] = [`# wake_adapter recipes for ${db} (docs/runner.md)`];
-  for (const team of teams) {
-    const { agents } = (await core.call(owner, 'team_agent', { action: 'list', team_id: team.id })) as { agents: { id: string }[] };
-    for (const agent of agents) {
-      out.push('', `## ${agent.id} (team ${team.name})`);
-      for (const recipe of recipes({ agentId: agent.id, db })) {
-        out.push(`# ${recipe.name}`, recipeLine(agent.id, recipe));
-        if (recipe.file) out.push(`# … with ${recipe.file.path}:`, ...recipe.file.content.split('\n').map((l) => `#   ${l}`));
-      }
-    }
-  }
-  return `${out.join('\n')}\n`;
 }

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
@@ -54,6 +56,16 @@ async function whoAmI(entry: { command: string; args: string[] }): Promise<strin
 }
 
 describe('team-table init', () => {
+  it('tells a person how to make the agents wake, with a command that works as printed', async () => {
+    const { db, dir } = project();
+    const said = await runCli(['init', '--db', db, '--dir', dir, '--team', 'Engineering', '--agents', 'Loki', '--clients', 'claude']);
+    expect(said.code, said.stderr).toBe(0);
+    const command = /give each a wake adapter: (.*) prints the line/.exec(said.stdout)?.[1];
+    expect(command).toBeDefined();
+    const printed = await promisify(execFile)('sh', ['-c', command!]);
+    expect(printed.stdout).toMatch(/## loki \(team Engineering\)/);
+  });
+
   it('creates the team and agents and writes one entry per agent for Claude Code, Cursor and Codex, keeping what was there', async () => {
     const { files, init } = project();
     const first = await init('--agents', 'Jarvis:lead,Loki');

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { printRecipes, recipes } from '../../src/runner/recipes.js';
-import { CLI, OWNER, agent, openCore } from '../helpers.js';
+import { recipes } from '../../src/runner/recipes.js';
+import { CLI, OWNER, agent, openCore, runCli } from '../helpers.js';
 import type { TestCore } from '../helpers.js';
 import { startScheduler, waitFor } from './helpers.js';
 
@@ -58,19 +60,21 @@ describe('the command recipes', () => {
     expect(runs[0]).toMatchObject({ status: 'idle', output: 'HEARTBEAT_OK\n' });
   });
 
-  it('are printed per agent as lines the CLI accepts', async () => {
+  it('are printed per agent by run --print-recipes as shell lines that set them', async () => {
     const t = await openCore();
     await t.call(OWNER, 'team_manage', { action: 'create', name: 'Engineering' });
     await t.call(OWNER, 'team_agent', { action: 'create', name: 'Siri' });
-    const text = await printRecipes(t.core, t.path);
-    const lines = text.split('\n').filter((l) => l.startsWith('team-table call team_agent '));
+    const printed = await runCli(['run', '--print-recipes', '--db', t.path]);
+    expect(printed.code).toBe(0);
+    const lines = printed.stdout.split('\n').filter((l) => l.includes(' call team_agent '));
     expect(lines).toHaveLength(4);
-    for (const line of lines) {
-      const args = JSON.parse(line.slice("team-table call team_agent '".length, -1).replaceAll("'\\''", "'"));
-      expect(args).toMatchObject({ action: 'update', agent_id: 'siri' });
-      await t.call(OWNER, 'team_agent', args); // valid as printed
+    expect(printed.stdout).toContain('.gemini/settings.json');
+    for (const [i, line] of lines.entries()) {
+      // Pasted into a shell as printed: each sets that recipe on siri, in the database it names.
+      const run = await promisify(execFile)('sh', ['-c', line], { env: { ...process.env, TEAM_TABLE_OWNER: 'ana' } });
+      expect(JSON.parse(run.stdout).wake_adapter.type).toBe('command');
+      const adapter = (await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'siri' })).wake_adapter;
+      expect(adapter.command[0]).toBe(['claude', 'codex', 'gemini', 'sh'][i]);
     }
-    expect(text).toContain(`TEAM_TABLE_DB\\":\\"${t.path}`);
-    expect(text).toContain('.gemini/settings.json');
   });
 });
