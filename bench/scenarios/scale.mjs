@@ -358,8 +358,8 @@ async function run() {
     for (let round = -WARMUPS; round < ROUNDS; round++) {
       for (const [label, make] of list) {
         const order = round % 2 ? ['large', 'small'] : ['small', 'large'];
+        const [actor, tool, args] = make(); // the same call on both
         for (const which of order) {
-          const [actor, tool, args] = make();
           const started = performance.now();
           try {
             await cores[which].call(actor, tool, args);
@@ -428,7 +428,9 @@ async function run() {
     await small.store.close();
     await large.store.close();
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    // BENCH_SCALE_KEEP=1 keeps the databases, to look at them (sqlite3) after the run.
+    if (process.env.BENCH_SCALE_KEEP) console.log(`  databases kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
