@@ -263,14 +263,26 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
   raw.close();
   const migrationStarted = performance.now();
   let lastStep = '';
-  const store = await Store.open(path, {
+  let store = await Store.open(path, {
     progress: (step, done, total) => {
       if (step !== lastStep || done === total) progress(`${label}: migrating — ${step} ${done}/${total}`);
       lastStep = step;
     },
   });
   const migrationSeconds = (performance.now() - migrationStarted) / 1000;
-  return { path, store, slices, counts, copySeconds, migrationSeconds };
+  // BENCH_SCALE_ANALYZE=1: the planner with statistics (what `PRAGMA optimize` would gather), to compare plans.
+  let analyzeSeconds = null;
+  if (process.env.BENCH_SCALE_ANALYZE) {
+    const analyzed = new Database(path);
+    const t0 = performance.now();
+    analyzed.exec('analyze');
+    analyzeSeconds = (performance.now() - t0) / 1000;
+    analyzed.close();
+    progress(`${label}: ANALYZE ${fmt(analyzeSeconds, 2)} s`);
+    await store.close(); // a connection reads the statistics when it opens
+    store = await Store.open(path);
+  }
+  return { path, store, slices, counts, copySeconds, migrationSeconds, analyzeSeconds };
 }
 
 /** Records the SQL the core runs while `recording` is set (all Kysely executors share the patched method). */
