@@ -18,7 +18,7 @@
 //    ratio large/small p50 (goal ≤ GOAL). For an action over goal, each SQL statement it ran is re-run alone on
 //    both databases, and the slow ones printed with their EXPLAIN QUERY PLAN on the large one.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -261,6 +261,9 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
   const counts = Object.fromEntries(HISTORY.map(({ table }) => [table, raw.prepare(`select count(*) from main.${table}`).pluck().get()]));
   raw.exec('detach tpl');
   raw.close();
+  // A copy left at the schema before the indexes, to weigh what they cost each write (see writeCosts).
+  const unindexed = label === 'large' ? join(dir, `${label}-${BEFORE_INDEXES}.db`) : undefined;
+  if (unindexed) copyFileSync(path, unindexed);
   const migrationStarted = performance.now();
   let lastStep = '';
   let store = await Store.open(path, {
@@ -282,7 +285,7 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
     await store.close(); // a connection reads the statistics when it opens
     store = await Store.open(path);
   }
-  return { path, store, slices, counts, copySeconds, migrationSeconds, analyzeSeconds };
+  return { path, unindexed, store, slices, counts, copySeconds, migrationSeconds, analyzeSeconds };
 }
 
 /** Records the SQL the core runs while `recording` is set (all Kysely executors share the patched method). */
@@ -312,7 +315,8 @@ function actions(context) {
     ['summary (owner)', () => [OWNER, 'team_memory', { action: 'summary', team_id: teamId }]],
     ['summary since 1 h', () => [agent('a02'), 'team_memory', { action: 'summary', team_id: teamId, since }]],
     ['audit since 1 h', () => [OWNER, 'team_memory', { action: 'audit', team_id: teamId, since }]],
-    [`audit type ${rareType}`, () => [OWNER, 'team_memory', { action: 'audit', team_id: teamId, type: rareType }]],
+    // A page both databases fill (the small one holds one such event per slice).
+    [`audit type ${rareType}`, () => [OWNER, 'team_memory', { action: 'audit', team_id: teamId, type: rareType, limit: 10 }]],
     ['task list', () => [agent('a01'), 'team_task', { action: 'list', team_id: teamId }]],
     ['task list status', () => [agent('a01'), 'team_task', { action: 'list', team_id: teamId, status: 'in_progress' }]],
     ['task list assignee', () => [agent('a01'), 'team_task', { action: 'list', team_id: teamId, assignee_filter: 'a03' }]],
@@ -344,6 +348,40 @@ function statementTimes(raw, statements) {
     }
     return { sql, parameters, ms: stats(samples).median };
   });
+}
+
+/**
+ * What the indexes cost the writes: send_message, comment and claim_next on the large database with and without
+ * them (its copy at schema BEFORE_INDEXES, same build), interleaved, p50 and p95.
+ */
+async function writeCosts(large, context) {
+  const [{ Store }, { Core }] = await Promise.all([load('store', 'store.js'), load('core', 'core.js')]);
+  const before = await Store.open(large.unindexed, { schemaVersion: BEFORE_INDEXES });
+  const cores = { [`schema ${BEFORE_INDEXES}`]: new Core(before), latest: new Core(large.store) };
+  const writes = actions(context).filter(([label]) => ['send_message (write)', 'comment (write)', 'claim_next'].includes(label));
+  const samples = Object.fromEntries(writes.map(([label]) => [label, Object.fromEntries(Object.keys(cores).map((k) => [k, []]))]));
+  for (let round = -WARMUPS; round < ROUNDS; round++) {
+    for (const [label, make] of writes) {
+      const [actor, tool, args] = make();
+      const order = round % 2 ? Object.keys(cores).reverse() : Object.keys(cores);
+      for (const which of order) {
+        const started = performance.now();
+        await cores[which].call(actor, tool, args);
+        if (round >= 0) samples[label][which].push(performance.now() - started);
+      }
+    }
+  }
+  await before.close();
+  const rows = writes.map(([label]) => {
+    const [old, latest] = Object.keys(cores).map((k) => stats(samples[label][k]));
+    return { label, before: old, after: latest, ratio: latest.median / old.median };
+  });
+  printTable(
+    `writes on the large database without and with the indexes of the latest schema (ms, ${ROUNDS} rounds)`,
+    ['write', `schema ${BEFORE_INDEXES} p50`, 'p95', 'latest p50', 'p95', 'ratio'],
+    rows.map((r) => [r.label, r.before.median, r.before.p95, r.after.median, r.after.p95, `${fmt(r.ratio, 2)}×`]),
+  );
+  return rows;
 }
 
 async function run() {
@@ -427,6 +465,7 @@ async function run() {
     const passed = reads.filter((r) => r.ratio <= GOAL).length;
     console.log(`\n  goal: every read's p50 at ${LARGE.toLocaleString('en-US')} messages ≤ ${GOAL}× at ${SMALL.toLocaleString('en-US')}: ${passed}/${reads.length} — ${passFail(passed === reads.length)}`);
     console.log(`  migration to the latest schema on the large database: ${fmt(large.migrationSeconds, 2)} s`);
+    const writes = await writeCosts(large, context);
     writeResult(name, {
       small: SMALL,
       large: LARGE,
@@ -435,6 +474,7 @@ async function run() {
       databases: Object.fromEntries(['small', 'large'].map((k) => [k, { slices: { small, large }[k].slices, counts: { small, large }[k].counts, copy_seconds: { small, large }[k].copySeconds, migration_seconds: { small, large }[k].migrationSeconds }])),
       results,
       plans,
+      writes,
       pass: passed === reads.length,
     });
     await small.store.close();
