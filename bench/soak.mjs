@@ -3,9 +3,9 @@
 // together about SOAK_RATE calls/s for SOAK_MINUTES (default 4; 30 for the issue's soak), on one database. Every
 // window (SOAK_WINDOW_S, default 30 s) it reports per server RSS (/proc), the JavaScript heap (written by
 // fixtures/memory-report.cjs, preloaded into each server), open files (/proc/<pid>/fd), the WAL's size, and the
-// calls' latency and errors. Goals, after warm-up (the first third of the run, at least one window): each server's
-// RSS drifts ≤ 10% from the first window after warm-up to the last, open files do not grow, p50 latency of the last
-// window ≤ 1.5× the first after warm-up.
+// calls' latency and errors; memory is the median of samples every 2 s. Goals, after warm-up (the first third of the
+// run, at least one window): each server's RSS drifts ≤ 10% from the first window after warm-up to the last, open
+// files do not grow, p50 latency of the last window ≤ 1.5× the first after warm-up.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ const OWNER = { kind: 'owner', name: 'soak' };
 const GOAL_RSS_DRIFT = 0.1;
 const GOAL_LATENCY = 1.5;
 const PRELOAD = join(BENCH_DIR, 'fixtures', 'memory-report.cjs');
+const SAMPLE_MS = 2000;
+const STATS_DIR = mkdtempSync(join(tmpdir(), 'tt-soak-stats-'));
 
 const load = (...path) => import(pathToFileURL(join(ROOT, 'dist', ...path)).href);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,6 +92,23 @@ function ownerLoop(teamId) {
   };
 }
 
+/** The JavaScript heap in use, as the server last wrote it (fixtures/memory-report.cjs). */
+function heapOf(pid) {
+  try {
+    return JSON.parse(readFileSync(join(STATS_DIR, `${pid}.json`), 'utf8')).heapUsed;
+  } catch {
+    return NaN;
+  }
+}
+
+function walSize(db) {
+  try {
+    return statSync(`${db}-wal`).size;
+  } catch {
+    return 0; // no WAL file at this instant
+  }
+}
+
 /** RSS and open files of a process, from /proc. */
 function procStats(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -100,14 +119,13 @@ function procStats(pid) {
 async function run() {
   console.log(`soak: owner + ${AGENTS.length} agents, ~${RATE} calls/s, ${MINUTES} min, windows of ${WINDOW_S} s — ${describeMachine()}`);
   const dir = mkdtempSync(join(tmpdir(), 'tt-soak-'));
-  const statsDir = mkdtempSync(join(tmpdir(), 'tt-soak-stats-'));
   const db = join(dir, 'team.db');
   const sessions = [];
   try {
     const teamId = await setUp(db);
     for (const who of ['owner', ...AGENTS]) {
       const args = ['--require', PRELOAD, CLI, 'serve', '--db', db, ...(who === 'owner' ? ['--owner', 'soak'] : ['--agent', who])];
-      const transport = new StdioClientTransport({ command: process.execPath, args, env: { SOAK_STATS_DIR: statsDir }, stderr: 'pipe' });
+      const transport = new StdioClientTransport({ command: process.execPath, args, env: { SOAK_STATS_DIR: STATS_DIR }, stderr: 'pipe' });
       let stderr = '';
       transport.stderr?.on('data', (d) => (stderr += d));
       const client = new Client({ name: `soak-${who}`, version: '0' });
@@ -140,26 +158,25 @@ async function run() {
         await sleep(Math.max(0, interval - (performance.now() - started)));
       }
     });
+    // Sampled every SAMPLE_MS; a window reports each server's median RSS, heap and open files (one sample can fall
+    // either side of a garbage collection, or catch a file open for an instant), and the WAL's largest size.
     const sampler = (async () => {
       const started = Date.now();
       while (Date.now() < end) {
-        await sleep(Math.min(WINDOW_S * 1000, Math.max(0, end - Date.now())));
-        const servers = sessions.map((s) => {
-          const heap = (() => {
-            try {
-              return JSON.parse(readFileSync(join(statsDir, `${s.pid}.json`), 'utf8')).heapUsed;
-            } catch {
-              return NaN;
-            }
-          })();
-          return { who: s.who, ...procStats(s.pid), heap };
-        });
+        const windowEnd = Math.min(end, Date.now() + WINDOW_S * 1000);
+        const samples = sessions.map(() => []);
         let wal = 0;
-        try {
-          wal = statSync(`${db}-wal`).size;
-        } catch {
-          // no WAL file at this instant
+        while (Date.now() < windowEnd) {
+          await sleep(Math.min(SAMPLE_MS, Math.max(0, windowEnd - Date.now())));
+          sessions.forEach((s, i) => samples[i].push({ ...procStats(s.pid), heap: heapOf(s.pid) }));
+          wal = Math.max(wal, walSize(db));
         }
+        const servers = sessions.map((s, i) => ({
+          who: s.who,
+          rss: stats(samples[i].map((x) => x.rss)).median,
+          heap: stats(samples[i].map((x) => x.heap).filter(Number.isFinite)).median,
+          open_files: stats(samples[i].map((x) => x.open_files)).median,
+        }));
         const latency = stats(current.latencies);
         windows.push({ at_s: Math.round((Date.now() - started) / 1000), calls: current.latencies.length, errors: current.errors, p50: latency.median, p95: latency.p95, wal, servers });
         current = { latencies: [], errors: 0 };
@@ -196,7 +213,7 @@ async function run() {
   } finally {
     await Promise.all(sessions.map((s) => s.client.close().catch(() => {})));
     rmSync(dir, { recursive: true, force: true });
-    rmSync(statsDir, { recursive: true, force: true });
+    rmSync(STATS_DIR, { recursive: true, force: true });
   }
 }
 
