@@ -275,17 +275,20 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
   const migrationSeconds = (performance.now() - migrationStarted) / 1000;
   // BENCH_SCALE_ANALYZE=1: the planner with statistics (what `PRAGMA optimize` would gather), to compare plans.
   let analyzeSeconds = null;
+  let withoutStatistics;
   if (process.env.BENCH_SCALE_ANALYZE) {
+    await store.close(); // checkpoints the WAL into the file, and a connection reads the statistics when it opens
+    withoutStatistics = join(dir, `${label}-no-statistics.db`);
+    copyFileSync(path, withoutStatistics);
     const analyzed = new Database(path);
     const t0 = performance.now();
     analyzed.exec('analyze');
     analyzeSeconds = (performance.now() - t0) / 1000;
     analyzed.close();
     progress(`${label}: ANALYZE ${fmt(analyzeSeconds, 2)} s`);
-    await store.close(); // a connection reads the statistics when it opens
     store = await Store.open(path);
   }
-  return { path, unindexed, store, slices, counts, copySeconds, migrationSeconds, analyzeSeconds };
+  return { path, unindexed, withoutStatistics, store, slices, counts, copySeconds, migrationSeconds, analyzeSeconds };
 }
 
 /** Records the SQL the core runs while `recording` is set (all Kysely executors share the patched method). */
@@ -348,6 +351,29 @@ function statementTimes(raw, statements) {
     }
     return { sql, parameters, ms: stats(samples).median };
   });
+}
+
+/**
+ * Every statement the actions run, planned on the large database with statistics (ANALYZE) and on its copy
+ * without: those whose plan differs, with their time alone on each.
+ */
+async function comparePlans(large, core, list, state) {
+  state.recording = [];
+  for (const [, make] of list) await core.call(...make()).catch(() => {});
+  const statements = new Map(state.recording.filter((s) => /^\s*select/i.test(s.sql)).map((s) => [s.sql, s.parameters]));
+  state.recording = null;
+  const dbs = { 'with statistics': new Database(large.path, { readonly: true }), without: new Database(large.withoutStatistics, { readonly: true }) };
+  const plan = (db, sql, parameters) => db.prepare(`explain query plan ${sql}`).all(...parameters).map((p) => p.detail).join(' | ');
+  let differ = 0;
+  for (const [sql, parameters] of statements) {
+    const plans = Object.fromEntries(Object.entries(dbs).map(([k, db]) => [k, plan(db, sql, parameters)]));
+    if (plans['with statistics'] === plans.without) continue;
+    differ++;
+    console.log(`\n  ${sql.slice(0, 200)}`);
+    for (const [k, db] of Object.entries(dbs)) console.log(`    ${k}: ${fmt(statementTimes(db, [{ sql, parameters }])[0].ms, 2)} ms alone — ${plans[k]}`);
+  }
+  console.log(`\n  statistics: ${differ} of ${statements.size} statements planned differently with them (ANALYZE took ${fmt(large.analyzeSeconds, 1)} s)`);
+  for (const db of Object.values(dbs)) db.close();
 }
 
 /**
@@ -466,6 +492,7 @@ async function run() {
     console.log(`\n  goal: every read's p50 at ${LARGE.toLocaleString('en-US')} messages ≤ ${GOAL}× at ${SMALL.toLocaleString('en-US')}: ${passed}/${reads.length} — ${passFail(passed === reads.length)}`);
     console.log(`  migration to the latest schema on the large database: ${fmt(large.migrationSeconds, 2)} s`);
     const writes = await writeCosts(large, context);
+    if (large.withoutStatistics) await comparePlans(large, cores.large, list, recorders.small);
     writeResult(name, {
       small: SMALL,
       large: LARGE,
