@@ -5,7 +5,7 @@ import { LIMITS } from './limits.js';
 import { checkMail } from './delivery.js';
 import { createNotification } from './notifications.js';
 import { deliveryViews } from './outbox.js';
-import { after, decodeCursor, pageFields, takePage } from './paging.js';
+import { after, countUpTo, decodeCursor, pageFields, takePage } from './paging.js';
 import { loadTask, touchTask } from './tasks.js';
 import { post } from './threads.js';
 
@@ -123,8 +123,8 @@ const notifyList = defineAction({
       await ctx.db.insertInto('team_notification_reads').values(unread.map((id) => ({ notification_id: id, reader, read_at: ctx.now }))).onConflict((c) => c.doNothing()).execute();
       await ctx.emit({ team_id: team.id, type: 'notifications_read', message: `${ctx.actorId} read ${unread.length} notification${unread.length === 1 ? '' : 's'}`, related_id: ctx.actorId, data: { reader, count: unread.length } });
     }
-    const left = await visible.select((eb) => eb.fn.countAll<number>().as('n')).where('r.read_at', 'is', null).executeTakeFirstOrThrow();
-    return { team_id: team.id, notifications: page.items, count: page.items.length, unread_remaining: Number(left.n), ...pageFields(page) };
+    const left = await countUpTo(ctx, visible.where('r.read_at', 'is', null));
+    return { team_id: team.id, notifications: page.items, count: page.items.length, unread_remaining: left.count, unread_remaining_capped: left.capped, ...pageFields(page) };
   },
 });
 

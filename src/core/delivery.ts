@@ -2,7 +2,7 @@ import type { AgentRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { validation } from './errors.js';
 import { newRowId } from './ids.js';
-import { takePage } from './paging.js';
+import { countUpTo, takePage } from './paging.js';
 
 /**
  * Mail is delivered at least once. mention_check hands out an agent's unacknowledged mailbox copies, oldest first,
@@ -125,13 +125,15 @@ export async function checkMail(ctx: Ctx, agent: AgentRow, options: { limit: num
       data: { agent_id: agent.id, count: ids.length, redelivered, ack_cursor: ackCursor },
     });
   }
-  const left = await unacknowledged(ctx, agent.id).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  const remaining = Number(left.n) - page.items.length;
+  // The page's copies are still unacknowledged: counted, then taken off.
+  const left = await countUpTo(ctx, unacknowledged(ctx, agent.id), page.items.length);
+  const remaining = left.count - page.items.length;
   return {
     agent_id: agent.id,
     messages: page.items,
     count: page.items.length,
     remaining,
+    remaining_capped: left.capped,
     acknowledged,
     ack_cursor: ackCursor,
     truncated: remaining > 0,

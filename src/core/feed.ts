@@ -78,12 +78,14 @@ type FeedPosition = [at: string, source: 'e' | 'm', key: string | number];
  */
 export async function taskFeed(ctx: Ctx, task: TaskRow, cursor: string | undefined, budget: number): Promise<{ feed: FeedEntry[]; feed_text: string } & Omit<Page<never>, 'items'>> {
   const before = decodeCursor('feed', cursor, 3) as FeedPosition | undefined;
-  const [messages, events] = await Promise.all([
+  // The task's comments (its thread) and the messages linked to it, each read off its own index and merged: one
+  // query with `task_id = ? or thread_id = ?` walked the team's messages newest first until it found a page.
+  const linked = (column: 'task_id' | 'thread_id') =>
     ctx.db
       .selectFrom('team_messages')
       .selectAll()
       .where('team_id', '=', task.team_id)
-      .where((eb) => eb.or([eb('task_id', '=', task.id), eb('thread_id', '=', task.id)]))
+      .where(column, '=', task.id)
       .where('deleted_at', '=', '')
       // A direct message linked to the task stays between its two ends (and the leads).
       .$if(!ctx.isLead, (q) => q.where((eb) => eb.or([eb('to_agent', '=', ''), eb('to_agent', '=', ctx.actorId), eb('from_agent', '=', ctx.actorId)])))
@@ -92,7 +94,10 @@ export async function taskFeed(ctx: Ctx, task: TaskRow, cursor: string | undefin
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(FEED_LIMIT + 1)
-      .execute(),
+      .execute();
+  const [byTask, inThread, events] = await Promise.all([
+    linked('task_id'),
+    linked('thread_id'),
     ctx.db
       .selectFrom('team_events')
       .selectAll()
@@ -104,6 +109,8 @@ export async function taskFeed(ctx: Ctx, task: TaskRow, cursor: string | undefin
       .limit(FEED_LIMIT + 1)
       .execute(),
   ]);
+  const newestMessageFirst = (a: MessageRow, b: MessageRow) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1);
+  const messages = [...new Map([...byTask, ...inThread].map((m) => [m.id, m])).values()].sort(newestMessageFirst).slice(0, FEED_LIMIT + 1);
   // Newest first: by time, and within one instant messages after events, each source in its own order.
   type Sourced = { entry: FeedEntry; position: FeedPosition };
   const sourced: Sourced[] = [

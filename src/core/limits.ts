@@ -21,4 +21,9 @@ export const LIMITS = {
   answerBytes: 512 * 1024,
   /** Characters of a body (description, comment, value) inside a list or feed before it is cut. */
   listBody: 2_000,
+  /**
+   * What a count that grows with history (unread mail, unread notifications) counts up to: beyond it the answer
+   * says `…_capped: true` instead of counting every row an agent never read, on every call.
+   */
+  countCap: 1_000,
 } as const;

@@ -5,7 +5,7 @@ import { denied, notFound, validation } from './errors.js';
 import { agentRef, agentTarget, cursor, isoDate, limit, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { acknowledgeCopies } from './delivery.js';
-import { after, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
+import { after, countUpTo, cutFields, decodeCursor, pageFields, takePage } from './paging.js';
 import { assertLead } from './roles.js';
 import { post } from './threads.js';
 
@@ -40,7 +40,7 @@ async function copies(ctx: Ctx, agentId: string, messageIds: string[]) {
 const inbox = defineAction({
   tool: 'team_comm',
   action: 'inbox',
-  summary: 'your mailbox, newest first, with read state and unread_count',
+  summary: 'your mailbox, newest first, with read state and unread_count (up to 1000: unread_count_capped)',
   input: z.strictObject({
     ...agentTarget,
     unread_only: z.boolean().default(false),
@@ -77,12 +77,8 @@ const inbox = defineAction({
       position: (r) => [r.created_at, r.id],
       render: (r) => cutFields({ ...r, task_id: r.task_id ?? '', read: r.read_at !== '', archived: r.archived_at !== '' }, ['content'], `team_comm(action='message_get', message_id='${r.id}')`),
     });
-    const unread = await visible
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('p.archived_at', '=', '')
-      .where('p.read_at', '=', '')
-      .executeTakeFirstOrThrow();
-    return { agent_id: agent.id, messages: page.items, count: page.items.length, unread_count: Number(unread.n), ...pageFields(page) };
+    const unread = await countUpTo(ctx, visible.where('p.archived_at', '=', '').where('p.read_at', '=', ''));
+    return { agent_id: agent.id, messages: page.items, count: page.items.length, unread_count: unread.count, unread_count_capped: unread.capped, ...pageFields(page) };
   },
 });
 

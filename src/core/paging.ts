@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import type { RawBuilder } from 'kysely';
+import type { RawBuilder, SelectQueryBuilder } from 'kysely';
+import type { Ctx } from './context.js';
 import { validation } from './errors.js';
 import { LIMITS } from './limits.js';
 
@@ -130,4 +131,18 @@ export function assertBounded(answer: Record<string, unknown>, what: string): Re
     throw new Error(`the answer of ${what} would take ${bytes} bytes, over the ${ANSWER_BUDGET}-byte budget; nothing was changed (a bug: please report it)`);
   }
   return answer;
+}
+
+/**
+ * How many rows `rows` selects, counted up to LIMITS.countCap (plus `beyond`, rows the caller has in hand already):
+ * `capped` says there are more. Reading a few thousand index entries at most, whatever the history.
+ */
+export async function countUpTo(ctx: Ctx, rows: SelectQueryBuilder<any, any, any>, beyond = 0): Promise<{ count: number; capped: boolean }> {
+  const limit = LIMITS.countCap + beyond;
+  const { n } = await ctx.db
+    .selectFrom(rows.select(sql.lit(1).as('one')).limit(limit + 1).as('counted'))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  const count = Number(n);
+  return count > limit ? { count: limit, capped: true } : { count, capped: false };
 }

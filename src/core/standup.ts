@@ -50,29 +50,29 @@ const standup = defineAction({
     const day = new Date(`${input.date ?? ctx.now.slice(0, 10)}T00:00:00.000Z`);
     const start = day.toISOString();
     const end = new Date(day.getTime() + 86_400_000).toISOString();
-    const rows = await ctx.db
-      .selectFrom('team_tasks')
-      .selectAll()
-      .where('team_id', '=', team.id)
-      .where((eb) =>
-        eb.or([
-          eb('status', 'in', ['in_progress', 'blocked', 'review']),
-          eb.and([eb('status', '=', 'done'), eb('completed_at', '>=', start), eb('completed_at', '<', end)]),
-        ]),
-      )
-      .orderBy('priority')
-      .orderBy('updated_at')
-      .execute();
-    const of = (status: string) => rows.filter((r) => r.status === status);
-    const [done, inProgress, blocked, review] = [of('done'), of('in_progress'), of('blocked'), of('review')];
-    const shown = await hydrate(ctx, [done, inProgress, blocked, review].flatMap((section) => section.slice(0, SECTION_ITEMS)));
+    // Each section on its own, so that each reads its status off an index (done: that day's only) and only its
+    // first SECTION_ITEMS rows come back whole; the rest are counted.
+    const section = (status: string) => {
+      const rows = ctx.db
+        .selectFrom('team_tasks')
+        .where('team_id', '=', team.id)
+        .where('status', '=', status)
+        .$if(status === 'done', (q) => q.where('completed_at', '>=', start).where('completed_at', '<', end));
+      return Promise.all([
+        rows.selectAll().orderBy('priority').orderBy('updated_at').orderBy('id').limit(SECTION_ITEMS).execute(),
+        rows.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+    };
+    const [done, inProgress, blocked, review] = await Promise.all([section('done'), section('in_progress'), section('blocked'), section('review')]);
+    const shown = await hydrate(ctx, [done, inProgress, blocked, review].flatMap(([rows]) => rows));
     const pick = (status: string, withReason = false) => shown.filter((t) => t.status === status).map((t) => item(t, withReason));
     const sections: Sections = { completed_today: pick('done'), in_progress: pick('in_progress'), blocked: pick('blocked', true), needs_review: pick('review') };
+    const left = ([, count]: typeof done, shownItems: StandupItem[]) => Number(count.n) - shownItems.length;
     const more = {
-      completed_today: done.length - sections.completed_today.length,
-      in_progress: inProgress.length - sections.in_progress.length,
-      blocked: blocked.length - sections.blocked.length,
-      needs_review: review.length - sections.needs_review.length,
+      completed_today: left(done, sections.completed_today),
+      in_progress: left(inProgress, sections.in_progress),
+      blocked: left(blocked, sections.blocked),
+      needs_review: left(review, sections.needs_review),
     };
     const truncated = Object.values(more).some((n) => n > 0);
     return { team_id: team.id, date: start.slice(0, 10), ...sections, text: renderStandup(day, sections, more), ...(truncated ? { truncated, more } : {}) };

@@ -289,16 +289,15 @@ const list = defineAction({
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     const position = decodeCursor('tasks', input.cursor, 3);
-    let query = ctx.db.selectFrom('team_tasks').selectAll('team_tasks').where('team_tasks.team_id', '=', team.id);
+    const agentId = input.assignee_filter ? await assigneeOf(ctx, team.id, input.assignee_filter) : undefined;
+    // By assignee, the agent's tasks are read first and sorted (SQLite keeps a CROSS JOIN's order): walking the
+    // team's tasks in list order until a page of one agent's turns up reads the whole history for an agent with few.
+    const ofTeam = ctx.db.selectFrom('team_tasks').selectAll('team_tasks');
+    const ofAgent = agentId && ctx.db.selectFrom('team_task_assignees as a').crossJoin('team_tasks').whereRef('team_tasks.id', '=', 'a.task_id').where('a.agent_id', '=', agentId).selectAll('team_tasks');
+    let query = ((ofAgent || ofTeam) as typeof ofTeam).where('team_tasks.team_id', '=', team.id);
     if (input.status) query = query.where('status', '=', input.status);
     if (input.priority) query = query.where('priority', '=', input.priority);
     if (input.parent_id) query = query.where('parent_id', '=', input.parent_id);
-    if (input.assignee_filter) {
-      const agentId = await assigneeOf(ctx, team.id, input.assignee_filter);
-      query = query.where(({ exists, selectFrom }) =>
-        exists(selectFrom('team_task_assignees as a').select('a.task_id').whereRef('a.task_id', '=', 'team_tasks.id').where('a.agent_id', '=', agentId)),
-      );
-    }
     if (input.label) {
       const label = input.label;
       query = query.where(({ exists, selectFrom }) =>

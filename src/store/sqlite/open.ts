@@ -11,6 +11,15 @@ import { sqliteLeases } from './leases.js';
 /** How long a writer waits for another process's write lock before giving up (ordinary contention never does). */
 const BUSY_TIMEOUT_MS = 30_000;
 const STATEMENT_CACHE_SIZE = 256;
+/**
+ * SQLite's page cache per connection, in KiB (better-sqlite3's default is 16 MiB). team-table runs a process per
+ * agent, each with its own connection: with others committing several times a second, a connection's cache is
+ * dropped at the start of nearly every read (WAL mode discards it when the file changed), so a big one buys little
+ * but resident memory — 16 MiB × every agent process, filling up over the first minutes. What a call reads again
+ * within itself fits in 2 MiB, and pages it misses come from the operating system's cache, which all the processes
+ * share. Measured: BENCHMARKS.md (scale, soak).
+ */
+const PAGE_CACHE_KIB = 2048;
 
 /**
  * `PRAGMA application_id` of a team-table database ("TTab"), written in the file's header: how a file says it is
@@ -162,6 +171,7 @@ export function openSqlite(path: string): StoreDialect {
     // NORMAL in WAL mode is durable across process crashes (kill -9); only a power loss can drop the last commits.
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
+    raw.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   } catch (error) {
     raw?.close();
     throw sqliteFailure(error, path, true) ?? (error instanceof TeamTableError ? error : unavailable(path, (error as Error).message, 'cannot_open'));

@@ -1,0 +1,61 @@
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { Migration } from './index.js';
+
+interface IndexStep {
+  name: string;
+  table: string;
+  columns: string[];
+  /** An index this one makes redundant (its columns are this one's first ones), dropped after it is built. */
+  replaces?: string;
+}
+
+/**
+ * Indexes that keep every read of a heartbeat as fast with months of history as on the first day (issue 8; the
+ * `scale` benchmark found them with the query plans, see docs/architecture.md "Indexes"). Each one is what a
+ * query seeks and then reads in order, stopping after one page, instead of reading the whole history of an agent,
+ * a team or the event log.
+ */
+const STEPS: IndexStep[] = [
+  // Mailbox: the page of inbox, the unread ones, and what mention_check hands out, each in the order it is read.
+  { name: 'pending_inbox_page', table: 'team_pending_messages', columns: ['to_agent', 'archived_at', 'created_at', 'id'], replaces: 'pending_inbox' },
+  { name: 'pending_unread', table: 'team_pending_messages', columns: ['to_agent', 'read_at', 'archived_at', 'created_at', 'id'] },
+  { name: 'pending_unacknowledged', table: 'team_pending_messages', columns: ['to_agent', 'delivered', 'archived_at', 'created_at', 'id'], replaces: 'pending_by_recipient' },
+  // The event log by time (summary, audit since: where to start reading by seq) and by type (audit of one type).
+  { name: 'events_by_time', table: 'team_events', columns: ['team_id', 'created_at'] },
+  { name: 'events_by_type', table: 'team_events', columns: ['team_id', 'type', 'seq'] },
+  // A task's feed: the messages linked to it, newest first (its comments are its thread, messages_by_thread).
+  { name: 'messages_by_task_page', table: 'team_messages', columns: ['team_id', 'task_id', 'created_at', 'id'], replaces: 'messages_by_task' },
+  // Tasks in list order (no filter, or by priority), and those done on one day (standup).
+  { name: 'tasks_in_list_order', table: 'team_tasks', columns: ['team_id', 'priority', 'created_at', 'id'] },
+  { name: 'tasks_children_in_order', table: 'team_tasks', columns: ['team_id', 'parent_id', 'priority', 'created_at', 'id'] },
+  { name: 'tasks_done_by_day', table: 'team_tasks', columns: ['team_id', 'status', 'completed_at'] },
+];
+
+/**
+ * Adding an index reads its whole table: on a big database this takes a while, so progress counts the rows indexed
+ * so far, and the step's label says about how long is left (extrapolated from the rows indexed so far).
+ */
+export const scaleIndexes: Migration = {
+  version: 11,
+  name: 'scale_indexes',
+  async up(db: Kysely<any>, _dialect, progress) {
+    const rows = new Map<string, number>();
+    for (const table of new Set(STEPS.map((s) => s.table))) {
+      const row = await db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+      rows.set(table, Number(row.n));
+    }
+    const total = STEPS.reduce((n, s) => n + rows.get(s.table)!, 0);
+    const started = Date.now();
+    let done = 0;
+    for (const step of STEPS) {
+      const elapsed = (Date.now() - started) / 1000;
+      const left = done > 0 ? ` (about ${Math.ceil((elapsed / done) * (total - done))} s left)` : '';
+      progress?.(`adding index ${step.name} to ${rows.get(step.table)!.toLocaleString('en-US')} rows of ${step.table}${left}`, done, total);
+      await db.schema.createIndex(step.name).on(step.table).columns(step.columns).execute();
+      if (step.replaces) await db.schema.dropIndex(step.replaces).execute();
+      done += rows.get(step.table)!;
+    }
+    progress?.('adding indexes', total, total);
+  },
+};
