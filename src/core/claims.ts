@@ -28,14 +28,18 @@ async function claimer(ctx: Ctx, agentId: string | undefined, teamRef: string | 
   return agent;
 }
 
-/** Takes `row` for `agent`: it becomes an assignee and the holder, and the task moves to in_progress. */
+/**
+ * Takes `row`, found ready in this transaction, for `agent`: it becomes an assignee and the holder, and the task
+ * moves to in_progress.
+ */
 async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[]) {
   row.claimed_by = agent.id;
   row.lease_expires_at = await leaseUntil(ctx, row.team_id);
   if (!assignees.includes(agent.id)) await addAssignee(ctx, row, agent.id, assignees.length);
   // changeStatus keeps the claim fields for in_progress, which this is, and sets the holder working on it.
-  await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at } });
-  return await hydrateOne(ctx, row);
+  await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at }, ready: true });
+  // Ready means nothing left to wait on; the assignees are those read with the task, and the holder last.
+  return await hydrateOne(ctx, row, { assignees: assignees.includes(agent.id) ? assignees : [...assignees, agent.id], waiting_on: [] });
 }
 
 function assertClaimable(row: TaskRow, agent: AgentRow, assignees: string[]) {

@@ -57,9 +57,9 @@ export class Ctx {
     return this.memos.get(key) as Promise<T>;
   }
 
-  /** The same call's context on a transaction (the actor, time and memos carry over). */
-  inTransaction(tx: Db): Ctx {
-    return new Ctx(tx, this.actor, this.now, this.dialect, this.emitted, this.depth, this.memos);
+  /** The same call's context on a transaction (time and memos carry over; the actor too, unless re-read in it). */
+  inTransaction(tx: Db, actor: ResolvedActor = this.actor): Ctx {
+    return new Ctx(tx, actor, this.now, this.dialect, this.emitted, this.depth, this.memos);
   }
 
   /** The context a workflow rule acts in: same transaction and time, the rule as actor, one level deeper. */
@@ -161,7 +161,10 @@ export class Ctx {
     );
   }
 
-  /** The agent `agentId` names, or the acting agent when omitted; `teamRef`, when given, must be its team. */
+  /**
+   * The agent `agentId` names, or the acting agent when omitted; `teamRef`, when given, must be its team. The acting
+   * agent's row is the one this call read (in a write, under its lock), not read again.
+   */
   async agent(agentId: string | undefined, teamRef?: string): Promise<AgentRow> {
     const id = agentId ?? (this.actor.kind === 'agent' ? this.actor.id : undefined);
     if (!id) {
@@ -169,7 +172,8 @@ export class Ctx {
         field: 'agent_id',
       });
     }
-    const agent = await this.db.selectFrom('persistent_agents').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst();
+    const own = this.actor.kind === 'agent' && this.actor.id === id.toLowerCase() ? this.actor.agent : undefined;
+    const agent = own ?? (await this.db.selectFrom('persistent_agents').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst());
     if (!agent) throw notFound('agent', id, "list agents with team_agent(action='list')");
     if (teamRef !== undefined) {
       const team = await this.team(teamRef);
