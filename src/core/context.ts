@@ -3,9 +3,14 @@ import type { Db } from '../store/store.js';
 import type { AgentRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
 import { newRowId, teamSlug } from './ids.js';
+import { prepared } from './prepared.js';
 import { isLeadAgent } from './roles.js';
 
 export type Clock = () => Date;
+
+const appendEvent = prepared((db, event: { id: string; team_id: string; type: string; agent_id: string; message: string; related_id: string; data: string; created_at: string }) =>
+  db.insertInto('team_events').values(event),
+);
 
 /**
  * Who a session acts as: the team owner (a person or an operator agent), or one agent. `session` names the
@@ -98,19 +103,16 @@ export class Ctx {
   /** Appends an event to the log in this use case's transaction. */
   async emit(event: EventInput): Promise<void> {
     this.emitted.push({ ...event, depth: this.depth, actor: this.actorId });
-    await this.db
-      .insertInto('team_events')
-      .values({
-        id: newRowId(),
-        team_id: event.team_id,
-        type: event.type,
-        agent_id: this.actorId,
-        message: event.message,
-        related_id: event.related_id ?? '',
-        data: JSON.stringify(event.data ?? {}),
-        created_at: this.now,
-      })
-      .execute();
+    await appendEvent(this, {
+      id: newRowId(),
+      team_id: event.team_id,
+      type: event.type,
+      agent_id: this.actorId,
+      message: event.message,
+      related_id: event.related_id ?? '',
+      data: JSON.stringify(event.data ?? {}),
+      created_at: this.now,
+    });
   }
 
   /**

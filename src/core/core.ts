@@ -10,6 +10,7 @@ import { TOOL_NAMES } from './action.js';
 import type { ActionDef, ToolName } from './action.js';
 import { ACTIONS, actionsOf } from './catalog.js';
 import { Ctx } from './context.js';
+import { prepared } from './prepared.js';
 import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
 import { remember, replay, requestHash } from './idempotency.js';
@@ -27,6 +28,9 @@ import { sweep, sweepIsDue } from './sweep.js';
 import { authenticate } from './tokens.js';
 import type { Authenticated } from './tokens.js';
 import { assertWellFormedText, parseInput } from './validate.js';
+
+const agentById = prepared((db, p: { id: string }) => db.selectFrom('persistent_agents').selectAll().where('id', '=', p.id));
+const touchAgent = prepared((db, p: { id: string; now: string }) => db.updateTable('persistent_agents').set({ last_active_at: p.now }).where('id', '=', p.id).returningAll());
 
 /** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
 const SWEEP_EVERY_MS = 1_000;
@@ -197,7 +201,7 @@ export class Core {
   async resolveActor(actor: Actor, db: Db = this.store.db): Promise<ResolvedActor> {
     const session = actor.session === undefined ? {} : { session: actor.session };
     if (actor.kind === 'owner') return { kind: 'owner', id: actor.name, ...session };
-    return { kind: 'agent', id: actor.id, agent: await this.agentRow(actor.id, db.selectFrom('persistent_agents').selectAll().where('id', '=', actor.id)), ...session };
+    return { kind: 'agent', id: actor.id, agent: this.found(actor.id, await agentById({ db, dialect: this.store.dialect.name }, { id: actor.id })), ...session };
   }
 
   /**
@@ -207,11 +211,11 @@ export class Core {
    */
   private async actorUnderLock(tx: Db, actor: ResolvedActor, def: ActionDef, now: string): Promise<ResolvedActor> {
     if (actor.kind === 'owner' || def.activity === false) return actor;
-    return { ...actor, agent: await this.agentRow(actor.id, tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', actor.id).returningAll()) };
+    return { ...actor, agent: this.found(actor.id, await touchAgent({ db: tx, dialect: this.store.dialect.name }, { id: actor.id, now })) };
   }
 
-  private async agentRow(id: string, query: { executeTakeFirst(): Promise<AgentRow | undefined> }): Promise<AgentRow> {
-    const agent = await query.executeTakeFirst();
+  /** The agent row a query found, or NOT_FOUND: the session's agent does not exist. */
+  private found(id: string, { rows: [agent] }: { rows: AgentRow[] }): AgentRow {
     if (!agent) {
       throw notFound('agent', id, "this session acts as that agent (--agent), but it does not exist yet: the owner creates it with team_agent(action='create', team_id=…, name=…)");
     }

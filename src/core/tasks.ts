@@ -8,6 +8,7 @@ import { TASK_STATUSES, agentRef, cursor, limit, longText, priority, shortText, 
 import type { TaskStatus } from './fields.js';
 import { taskFeed } from './feed.js';
 import { newId } from './ids.js';
+import { prepared } from './prepared.js';
 import { teamOf } from './notificationRouting.js';
 import { LIMITS } from './limits.js';
 import { PAGE_BUDGET, after, cutFields, decodeCursor, jsonBytes, pageFields, takePage } from './paging.js';
@@ -102,9 +103,11 @@ export async function setAssignees(ctx: Ctx, task: TaskRow, assignees: string[])
   for (const id of assignees) await subscribe(ctx, task.team_id, task.id, id, 'assigned');
 }
 
+const insertAssignee = prepared((db, row: { task_id: string; agent_id: string; position: number }) => db.insertInto('team_task_assignees').values(row));
+
 /** Adds one assignee at `position` (a claim's holder joining the assignees). */
 export async function addAssignee(ctx: Ctx, task: TaskRow, agentId: string, position: number) {
-  await ctx.db.insertInto('team_task_assignees').values({ task_id: task.id, agent_id: agentId, position }).execute();
+  await insertAssignee(ctx, { task_id: task.id, agent_id: agentId, position });
   await subscribe(ctx, task.team_id, task.id, agentId, 'assigned');
 }
 
@@ -112,6 +115,10 @@ async function setLabels(ctx: Ctx, taskId: string, labels: string[]) {
   await ctx.db.deleteFrom('team_task_labels').where('task_id', '=', taskId).execute();
   if (labels.length) await ctx.db.insertInto('team_task_labels').values(labels.map((label) => ({ task_id: taskId, label }))).execute();
 }
+
+const updateTask = prepared((db, { id, read, ...changes }: Omit<TaskRow, 'team_id' | 'created_by' | 'created_at'> & { read: number }) =>
+  db.updateTable('team_tasks').set(changes).where('id', '=', id).where('version', '=', read),
+);
 
 /**
  * Saves `row` if nobody changed the task since it was read — one conditional write, whatever the database's
@@ -123,8 +130,8 @@ export async function saveTask(ctx: Ctx, row: TaskRow) {
   row.version += 1;
   row.updated_at = ctx.now;
   const { id, team_id: _team, created_by: _creator, created_at: _created, ...changeable } = row;
-  const result = await ctx.db.updateTable('team_tasks').set(changeable).where('id', '=', id).where('version', '=', read).executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) {
+  const result = await updateTask(ctx, { ...changeable, id, read });
+  if (Number(result.numAffectedRows) === 0) {
     throw new TeamTableError('VERSION_CONFLICT', `task ${row.id} changed while this call was working on it; get it again and retry`, { field: 'expected_version' });
   }
 }
