@@ -75,6 +75,7 @@ describe('roles', () => {
     await seedTeam(t);
     const admin = apart ? await openCore({ path: t.path }) : t;
     await t.call(OWNER, 'team_task', { action: 'create', title: 'one' });
+    t.clock.advance(1000);
     await t.call(OWNER, 'team_task', { action: 'create', title: 'two' });
     expect((await t.call(agent('loki'), 'team_task', { action: 'claim_next' })).task.title).toBe('one');
     const claimsOnly = ['team_task.claim', 'team_task.create'];
