@@ -9,7 +9,8 @@
 //    best inbox task; UPDATE it; COMMIT) in 1, 4 and 16 processes (bench/fixtures/bare-claimer.mjs).
 // 3. The plan SQLite chooses for claim_next's read of the inbox (EXPLAIN QUERY PLAN of the built `inboxHead` query).
 // 4. claim_next through the core in-process (no MCP), median over FLAT_CLAIMS claims, with FLAT_READY ready
-//    tasks plus 0, 10k and 100k done tasks.
+//    tasks plus 0, 10k and 100k done tasks; beside it, in blocks alternating with it on the same file, the bare
+//    conditional claim (the bare-claimer's BEGIN IMMEDIATE; SELECT; UPDATE; COMMIT through better-sqlite3).
 // Each variant gets a fresh temp database; the backlog is inserted with SQL in one transaction, not via MCP.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +33,8 @@ const FLAT_DONE = [0, 10_000, 100_000];
 const FLAT_CLAIMS = 200;
 const FLAT_WARMUPS = 10;
 const GOAL_FLAT = 1.5; // median claim with 100k done ÷ with 0 done
+const GOAL_CLAIM_MS = 0.3; // median claim_next in-process, 0 done tasks
+const FLAT_BLOCK = 20; // claims per block; core and bare blocks alternate
 const BARE_CLAIMER = join(BENCH_DIR, 'fixtures', 'bare-claimer.mjs');
 const DIST = join(ROOT, 'dist');
 const OWNER = { kind: 'owner', name: 'bench' };
@@ -342,26 +345,62 @@ async function queryPlan(store, dbPath) {
   };
 }
 
-/** claim_next through the core in-process: median ms per claim with FLAT_READY ready and `done` done tasks. */
+/**
+ * The bare conditional claim on `dbPath` through its own better-sqlite3 connection, as bench/fixtures/bare-claimer.mjs
+ * does it: one call claims the best inbox task for `agent`.
+ */
+function bareClaimer(dbPath, teamId, agent) {
+  const raw = new Database(dbPath, { timeout: 30_000 });
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  const begin = raw.prepare('BEGIN IMMEDIATE');
+  const pick = raw.prepare("SELECT id FROM team_tasks WHERE team_id = ? AND status = 'inbox' AND claimed_by = '' ORDER BY priority, created_at, id LIMIT 1");
+  const take = raw.prepare("UPDATE team_tasks SET status = 'in_progress', claimed_by = ?, version = version + 1 WHERE id = ?");
+  const commit = raw.prepare('COMMIT');
+  return {
+    claim() {
+      begin.run();
+      const row = pick.get(teamId);
+      if (row) take.run(agent, row.id);
+      commit.run();
+      if (!row) throw new Error('the bare claim found nothing');
+    },
+    close: () => raw.close(),
+  };
+}
+
+/**
+ * claim_next through the core in-process: median ms per claim with FLAT_READY ready and `done` done tasks, and the
+ * bare conditional claim on the same file, in blocks of FLAT_BLOCK alternating with the core's.
+ */
 async function flatCost(done) {
   const dir = freshDir();
   try {
-    const { db } = await makeDb(dir, { agents: 1, ready: FLAT_READY, done });
+    const { db, teamId } = await makeDb(dir, { agents: 2, ready: FLAT_READY, done });
     const store = await Store.open(db);
+    const bare = bareClaimer(db, teamId, 'a2');
     try {
       const plan = await queryPlan(store, db);
       const core = new Core(store);
       const agent = { kind: 'agent', id: 'a1' };
       const samples = [];
+      const bareSamples = [];
       for (let i = 0; i < FLAT_WARMUPS + FLAT_CLAIMS; i++) {
         const t0 = performance.now();
         const result = await core.call(agent, 'team_task', { action: 'claim_next' });
         const ms = performance.now() - t0;
         if (!result.task) throw new Error(`claim_next found nothing after ${i} claims (${done} done)`);
         if (i >= FLAT_WARMUPS) samples.push(ms);
+        if ((i + 1) % FLAT_BLOCK !== 0) continue;
+        for (let k = 0; k < FLAT_BLOCK; k++) {
+          const b0 = performance.now();
+          bare.claim();
+          bareSamples.push(performance.now() - b0);
+        }
       }
-      return { done, ready: FLAT_READY, ...stats(samples), samples_ms: samples, plan };
+      return { done, ready: FLAT_READY, ...stats(samples), samples_ms: samples, bare: stats(bareSamples), bare_samples_ms: bareSamples, plan };
     } finally {
+      bare.close();
       await store.close();
     }
   } finally {
@@ -433,8 +472,8 @@ async function measure(build) {
 
   printTable(
     `claim_next through the core in-process, ms per claim (${FLAT_CLAIMS} claims after ${FLAT_WARMUPS} warm-ups; ${FLAT_READY} ready tasks)`,
-    ['done tasks', 'median', 'p95', 'mean', 'min', 'max', '× 0 done'],
-    flat.map((f) => [String(f.done), fmt(f.median, 3), fmt(f.p95, 3), fmt(f.mean, 3), fmt(f.min, 3), fmt(f.max, 3), `${fmt(f.ratio_to_0_done, 2)}×`]),
+    ['done tasks', 'median', 'p95', 'mean', 'min', 'max', '× 0 done', 'bare claim median', '× bare'],
+    flat.map((f) => [String(f.done), fmt(f.median, 3), fmt(f.p95, 3), fmt(f.mean, 3), fmt(f.min, 3), fmt(f.max, 3), `${fmt(f.ratio_to_0_done, 2)}×`, fmt(f.bare.median, 3), `${fmt(f.median / f.bare.median, 1)}×`]),
   );
 
   const nMax = Math.max(...PROCESS_COUNTS);
@@ -453,6 +492,7 @@ async function measure(build) {
       pass: plan.status_in_constraint,
     },
     { id: 'flat', goal: `median claim_next with ${flat.at(-1).done} done tasks ≤ ${GOAL_FLAT}× with 0`, ratio: flatRatio, pass: flatRatio <= GOAL_FLAT },
+    { id: 'claim-cost', goal: `median claim_next in-process (${FLAT_READY} ready, 0 done) ≤ ${GOAL_CLAIM_MS} ms`, median_ms: flat0.median, bare_median_ms: flat0.bare.median, ratio_to_bare: flat0.median / flat0.bare.median, pass: flat0.median <= GOAL_CLAIM_MS },
   ];
   console.log('');
   console.log(`  bare SQL ${nMax} vs ${nMin} process(es): ${fmt(bareScaling, 2)}× (for reference, no goal)`);
@@ -461,6 +501,7 @@ async function measure(build) {
   console.log(`  goal plan: tasks_ready_queue ${plan.uses_ready_queue_index ? 'used' : 'NOT used'}, ${plan.scans_team_tasks ? 'SCAN of team_tasks' : 'no SCAN of team_tasks'} ${passFail(goals[2].pass)}`);
   console.log(`  check plan-status (stricter, informational): index constrained on (${plan.ready_queue_constraint || 'nothing'}) ${passFail(goals[3].pass)}`);
   console.log(`  goal flat: ${flat.at(-1).done} vs 0 done tasks ${fmt(flatRatio, 2)}× (≤ ${GOAL_FLAT}×) ${passFail(goals[4].pass)}`);
+  console.log(`  goal claim-cost: median claim_next ${fmt(flat0.median, 3)} ms (≤ ${GOAL_CLAIM_MS} ms; the bare claim ${fmt(flat0.bare.median, 3)} ms, ${fmt(goals[5].ratio_to_bare, 1)}×) ${passFail(goals[5].pass)}`);
 
   const file = writeResult(name, {
     build: { dist_mtime: build.dist_mtime, copied_at: build.copied_at, migrations: build.migrations },
@@ -473,6 +514,7 @@ async function measure(build) {
     team_table_scaling: scaling,
     query_plan: plan,
     flat: flat.map(({ plan: p, ...f }) => ({ ...f, plan: p.plan })),
+    goal_claim_ms: GOAL_CLAIM_MS,
     goals,
   });
   console.log(`  -> ${file}`);

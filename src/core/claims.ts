@@ -7,6 +7,7 @@ import { RESOLVED, assertReady } from './dependencies.js';
 import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { createNotification } from './notifications.js';
+import { prepared } from './prepared.js';
 import { affinityOf } from './roles.js';
 import { addAssignee, changeStatus, expectedVersion, hydrateOne, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
 
@@ -28,14 +29,18 @@ async function claimer(ctx: Ctx, agentId: string | undefined, teamRef: string | 
   return agent;
 }
 
-/** Takes `row` for `agent`: it becomes an assignee and the holder, and the task moves to in_progress. */
+/**
+ * Takes `row`, found ready in this transaction, for `agent`: it becomes an assignee and the holder, and the task
+ * moves to in_progress.
+ */
 async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[]) {
   row.claimed_by = agent.id;
   row.lease_expires_at = await leaseUntil(ctx, row.team_id);
   if (!assignees.includes(agent.id)) await addAssignee(ctx, row, agent.id, assignees.length);
   // changeStatus keeps the claim fields for in_progress, which this is, and sets the holder working on it.
-  await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at } });
-  return await hydrateOne(ctx, row);
+  await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at }, ready: true });
+  // Ready means nothing left to wait on; the assignees are those read with the task, and the holder last.
+  return await hydrateOne(ctx, row, { assignees: assignees.includes(agent.id) ? assignees : [...assignees, agent.id], waiting_on: [] });
 }
 
 function assertClaimable(row: TaskRow, agent: AgentRow, assignees: string[]) {
@@ -77,7 +82,7 @@ export interface ReadyFilters {
  * filters. On PostgreSQL the rows read are locked and rows another claimer holds are skipped (the graphile-worker
  * shape); on SQLite the write transaction already holds the database's write lock.
  */
-function readyIn(ctx: Ctx, teamId: string, filters: ReadyFilters) {
+function readyIn(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters) {
   let query = ctx.db
     .selectFrom('team_tasks as t')
     .selectAll('t')
@@ -109,12 +114,25 @@ function readyIn(ctx: Ctx, teamId: string, filters: ReadyFilters) {
  * sorted every task of the team on every claim (5 ms at 10k tasks, 30× slower with 100k done). Instead, at the best
  * priority, each preferred type is one indexed lookup (`tasks_ready_by_type`).
  */
-export function inboxHead(ctx: Ctx, teamId: string, filters: ReadyFilters) {
+export function inboxHead(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters) {
   return readyIn(ctx, teamId, filters).where('t.status', '=', 'inbox').orderBy('t.priority').orderBy('t.created_at').orderBy('t.id').limit(1);
 }
 
+/** Ready tasks assigned to `agentId` (the page claim_next ranks with the inbox's best). */
+function assignedReady(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, agentId: string) {
+  return readyIn(ctx, teamId, filters)
+    .where('t.status', '=', 'assigned')
+    .where(({ exists, selectFrom }) => exists(selectFrom('team_task_assignees as a').select('a.task_id').whereRef('a.task_id', '=', 't.id').where('a.agent_id', '=', agentId)))
+    .limit(LIMITS.pageSize);
+}
+
+// claim_next without filters, the common call: its two queue reads prepared.
+const unfiltered = (filters: ReadyFilters) => !filters.label && !filters.task_type;
+const headOfInbox = prepared((db, p: { team: string }, dialect) => inboxHead({ db, dialect }, p.team, {}));
+const assignedTo = prepared((db, p: { team: string; agent: string }, dialect) => assignedReady({ db, dialect }, p.team, {}, p.agent));
+
 async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affinity: string[]): Promise<TaskRow | undefined> {
-  const head = await inboxHead(ctx, teamId, filters).executeTakeFirst();
+  const head = unfiltered(filters) ? (await headOfInbox(ctx, { team: teamId })).rows[0] : await inboxHead(ctx, teamId, filters).executeTakeFirst();
   if (!head || !affinity.length || head.task_type === affinity[0]) return head;
   // Most inboxes hold none of the preferred types at the best priority: one probe says so for all of them.
   const anyPreferred = await readyIn(ctx, teamId, filters)
@@ -147,17 +165,15 @@ export async function nextReadyTask(ctx: Ctx, agent: AgentRow, filters: ReadyFil
   const affinity = filters.task_type ? [] : await affinityOf(ctx, agent);
   const [fromInbox, assigned] = await Promise.all([
     bestInInbox(ctx, agent.team_id, filters, affinity),
-    readyIn(ctx, agent.team_id, filters)
-      .where('t.status', '=', 'assigned')
-      .where(({ exists, selectFrom }) => exists(selectFrom('team_task_assignees as a').select('a.task_id').whereRef('a.task_id', '=', 't.id').where('a.agent_id', '=', agent.id)))
-      .limit(LIMITS.pageSize)
-      .execute(),
+    unfiltered(filters) ? assignedTo(ctx, { team: agent.team_id, agent: agent.id }).then((r) => r.rows) : assignedReady(ctx, agent.team_id, filters, agent.id).execute(),
   ]);
   const rank = (task: TaskRow) => (affinity.includes(task.task_type) ? affinity.indexOf(task.task_type) : affinity.length);
   return [...(fromInbox ? [fromInbox] : []), ...assigned].sort(
     (a, b) => a.priority - b.priority || rank(a) - rank(b) || a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id),
   )[0];
 }
+
+const assigneesOf = prepared((db, p: { task: string }) => db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', p.task).orderBy('position'));
 
 const claimNext = defineAction({
   tool: 'team_task',
@@ -171,7 +187,7 @@ const claimNext = defineAction({
     const agent = await claimer(ctx, input.agent_id, input.team_id);
     const row = await nextReadyTask(ctx, agent, input);
     if (!row) return { task: null, reason: 'no ready task: nothing in the inbox or assigned to you whose dependencies are done' };
-    const assignees = (await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', row.id).orderBy('position').execute()).map((a) => a.agent_id);
+    const assignees = (await assigneesOf(ctx, { task: row.id })).rows.map((a) => a.agent_id);
     return { task: await take(ctx, row, agent, assignees) };
   },
 });

@@ -3,9 +3,14 @@ import type { Db } from '../store/store.js';
 import type { AgentRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
 import { newRowId, teamSlug } from './ids.js';
+import { prepared } from './prepared.js';
 import { isLeadAgent } from './roles.js';
 
 export type Clock = () => Date;
+
+const appendEvent = prepared((db, event: { id: string; team_id: string; type: string; agent_id: string; message: string; related_id: string; data: string; created_at: string }) =>
+  db.insertInto('team_events').values(event),
+);
 
 /**
  * Who a session acts as: the team owner (a person or an operator agent), or one agent. `session` names the
@@ -57,9 +62,9 @@ export class Ctx {
     return this.memos.get(key) as Promise<T>;
   }
 
-  /** The same call's context on a transaction (the actor, time and memos carry over). */
-  inTransaction(tx: Db): Ctx {
-    return new Ctx(tx, this.actor, this.now, this.dialect, this.emitted, this.depth, this.memos);
+  /** The same call's context on a transaction (time and memos carry over; the actor too, unless re-read in it). */
+  inTransaction(tx: Db, actor: ResolvedActor = this.actor): Ctx {
+    return new Ctx(tx, actor, this.now, this.dialect, this.emitted, this.depth, this.memos);
   }
 
   /** The context a workflow rule acts in: same transaction and time, the rule as actor, one level deeper. */
@@ -98,19 +103,16 @@ export class Ctx {
   /** Appends an event to the log in this use case's transaction. */
   async emit(event: EventInput): Promise<void> {
     this.emitted.push({ ...event, depth: this.depth, actor: this.actorId });
-    await this.db
-      .insertInto('team_events')
-      .values({
-        id: newRowId(),
-        team_id: event.team_id,
-        type: event.type,
-        agent_id: this.actorId,
-        message: event.message,
-        related_id: event.related_id ?? '',
-        data: JSON.stringify(event.data ?? {}),
-        created_at: this.now,
-      })
-      .execute();
+    await appendEvent(this, {
+      id: newRowId(),
+      team_id: event.team_id,
+      type: event.type,
+      agent_id: this.actorId,
+      message: event.message,
+      related_id: event.related_id ?? '',
+      data: JSON.stringify(event.data ?? {}),
+      created_at: this.now,
+    });
   }
 
   /**
@@ -161,7 +163,10 @@ export class Ctx {
     );
   }
 
-  /** The agent `agentId` names, or the acting agent when omitted; `teamRef`, when given, must be its team. */
+  /**
+   * The agent `agentId` names, or the acting agent when omitted; `teamRef`, when given, must be its team. The acting
+   * agent's row is the one this call read (in a write, under its lock), not read again.
+   */
   async agent(agentId: string | undefined, teamRef?: string): Promise<AgentRow> {
     const id = agentId ?? (this.actor.kind === 'agent' ? this.actor.id : undefined);
     if (!id) {
@@ -169,7 +174,8 @@ export class Ctx {
         field: 'agent_id',
       });
     }
-    const agent = await this.db.selectFrom('persistent_agents').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst();
+    const own = this.actor.kind === 'agent' && this.actor.id === id.toLowerCase() ? this.actor.agent : undefined;
+    const agent = own ?? (await this.db.selectFrom('persistent_agents').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst());
     if (!agent) throw notFound('agent', id, "list agents with team_agent(action='list')");
     if (teamRef !== undefined) {
       const team = await this.team(teamRef);

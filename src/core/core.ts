@@ -4,11 +4,13 @@ import { hostname } from 'node:os';
 import type { EventFeed } from '../store/feed.js';
 import { Leader } from '../store/leader.js';
 import type { LeaderOptions } from '../store/leader.js';
+import type { AgentRow } from '../store/schema.js';
 import type { Db, Store } from '../store/store.js';
 import { TOOL_NAMES } from './action.js';
 import type { ActionDef, ToolName } from './action.js';
 import { ACTIONS, actionsOf } from './catalog.js';
 import { Ctx } from './context.js';
+import { prepared } from './prepared.js';
 import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
 import { remember, replay, requestHash } from './idempotency.js';
@@ -26,6 +28,9 @@ import { sweep, sweepIsDue } from './sweep.js';
 import { authenticate } from './tokens.js';
 import type { Authenticated } from './tokens.js';
 import { assertWellFormedText, parseInput } from './validate.js';
+
+const agentById = prepared((db, p: { id: string }) => db.selectFrom('persistent_agents').selectAll().where('id', '=', p.id));
+const touchAgent = prepared((db, p: { id: string; now: string }) => db.updateTable('persistent_agents').set({ last_active_at: p.now }).where('id', '=', p.id).returningAll());
 
 /** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
 const SWEEP_EVERY_MS = 1_000;
@@ -73,10 +78,11 @@ export class Core {
     if (!(TOOL_NAMES as readonly string[]).includes(tool)) {
       throw new TeamTableError('NOT_FOUND', `unknown tool '${tool}'; tools: ${TOOL_NAMES.join(', ')}`);
     }
-    const actions = actionsOf(tool as ToolName).map((a) => a.action);
-    const schema = z.object({ action: z.enum(actions as [string, ...string[]]) });
-    const { action } = parseInput(schema, args, tool);
-    return this.byKey.get(`${tool}.${action}`)!;
+    const def = typeof args.action === 'string' ? this.byKey.get(`${tool}.${args.action}`) : undefined;
+    if (def) return def;
+    // Only a missing or unknown action gets here: the schema names the tool's actions in its error.
+    parseInput(z.object({ action: z.enum(actionsOf(tool as ToolName).map((a) => a.action) as [string, ...string[]]) }), args, tool);
+    throw new TeamTableError('VALIDATION', `${tool}: action is invalid`, { field: 'action' });
   }
 
   async call(actor: Actor, tool: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
@@ -103,15 +109,12 @@ export class Core {
     if (!def.write) return assertBounded(await def.run(reader, input), context);
     const hash = key === undefined ? '' : requestHash(def, input);
     return this.store.write(async (tx) => {
-      const ctx = reader.inTransaction(tx);
       if (key !== undefined) {
-        const first = await replay(ctx, key, hash);
+        const first = await replay(reader.inTransaction(tx), key, hash);
         if (first) return first;
       }
+      const ctx = reader.inTransaction(tx, await this.actorUnderLock(tx, reader.actor, def, now));
       const result = await def.run(ctx, input);
-      if (ctx.actor.kind === 'agent' && def.activity !== false) {
-        await tx.updateTable('persistent_agents').set({ last_active_at: now }).where('id', '=', ctx.actor.id).execute();
-      }
       await runRules(ctx);
       await notifyOnChange(ctx);
       // Checked before the commit: a write whose answer could not be sent is not made.
@@ -198,11 +201,25 @@ export class Core {
   async resolveActor(actor: Actor, db: Db = this.store.db): Promise<ResolvedActor> {
     const session = actor.session === undefined ? {} : { session: actor.session };
     if (actor.kind === 'owner') return { kind: 'owner', id: actor.name, ...session };
-    const agent = await db.selectFrom('persistent_agents').selectAll().where('id', '=', actor.id).executeTakeFirst();
+    return { kind: 'agent', id: actor.id, agent: this.found(actor.id, await agentById({ db, dialect: this.store.dialect.name }, { id: actor.id })), ...session };
+  }
+
+  /**
+   * The acting agent's row as of the write lock (read before it, it may have changed since), read by the statement
+   * that records the call as the agent's activity (`last_active_at`). A call that is no activity (its own mailbox)
+   * keeps the row read before the lock.
+   */
+  private async actorUnderLock(tx: Db, actor: ResolvedActor, def: ActionDef, now: string): Promise<ResolvedActor> {
+    if (actor.kind === 'owner' || def.activity === false) return actor;
+    return { ...actor, agent: this.found(actor.id, await touchAgent({ db: tx, dialect: this.store.dialect.name }, { id: actor.id, now })) };
+  }
+
+  /** The agent row a query found, or NOT_FOUND: the session's agent does not exist. */
+  private found(id: string, { rows: [agent] }: { rows: AgentRow[] }): AgentRow {
     if (!agent) {
-      throw notFound('agent', actor.id, "this session acts as that agent (--agent), but it does not exist yet: the owner creates it with team_agent(action='create', team_id=…, name=…)");
+      throw notFound('agent', id, "this session acts as that agent (--agent), but it does not exist yet: the owner creates it with team_agent(action='create', team_id=…, name=…)");
     }
-    return { kind: 'agent', id: agent.id, agent, ...session };
+    return agent;
   }
 }
 

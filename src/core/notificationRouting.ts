@@ -1,7 +1,9 @@
 import type { Insertable } from 'kysely';
 import type { DeliveryRow, NotificationDeliveriesTable, NotificationRow, TeamRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
+import { notFound } from './errors.js';
 import { newRowId } from './ids.js';
+import { prepared } from './prepared.js';
 import { ruleIdOf, settingsOf } from './notificationConfig.js';
 import type { Conditions, NotificationSettings } from './notificationConfig.js';
 import type { Destination, RoutedDestination } from './notificationDestinations.js';
@@ -42,7 +44,14 @@ export interface RoutedDelivery {
 
 const anyOf = (wanted: string | string[] | undefined, value: string) => wanted === undefined || (Array.isArray(wanted) ? wanted : [wanted]).includes(value);
 
-export const teamOf = (ctx: Ctx, teamId: string) => ctx.memo(`team-row:${teamId}`, () => ctx.db.selectFrom('teams').selectAll().where('id', '=', teamId).executeTakeFirstOrThrow()) as Promise<TeamRow>;
+const teamById = prepared((db, p: { id: string }) => db.selectFrom('teams').selectAll().where('id', '=', p.id));
+
+export const teamOf = (ctx: Ctx, teamId: string) =>
+  ctx.memo(`team-row:${teamId}`, async () => {
+    const [team] = (await teamById(ctx, { id: teamId })).rows;
+    if (!team) throw notFound('team', teamId);
+    return team;
+  }) as Promise<TeamRow>;
 
 const taskFacts = (ctx: Ctx, taskId: string) =>
   ctx.memo(`notification-task:${taskId}`, async () => {

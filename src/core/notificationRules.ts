@@ -6,6 +6,7 @@ import { conflict, denied, notFound, validation } from './errors.js';
 import { teamRef } from './fields.js';
 import { newId, teamSlug } from './ids.js';
 import { LIMITS } from './limits.js';
+import { prepared } from './prepared.js';
 import { RULE_DEFAULTS, ruleFields, ruleIdOf, settingsOf } from './notificationConfig.js';
 import type { Conditions, NotificationSettings } from './notificationConfig.js';
 import type { Destination } from './notificationDestinations.js';
@@ -72,10 +73,14 @@ const configRules = (settings: NotificationSettings): NotificationRule[] =>
 /** Whether a rule's `team_id` (an id or, in the file, a name) is the team's, or '' for every team. */
 const appliesTo = (rule: NotificationRule, team: { id: string; slug: string }) => rule.team_id === '' || rule.team_id === team.id || teamSlug(rule.team_id) === team.slug;
 
+const teamAndGlobalRules = prepared((db, p: { team: string; everyTeam: string }) =>
+  db.selectFrom('notification_rules').selectAll().where('team_id', 'in', [p.team, p.everyTeam]).orderBy('created_at'),
+);
+
 /** The rules that apply to a team — its own and the global ones, from the database and the file — read once per call. */
 export async function rulesForTeam(ctx: Ctx, team: { id: string; slug: string }): Promise<NotificationRule[]> {
   return ctx.memo(`notification-rules:${team.id}`, async () => {
-    const rows = await ctx.db.selectFrom('notification_rules').selectAll().where('team_id', 'in', [team.id, '']).orderBy('created_at').execute();
+    const { rows } = await teamAndGlobalRules(ctx, { team: team.id, everyTeam: '' });
     return [...rows.map(fromRow), ...configRules(await settingsOf(ctx))].filter((r) => appliesTo(r, team));
   });
 }

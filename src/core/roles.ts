@@ -6,6 +6,7 @@ import type { Ctx } from './context.js';
 import { conflict, denied, notFound, validation } from './errors.js';
 import { shortText, stringList, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
+import { prepared } from './prepared.js';
 
 /**
  * Declarative roles. A role names the restricted actions it may use, the task types it prefers (claim_next and
@@ -118,9 +119,11 @@ const toDefinition = (row: RoleRow): RoleDefinition => ({
   template: false,
 });
 
+const teamRoles = prepared((db, p: { team: string }) => db.selectFrom('team_roles').selectAll().where('team_id', '=', p.team).orderBy('created_at'));
+
 /** A team's roles: the templates, each replaced by the team's own definition of that name, then the team's others. */
 export async function rolesOf(ctx: Ctx, teamId: string): Promise<RoleDefinition[]> {
-  const own = (await ctx.memo(`roles:${teamId}`, () => ctx.db.selectFrom('team_roles').selectAll().where('team_id', '=', teamId).orderBy('created_at').execute())).map(toDefinition);
+  const own = (await ctx.memo(`roles:${teamId}`, async () => (await teamRoles(ctx, { team: teamId })).rows)).map(toDefinition);
   return [...ROLE_TEMPLATES.map((t) => own.find((r) => r.name === t.name) ?? t), ...own.filter((r) => !ROLE_TEMPLATES.some((t) => t.name === r.name))];
 }
 

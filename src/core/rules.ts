@@ -6,6 +6,7 @@ import { notFound, validation } from './errors.js';
 import { COMMENT_TYPES, TASK_STATUSES, priority, shortText, teamRef } from './fields.js';
 import { newId } from './ids.js';
 import { LIMITS } from './limits.js';
+import { prepared } from './prepared.js';
 
 /**
  * Workflow rules: trigger → condition → action, evaluated on the events each use case appends, inside its
@@ -88,9 +89,11 @@ const fromRow = (row: RuleRow): Rule => ({
   builtin: row.builtin === 1,
 });
 
+const teamRules = prepared((db, p: { team: string }) => db.selectFrom('team_rules').selectAll().where('team_id', '=', p.team).orderBy('created_at'));
+
 /** The rules of a team: the built-ins (with the team's on/off choice) and its own. */
 export async function rulesOf(ctx: Ctx, teamId: string): Promise<Rule[]> {
-  const rows = await ctx.db.selectFrom('team_rules').selectAll().where('team_id', '=', teamId).orderBy('created_at').execute();
+  const { rows } = await teamRules(ctx, { team: teamId });
   const builtins = BUILTIN_RULES.map(({ enabledByDefault, ...rule }) => {
     const choice = rows.find((r) => r.builtin === 1 && r.id === rule.id);
     return { ...rule, team_id: teamId, enabled: choice ? choice.enabled === 1 : enabledByDefault, builtin: true };

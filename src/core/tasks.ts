@@ -8,6 +8,8 @@ import { TASK_STATUSES, agentRef, cursor, limit, longText, priority, shortText, 
 import type { TaskStatus } from './fields.js';
 import { taskFeed } from './feed.js';
 import { newId } from './ids.js';
+import { prepared } from './prepared.js';
+import { teamOf } from './notificationRouting.js';
 import { LIMITS } from './limits.js';
 import { PAGE_BUDGET, after, cutFields, decodeCursor, jsonBytes, pageFields, takePage } from './paging.js';
 import { defined } from './patch.js';
@@ -32,32 +34,35 @@ const groupBy = <T extends { task_id: string }>(items: T[], pick: (item: T) => s
   return byTask;
 };
 
-/** Loads assignees, labels and dependencies for many tasks in a few queries. */
-export async function hydrate(ctx: Ctx, rows: TaskRow[]): Promise<Task[]> {
+/**
+ * Loads assignees, labels and dependencies for many tasks in a few queries; relations the caller already knows for
+ * every row (`known`) are not read again.
+ */
+export async function hydrate(ctx: Ctx, rows: TaskRow[], known: Partial<Relations> = {}): Promise<Task[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
   const [assignees, labels, dependencies, waiting] = await Promise.all([
-    ctx.db.selectFrom('team_task_assignees').select(['task_id', 'agent_id']).where('task_id', 'in', ids).orderBy('position').execute(),
-    ctx.db.selectFrom('team_task_labels').select(['task_id', 'label']).where('task_id', 'in', ids).orderBy('label').execute(),
-    ctx.db.selectFrom('team_task_dependencies').select(['task_id', 'depends_on']).where('task_id', 'in', ids).orderBy('depends_on').execute(),
-    openDependencies(ctx, ids),
+    known.assignees ? undefined : ctx.db.selectFrom('team_task_assignees').select(['task_id', 'agent_id']).where('task_id', 'in', ids).orderBy('position').execute(),
+    known.labels ? undefined : ctx.db.selectFrom('team_task_labels').select(['task_id', 'label']).where('task_id', 'in', ids).orderBy('label').execute(),
+    known.blocked_by ? undefined : ctx.db.selectFrom('team_task_dependencies').select(['task_id', 'depends_on']).where('task_id', 'in', ids).orderBy('depends_on').execute(),
+    known.waiting_on ? undefined : openDependencies(ctx, ids),
   ]);
-  const byAssignee = groupBy(assignees, (a) => a.agent_id);
-  const byLabel = groupBy(labels, (l) => l.label);
-  const byDependency = groupBy(dependencies, (d) => d.depends_on);
+  const byAssignee = groupBy(assignees ?? [], (a) => a.agent_id);
+  const byLabel = groupBy(labels ?? [], (l) => l.label);
+  const byDependency = groupBy(dependencies ?? [], (d) => d.depends_on);
   return rows.map((row) =>
     toTask(row, {
-      assignees: byAssignee.get(row.id) ?? [],
-      labels: byLabel.get(row.id) ?? [],
-      blocked_by: byDependency.get(row.id) ?? [],
-      waiting_on: waiting.get(row.id) ?? [],
+      assignees: known.assignees ?? byAssignee.get(row.id) ?? [],
+      labels: known.labels ?? byLabel.get(row.id) ?? [],
+      blocked_by: known.blocked_by ?? byDependency.get(row.id) ?? [],
+      waiting_on: known.waiting_on ?? waiting?.get(row.id) ?? [],
     }),
   );
 }
 
-/** One task with its relations. */
-export async function hydrateOne(ctx: Ctx, row: TaskRow): Promise<Task> {
-  return (await hydrate(ctx, [row]))[0]!;
+/** One task with its relations (those in `known` as given). */
+export async function hydrateOne(ctx: Ctx, row: TaskRow, known: Partial<Relations> = {}): Promise<Task> {
+  return (await hydrate(ctx, [row], known))[0]!;
 }
 
 /**
@@ -98,9 +103,11 @@ export async function setAssignees(ctx: Ctx, task: TaskRow, assignees: string[])
   for (const id of assignees) await subscribe(ctx, task.team_id, task.id, id, 'assigned');
 }
 
+const insertAssignee = prepared((db, row: { task_id: string; agent_id: string; position: number }) => db.insertInto('team_task_assignees').values(row));
+
 /** Adds one assignee at `position` (a claim's holder joining the assignees). */
 export async function addAssignee(ctx: Ctx, task: TaskRow, agentId: string, position: number) {
-  await ctx.db.insertInto('team_task_assignees').values({ task_id: task.id, agent_id: agentId, position }).execute();
+  await insertAssignee(ctx, { task_id: task.id, agent_id: agentId, position });
   await subscribe(ctx, task.team_id, task.id, agentId, 'assigned');
 }
 
@@ -109,16 +116,22 @@ async function setLabels(ctx: Ctx, taskId: string, labels: string[]) {
   if (labels.length) await ctx.db.insertInto('team_task_labels').values(labels.map((label) => ({ task_id: taskId, label }))).execute();
 }
 
+const updateTask = prepared((db, { id, read, ...changes }: Omit<TaskRow, 'team_id' | 'created_by' | 'created_at'> & { read: number }) =>
+  db.updateTable('team_tasks').set(changes).where('id', '=', id).where('version', '=', read),
+);
+
 /**
  * Saves `row` if nobody changed the task since it was read — one conditional write, whatever the database's
- * isolation — bumping its version and `updated_at`.
+ * isolation — bumping its version and `updated_at`. What never changes is not written: setting a column, even to
+ * its value, rewrites every index on it (the primary key's, for `id`) and checks the foreign keys that point to it.
  */
 export async function saveTask(ctx: Ctx, row: TaskRow) {
   const read = row.version;
   row.version += 1;
   row.updated_at = ctx.now;
-  const result = await ctx.db.updateTable('team_tasks').set(row).where('id', '=', row.id).where('version', '=', read).executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) {
+  const { id, team_id: _team, created_by: _creator, created_at: _created, ...changeable } = row;
+  const result = await updateTask(ctx, { ...changeable, id, read });
+  if (Number(result.numAffectedRows) === 0) {
     throw new TeamTableError('VERSION_CONFLICT', `task ${row.id} changed while this call was working on it; get it again and retry`, { field: 'expected_version' });
   }
 }
@@ -129,6 +142,8 @@ export interface StatusChange {
   blockedReason?: string;
   /** A system transition (lease expiry, rules) that the workflow table does not restrict. */
   force?: boolean;
+  /** The caller has just checked, in this transaction, that every dependency is resolved (a claim). */
+  ready?: true;
   message?: string;
   data?: Record<string, unknown>;
 }
@@ -155,7 +170,7 @@ async function implicitHolder(ctx: Ctx, row: TaskRow): Promise<string> {
 export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, change: StatusChange = {}) {
   const from = row.status;
   if (!change.force) assertTransition(row, to);
-  if (to === 'in_progress' && from !== 'blocked') await assertReady(ctx, row, 'started');
+  if (to === 'in_progress' && from !== 'blocked' && !change.ready) await assertReady(ctx, row, 'started');
   if (to === 'blocked') {
     row.blocked_from = from;
     row.blocked_reason = change.blockedReason ?? row.blocked_reason;
@@ -187,7 +202,7 @@ export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, chang
 
 /** The lease a claim on a task of `teamId` gets from now. */
 export async function leaseUntil(ctx: Ctx, teamId: string): Promise<string> {
-  const team = await ctx.db.selectFrom('teams').select('lease_seconds').where('id', '=', teamId).executeTakeFirstOrThrow();
+  const team = await teamOf(ctx, teamId);
   return new Date(Date.parse(ctx.now) + team.lease_seconds * 1000).toISOString();
 }
 

@@ -2,17 +2,21 @@ import type { MessageRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { newRowId } from './ids.js';
 import { parseMentions } from './mentions.js';
+import { prepared } from './prepared.js';
 
 export type SubscriptionReason = 'auto' | 'mentioned' | 'assigned';
 
+const insertSubscription = prepared((db, row: { id: string; team_id: string; thread_id: string; agent_id: string; subscribed_at: string; reason: string }) =>
+  db
+    .insertInto('team_thread_subscriptions')
+    .values(row)
+    .onConflict((c) => c.columns(['team_id', 'thread_id', 'agent_id']).doNothing()),
+);
+
 /** Subscribes `agentId` to a thread (once; the first reason stays) and records it. */
 export async function subscribe(ctx: Ctx, teamId: string, threadId: string, agentId: string, reason: SubscriptionReason) {
-  const inserted = await ctx.db
-    .insertInto('team_thread_subscriptions')
-    .values({ id: newRowId(), team_id: teamId, thread_id: threadId, agent_id: agentId, subscribed_at: ctx.now, reason })
-    .onConflict((c) => c.columns(['team_id', 'thread_id', 'agent_id']).doNothing())
-    .executeTakeFirst();
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
+  const inserted = await insertSubscription(ctx, { id: newRowId(), team_id: teamId, thread_id: threadId, agent_id: agentId, subscribed_at: ctx.now, reason });
+  if (Number(inserted.numAffectedRows ?? 0) > 0) {
     await ctx.emit({ team_id: teamId, type: 'subscribed', message: `${agentId} subscribed to thread ${threadId} (${reason})`, related_id: threadId, data: { agent_id: agentId, reason } });
   }
 }

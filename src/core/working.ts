@@ -4,6 +4,7 @@ import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { WORKING_STATUSES, agentTarget, longText, taskRef } from './fields.js';
 import { defined } from './patch.js';
+import { prepared } from './prepared.js';
 
 /** The WORKING.md block of a heartbeat prompt: what the agent was doing and what comes next. */
 export function renderWorkingState(state: Pick<WorkingStateRow, 'status' | 'current_task_id' | 'next_steps' | 'context'>): string {
@@ -21,12 +22,17 @@ const withMarkdown = (state: WorkingStateRow) => ({ ...state, markdown: renderWo
  * (working_get, WORKING.md); every change of them goes through these two, so the two always agree.
  */
 
+const agentWorksOn = prepared((db, p: { agent: string; task: string }) =>
+  db.updateTable('persistent_agents').set({ status: 'working', current_task_id: p.task }).where('id', '=', p.agent).where('status', 'in', ['idle', 'working']),
+);
+const stateWorksOn = prepared((db, p: { agent: string; task: string; now: string }) =>
+  db.updateTable('agent_working_state').set({ status: 'working', current_task_id: p.task, updated_at: p.now }).where('agent_id', '=', p.agent),
+);
+
 /** The agent works on `taskId` now (a claim, a start, a hand-over); a paused or stopped agent keeps its status. */
 export async function startWork(ctx: Ctx, agentId: string, taskId: string): Promise<void> {
-  const changed = await ctx.db.updateTable('persistent_agents').set({ status: 'working', current_task_id: taskId }).where('id', '=', agentId).where('status', 'in', ['idle', 'working']).executeTakeFirst();
-  if (Number(changed.numUpdatedRows)) {
-    await ctx.db.updateTable('agent_working_state').set({ status: 'working', current_task_id: taskId, updated_at: ctx.now }).where('agent_id', '=', agentId).execute();
-  }
+  const changed = await agentWorksOn(ctx, { agent: agentId, task: taskId });
+  if (Number(changed.numAffectedRows)) await stateWorksOn(ctx, { agent: agentId, task: taskId, now: ctx.now });
 }
 
 /** The agent no longer works on `taskId` (it left in_progress, or went to another agent), if that is what it did. */

@@ -66,4 +66,24 @@ describe('roles', () => {
     expect((await t.call(agent('rita'), 'team_task', { action: 'claim_next' })).task.id).toBe(review.id);
     expect((await t.call(agent('loki'), 'team_task', { action: 'claim_next' })).task.id).toBe(implement.id);
   });
+
+  it.each([
+    ['the same core', false],
+    ['another connection to the file (as another process)', true],
+  ])("applies a changed role or agent on the agent's next call, changed through %s", async (_, apart) => {
+    const t = await openCore();
+    await seedTeam(t);
+    const admin = apart ? await openCore({ path: t.path }) : t;
+    await t.call(OWNER, 'team_task', { action: 'create', title: 'one' });
+    t.clock.advance(1000);
+    await t.call(OWNER, 'team_task', { action: 'create', title: 'two' });
+    expect((await t.call(agent('loki'), 'team_task', { action: 'claim_next' })).task.title).toBe('one');
+    const claimsOnly = ['team_task.claim', 'team_task.create'];
+    await admin.call(OWNER, 'team_manage', { action: 'role_update', name: 'coder', actions: claimsOnly });
+    await expect(t.call(agent('loki'), 'team_task', { action: 'claim_next' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await admin.call(OWNER, 'team_agent', { action: 'update', agent_id: 'loki', role_definition: 'async-worker' });
+    expect((await t.call(agent('loki'), 'team_task', { action: 'claim_next' })).task.title).toBe('two');
+    await admin.call(OWNER, 'team_agent', { action: 'delete', agent_id: 'loki' });
+    await expect(t.call(agent('loki'), 'team_task', { action: 'claim_next' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
 });

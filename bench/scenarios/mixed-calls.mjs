@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// Mixed calls: SESSIONS agents, each its own `team-table serve --agent aN` process on one database, driven by an SDK
+// client from this process (each session's calls sequential, the sessions concurrent), CALLS calls per session from
+// a fixed cycle of what an agent's turn does: claim_next, working_update, task get, a comment on its task, a direct
+// message to the next agent, mention_check, team_agent get, fact_save, task list, and the task to done.
+// Baseline in the same run, same shape: SESSIONS minimal SDK servers (bench/fixtures/minimal-server.mjs), CALLS
+// no-op `echo` calls each, concurrently; the two phases alternate (no-op, mixed, no-op, mixed).
+// Reports each call's latency (client side, ms): p50 and p99 of all calls and per action, against the no-op's.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { CLI, MINIMAL_SERVER, describeMachine, fmt, printTable, quantile, runIfMain, writeResult } from '../lib.mjs';
+
+export const name = 'mixed-calls';
+const SESSIONS = Number(process.env.BENCH_MIXED_SESSIONS) || 20;
+const CALLS = Number(process.env.BENCH_MIXED_CALLS) || 500;
+const ROUNDS = 2;
+
+async function connect(args) {
+  const transport = new StdioClientTransport({ command: process.execPath, args, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (d) => (stderr = `${stderr}${d}`.slice(-5000)));
+  const client = new Client({ name: 'bench', version: '0' });
+  await client.connect(transport);
+  await client.listTools(); // the client caches the output schemas it validates answers against
+  return { client, stderr: () => stderr };
+}
+
+/** `count` inbox tasks written straight into the file (priorities cycling 1…5, 1 ms apart). */
+function insertBacklog(db, teamId, count) {
+  const raw = new Database(db, { timeout: 30_000 });
+  try {
+    const insert = raw.prepare('INSERT INTO team_tasks (id, team_id, title, priority, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const base = Date.now() - count - 60_000;
+    raw.transaction(() => {
+      for (let i = 0; i < count; i++) {
+        const at = new Date(base + i).toISOString();
+        insert.run(`m${randomBytes(6).toString('hex')}`, teamId, `task ${i}`, 1 + (i % 5), 'bench', at, at);
+      }
+    })();
+  } finally {
+    raw.close();
+  }
+}
+
+/** The cycle of one agent's calls; `state.task` is the task it holds (claim_next sets it, done clears it). */
+const CYCLE = [
+  ['claim_next', () => ['team_task', { action: 'claim_next' }]],
+  ['working_update', (s) => ['team_agent', { action: 'working_update', status: 'working', next_steps: `step ${s.n}` }]],
+  ['task get', (s) => (s.task ? ['team_task', { action: 'get', task_id: s.task }] : null)],
+  ['comment', (s) => (s.task ? ['team_comm', { action: 'comment', task_id: s.task, content: `progress ${s.n} on it` }] : null)],
+  ['send_message', (s) => ['team_comm', { action: 'send_message', to_agent: s.next, content: `hello ${s.n}` }]],
+  ['mention_check', () => ['team_comm', { action: 'mention_check', limit: 20 }]],
+  ['team_agent get', () => ['team_agent', { action: 'get' }]],
+  ['fact_save', (s) => ['team_memory', { action: 'fact_save', key: `${s.agent}.progress`, value: `at ${s.n}` }]],
+  ['task list', () => ['team_task', { action: 'list', status: 'in_progress', limit: 10 }]],
+  ['task done', (s) => (s.task ? ['team_task', { action: 'update', task_id: s.task, status: 'done' }] : null)],
+];
+
+/** One session's CALLS calls; returns [action, ms] for each. */
+async function mixedLoop(session, agent, next) {
+  const state = { agent, next, task: null, n: 0 };
+  const samples = [];
+  for (let i = 0; samples.length < CALLS; i++) {
+    const [label, make] = CYCLE[i % CYCLE.length];
+    state.n = i;
+    const call = make(state);
+    if (!call) continue;
+    const t0 = performance.now();
+    const result = await session.client.callTool({ name: call[0], arguments: call[1] }, { timeout: 120_000 });
+    samples.push([label, performance.now() - t0]);
+    if (result.isError) throw new Error(`${agent} ${label}: ${result.content?.[0]?.text}\n${session.stderr()}`);
+    if (label === 'claim_next') state.task = result.structuredContent?.task?.id ?? null;
+    if (label === 'task done') state.task = null;
+  }
+  return samples;
+}
+
+async function noopLoop(session) {
+  const samples = [];
+  for (let i = 0; i < CALLS; i++) {
+    const t0 = performance.now();
+    await session.client.callTool({ name: 'echo', arguments: { text: `ping ${i}` } });
+    samples.push(['echo', performance.now() - t0]);
+  }
+  return samples;
+}
+
+const summary = (samples) => {
+  const ms = samples.map(([, t]) => t);
+  return { n: ms.length, p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), max: Math.max(...ms) };
+};
+
+export async function run() {
+  console.log(`\n== ${name}: ${SESSIONS} sessions × ${CALLS} mixed calls over stdio, against ${SESSIONS} × ${CALLS} no-op calls (${ROUNDS} rounds each, alternating)`);
+  console.log(`   ${describeMachine()}`);
+  const dir = mkdtempSync(join(tmpdir(), 'tt-bench-'));
+  const db = join(dir, 'team.db');
+  const sessions = [];
+  try {
+    const owner = await connect([CLI, 'serve', '--db', db]);
+    sessions.push(owner);
+    const team = (await owner.client.callTool({ name: 'team_manage', arguments: { action: 'create', name: 'Mixed' } })).structuredContent;
+    const agents = Array.from({ length: SESSIONS }, (_, k) => `a${k + 1}`);
+    for (const agent of agents) await owner.client.callTool({ name: 'team_agent', arguments: { action: 'create', team_id: team.id, name: agent } });
+    insertBacklog(db, team.id, ROUNDS * SESSIONS * CALLS);
+    const workers = await Promise.all(agents.map((agent) => connect([CLI, 'serve', '--db', db, '--agent', agent])));
+    const minimal = await Promise.all(agents.map(() => connect([MINIMAL_SERVER])));
+    sessions.push(...workers, ...minimal);
+
+    const phases = { noop: [], mixed: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      phases.noop.push(...(await Promise.all(minimal.map(noopLoop))).flat());
+      phases.mixed.push(...(await Promise.all(workers.map((s, k) => mixedLoop(s, agents[k], agents[(k + 1) % agents.length])))).flat());
+    }
+    const noop = summary(phases.noop);
+    const mixed = summary(phases.mixed);
+    const byAction = CYCLE.map(([label]) => ({ label, ...summary(phases.mixed.filter(([l]) => l === label)) }));
+    const rows = [
+      { label: `minimal SDK server, echo (no-op)`, ...noop },
+      { label: 'team-table, all mixed calls', ...mixed },
+      ...byAction.map((a) => ({ ...a, label: `  ${a.label}` })),
+    ];
+    printTable(
+      `ms per call, ${SESSIONS} sessions at once (client side)`,
+      ['calls', 'n', 'p50', 'p99', 'max', 'p50 × no-op', 'p99 × no-op'],
+      rows.map((r) => [r.label, String(r.n), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.max, 1), `${fmt(r.p50 / noop.p50, 1)}×`, `${fmt(r.p99 / noop.p99, 1)}×`]),
+    );
+    const file = writeResult(name, { sessions: SESSIONS, calls: CALLS, rounds: ROUNDS, noop, mixed, by_action: byAction, goals: [] });
+    console.log(`\n  mixed p50 ${fmt(mixed.p50, 2)} ms (${fmt(mixed.p50 / noop.p50, 1)}× no-op), p99 ${fmt(mixed.p99, 1)} ms (${fmt(mixed.p99 / noop.p99, 1)}× no-op); reported, no goal`);
+    console.log(`  -> ${file}`);
+    return { name, goals: [] };
+  } finally {
+    await Promise.all(sessions.map((s) => s.client.close().catch(() => {})));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+runIfMain(import.meta.url, run);
