@@ -89,6 +89,7 @@ async function boot(): Promise<void> {
       for (const listener of [...session.listeners, ...session.viewListeners]) listener(event);
     },
     (connected) => {
+      if (connected) board.resync();
       $('live').textContent = connected ? 'live' : 'reconnecting…';
       $('live').className = connected ? 'live on' : 'live off';
     },

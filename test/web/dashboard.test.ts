@@ -1,0 +1,176 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { McpSession } from '../helpers.js';
+import { spawnSession, tempDbPath } from '../helpers.js';
+import { startServer } from '../http/helpers.js';
+import type { HttpServer } from '../http/helpers.js';
+import { launchChromium, rest, screenshot, signIn } from './browser.js';
+
+/**
+ * The dashboard in a real browser (Debian's Chromium) against `serve --http` on a SQLite file that agents' own stdio
+ * servers — other processes, through the SDK's MCP client — write to at the same time.
+ */
+describe('the web dashboard', () => {
+  let server: HttpServer;
+  let browser: Browser;
+  let owner: McpSession;
+  let jarvis: McpSession;
+  let loki: McpSession;
+  let ownerToken: string;
+  let lokiToken: string;
+
+  beforeAll(async () => {
+    const db = tempDbPath();
+    owner = await spawnSession(db, { persistent: true });
+    await owner.call('team_manage', { action: 'create', name: 'Engineering' });
+    await owner.call('team_agent', { action: 'create', name: 'Jarvis', level: 'lead' });
+    await owner.call('team_agent', { action: 'create', name: 'Loki' });
+    ownerToken = (await owner.call('team_agent', { action: 'token_create', owner: true })).token;
+    lokiToken = (await owner.call('team_agent', { action: 'token_create', agent_id: 'loki' })).token;
+    [jarvis, loki] = await Promise.all([spawnSession(db, { agent: 'jarvis', persistent: true }), spawnSession(db, { agent: 'loki', persistent: true })]);
+    server = await startServer(db);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    for (const session of [owner, jarvis, loki]) await session?.close();
+    await server?.stop();
+  });
+
+  /** A page that records every dialog and every request, to show that nothing ran and nothing left the server. */
+  async function openPage(width = 1280): Promise<{ page: Page; dialogs: string[]; requests: string[] }> {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    const dialogs: string[] = [];
+    const requests: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    page.on('request', (request) => requests.push(request.url()));
+    return { page, dialogs, requests };
+  }
+
+  const card = (page: Page, taskId: string) => page.locator(`li[data-task="${taskId}"]`);
+  const column = (page: Page, status: string) => page.locator(`section[data-status="${status}"]`);
+
+  it('is served with a strict Content-Security-Policy and loads nothing from elsewhere', async () => {
+    const response = await fetch(`${server.url}/`);
+    const csp = response.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    const { page, requests } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    expect(requests.filter((url) => !url.startsWith(server.url))).toEqual([]);
+    await page.close();
+  });
+
+  it('refuses a wrong token at sign-in and says why', async () => {
+    const { page } = await openPage();
+    await page.goto(server.url);
+    await page.getByLabel('Token').fill('tt_not-a-real-token-at-all-but-long-enough-to-look');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.locator('.signin .error').textContent()).resolves.toContain('UNAUTHENTICATED');
+    await page.close();
+  });
+
+  it('shows a task created over MCP by another process without a reload, moves it, and opens its detail', async () => {
+    const { page } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    await screenshot(page, 'board-signed-in');
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => navigations.push(frame.url()));
+
+    const task = await jarvis.call('team_task', { action: 'create', title: 'Implement authentication', assignees: ['loki'], labels: ['backend'], priority: 2 });
+    const subtask = await jarvis.call('team_task', { action: 'create', title: 'Write the login form', parent_id: task.id });
+    await card(page, task.id).waitFor();
+    await expect(column(page, 'assigned').locator(`li[data-task="${task.id}"]`).textContent()).resolves.toMatch(/Implement authentication.*loki.*backend.*0\/1/s);
+    await card(page, subtask.id).waitFor();
+    await screenshot(page, 'board-live-task');
+
+    await card(page, task.id).getByRole('combobox').selectOption('in_progress');
+    await card(page, task.id).getByRole('button', { name: 'Move' }).click();
+    await column(page, 'in_progress').locator(`li[data-task="${task.id}"]`).waitFor();
+    expect((await rest(server.url, ownerToken, `/tasks/${task.id}`)).status).toBe('in_progress');
+    expect(navigations.filter((url) => !url.includes('#'))).toEqual([]);
+    await screenshot(page, 'board-moved');
+
+    await card(page, task.id).getByRole('link', { name: 'Implement authentication' }).click();
+    await page.locator('.task-detail').waitFor();
+    await expect(page.locator('.task-detail h2').textContent()).resolves.toBe('Implement authentication');
+    await expect(page.locator('.feed').textContent()).resolves.toMatch(/created.*assigned.*in_progress/s);
+    // A comment posted by an agent's own process appears in the open detail.
+    await loki.call('team_comm', { action: 'comment', task_id: task.id, content: 'started on **the token check**' });
+    await page.locator('.feed strong', { hasText: 'the token check' }).waitFor();
+    // And one posted from the page reaches the agents.
+    await page.getByLabel('Comment (@id mentions)').fill('@loki thanks');
+    await page.getByRole('button', { name: 'Comment' }).click();
+    await page.locator('.feed li', { hasText: '@loki thanks' }).waitFor();
+    const mail = await loki.call('team_comm', { action: 'inbox' });
+    expect(mail.messages.map((m: { content: string }) => m.content)).toContain('@loki thanks');
+    await screenshot(page, 'task-detail');
+    await page.close();
+  });
+
+  it("reads an agent's working state, rendered", async () => {
+    await loki.call('team_agent', { action: 'working_update', status: 'working', next_steps: '**ship** the login form', context: 'see `auth.ts`' });
+    const { page } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('link', { name: 'Loki' }).click();
+    const working = page.locator('section.working');
+    await working.locator('strong', { hasText: 'ship' }).waitFor();
+    await expect(working.locator('code').textContent()).resolves.toBe('auth.ts');
+    await screenshot(page, 'agent-working-state');
+    await page.close();
+  });
+
+  it('searches', async () => {
+    await jarvis.call('team_memory', { action: 'doc_create', title: 'Rollout plan', content: 'We ship the zeppelin feature on Friday.' });
+    const { page } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    await page.getByLabel('Search', { exact: true }).fill('zeppelin');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('.hits li', { hasText: 'Rollout plan' }).waitFor();
+    await expect(page.locator('.hits mark').first().textContent()).resolves.toBe('zeppelin');
+    await screenshot(page, 'search');
+    await page.close();
+  });
+
+  it('shows titles with markup as the text they are: nothing runs, no element appears', async () => {
+    const titles = ['<script>window.__pwned = 1; alert("script")</script>', '<img src=x onerror="window.__pwned = 2; alert(\'img\')">'];
+    const tasks = [];
+    for (const title of titles) tasks.push(await jarvis.call('team_task', { action: 'create', title, description: title }));
+    await jarvis.call('team_comm', { action: 'comment', task_id: tasks[1].id, content: titles[0] });
+    const { page, dialogs } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    for (const [i, task] of tasks.entries()) await expect(card(page, task.id).locator('a.title').textContent()).resolves.toBe(titles[i]);
+    await page.getByText(titles[1], { exact: true }).first().waitFor();
+    await card(page, tasks[1].id).locator('a.title').click();
+    await page.locator('.feed li', { hasText: '<script>' }).waitFor();
+    await expect(page.locator('.task-detail h2').textContent()).resolves.toBe(titles[1]);
+    await screenshot(page, 'markup-as-text');
+    expect(await page.evaluate(() => ({ pwned: (window as { __pwned?: number }).__pwned, images: document.querySelectorAll('main img').length, scripts: document.querySelectorAll('main script').length }))).toEqual({ pwned: undefined, images: 0, scripts: 0 });
+    expect(dialogs).toEqual([]);
+    await page.close();
+  });
+
+  it("shows an agent's refusal and changes nothing", async () => {
+    const task = await owner.call('team_task', { action: 'create', title: 'Review the schema', assignees: ['loki'], reviewer: 'jarvis' });
+    await owner.call('team_task', { action: 'update', task_id: task.id, status: 'in_progress' });
+    await owner.call('team_task', { action: 'update', task_id: task.id, status: 'review' });
+    const { page } = await openPage(390);
+    await signIn(page, server.url, lokiToken);
+    await expect(page.locator('#who').textContent()).resolves.toBe('agent loki');
+    await card(page, task.id).getByRole('combobox').selectOption('done');
+    await card(page, task.id).getByRole('button', { name: 'Move' }).click();
+    await expect(page.locator('#notice .error').textContent()).resolves.toMatch(/^PERMISSION_DENIED: .*review/);
+    await screenshot(page, 'agent-refused-phone');
+    expect((await rest(server.url, ownerToken, `/tasks/${task.id}`)).status).toBe('review');
+    await expect(column(page, 'review').locator(`li[data-task="${task.id}"]`).count()).resolves.toBe(1);
+
+    await page.goto(`${server.url}/#/agents`);
+    await page.locator('li[data-agent="jarvis"]').getByRole('button', { name: 'Wake now' }).click();
+    await expect(page.locator('#notice .error').textContent()).resolves.toContain('PERMISSION_DENIED');
+    expect((await rest(server.url, ownerToken, '/agents/jarvis/runs')).runs).toEqual([]);
+    await page.close();
+  });
+});
