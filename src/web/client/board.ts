@@ -29,6 +29,8 @@ export function moveControl(session: Session, task: Task, after: () => void): HT
  */
 export class Board {
   readonly tasks = new Map<string, Task>();
+  /** Subtasks by parent id, rebuilt with each full render (a card's progress bar reads it). */
+  private children = new Map<string, Task[]>();
   private root: HTMLElement | undefined;
   private loaded: Promise<void> | undefined;
 
@@ -61,6 +63,7 @@ export class Board {
 
   async render(view: HTMLElement): Promise<void> {
     await this.load();
+    this.indexChildren();
     const columns = STATUSES.map((status) => {
       const tasks = [...this.tasks.values()].filter((t) => t.status === status).sort(byPriority);
       return h(
@@ -89,6 +92,7 @@ export class Board {
     if (task) this.tasks.set(id, task);
     else this.tasks.delete(id);
     if (!this.root?.isConnected) return;
+    this.indexChildren();
     this.root.querySelector(`li[data-task="${CSS.escape(id)}"]`)?.remove();
     if (task?.parent_id) this.redrawCard(task.parent_id);
     if (!task) return;
@@ -109,8 +113,13 @@ export class Board {
     if (old && task) old.replaceWith(this.card(task));
   }
 
+  private indexChildren(): void {
+    this.children.clear();
+    for (const task of this.tasks.values()) if (task.parent_id) this.children.set(task.parent_id, [...(this.children.get(task.parent_id) ?? []), task]);
+  }
+
   private card(task: Task): HTMLElement {
-    const children = [...this.tasks.values()].filter((t) => t.parent_id === task.id);
+    const children = this.children.get(task.id) ?? [];
     const done = children.filter((t) => t.status === 'done').length;
     const leased = task.claimed_by ? `${task.claimed_by} until ${when(task.lease_expires_at)}` : '';
     return h(
