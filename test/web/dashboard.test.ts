@@ -81,9 +81,11 @@ describe('the web dashboard', () => {
 
     const task = await jarvis.call('team_task', { action: 'create', title: 'Implement authentication', assignees: ['loki'], labels: ['backend'], priority: 2 });
     const subtask = await jarvis.call('team_task', { action: 'create', title: 'Write the login form', parent_id: task.id });
-    await card(page, task.id).waitFor();
-    await expect(column(page, 'assigned').locator(`li[data-task="${task.id}"]`).textContent()).resolves.toMatch(/Implement authentication.*loki.*backend.*0\/1/s);
     await card(page, subtask.id).waitFor();
+    // The parent's card counts its subtask once that one's event has arrived too.
+    const parent = column(page, 'assigned').locator(`li[data-task="${task.id}"]`, { hasText: '0/1' });
+    await parent.waitFor();
+    await expect(parent.textContent()).resolves.toMatch(/Implement authentication.*loki.*backend/s);
     await screenshot(page, 'board-live-task');
 
     await card(page, task.id).getByRole('combobox').selectOption('in_progress');
@@ -163,13 +165,14 @@ describe('the web dashboard', () => {
     await card(page, task.id).getByRole('combobox').selectOption('done');
     await card(page, task.id).getByRole('button', { name: 'Move' }).click();
     await expect(page.locator('#notice .error').textContent()).resolves.toMatch(/^PERMISSION_DENIED: .*review/);
+    await expect(card(page, task.id).getByRole('combobox').inputValue()).resolves.toBe('review');
     await screenshot(page, 'agent-refused-phone');
     expect((await rest(server.url, ownerToken, `/tasks/${task.id}`)).status).toBe('review');
     await expect(column(page, 'review').locator(`li[data-task="${task.id}"]`).count()).resolves.toBe(1);
 
     await page.goto(`${server.url}/#/agents`);
     await page.locator('li[data-agent="jarvis"]').getByRole('button', { name: 'Wake now' }).click();
-    await expect(page.locator('#notice .error').textContent()).resolves.toContain('PERMISSION_DENIED');
+    await page.locator('#notice .error', { hasText: "PERMISSION_DENIED: agent 'loki' may not wake an agent" }).waitFor();
     expect((await rest(server.url, ownerToken, '/agents/jarvis/runs')).runs).toEqual([]);
     await page.close();
   });

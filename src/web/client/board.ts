@@ -15,11 +15,12 @@ const byPriority = (a: Task, b: Task) => a.priority - b.priority || a.id.localeC
 /** A select of the statuses and a button: moving a task is one `PATCH /tasks/{id}` with the version seen. */
 export function moveControl(session: Session, task: Task, after: () => void): HTMLElement {
   const select = h('select', { 'aria-label': `New status for ${task.title}` }, STATUSES.map((s) => h('option', { value: s, selected: s === task.status }, s)));
-  const move = () =>
-    act(async () => {
-      await session.api.post(`/tasks/${task.id}`, { status: select.value, expected_version: task.version }, 'PATCH');
-      after();
-    });
+  const move = async () => {
+    const moved = await act(() => session.api.post(`/tasks/${task.id}`, { status: select.value, expected_version: task.version }, 'PATCH'));
+    // Refused: the select goes back to where the task still is.
+    if (moved) after();
+    else select.value = task.status;
+  };
   return h('span', { class: 'move' }, select, h('button', { type: 'button', onclick: () => void move() }, 'Move'));
 }
 
