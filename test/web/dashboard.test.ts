@@ -112,6 +112,31 @@ describe('the web dashboard', () => {
     await page.close();
   });
 
+  it('assigns, and as the reviewer requests changes then approves, from the task page', async () => {
+    const task = await owner.call('team_task', { action: 'create', title: 'Harden the session cookie', reviewer: 'jarvis' });
+    const jarvisToken = (await owner.call('team_agent', { action: 'token_create', agent_id: 'jarvis' })).token;
+    const { page } = await openPage();
+    await signIn(page, server.url, jarvisToken);
+    await page.goto(`${server.url}/#/task/${task.id}`);
+    await page.getByLabel('Assignees (agent ids, comma separated)').fill('loki');
+    await page.getByRole('button', { name: 'Assign' }).click();
+    await page.locator('.task-detail .meta', { hasText: 'assignees loki' }).waitFor();
+    await loki.call('team_task', { action: 'claim', task_id: task.id });
+    await loki.call('team_task', { action: 'update', task_id: task.id, status: 'review' });
+    await page.getByLabel('What to change').fill('set SameSite=strict too');
+    await page.getByRole('button', { name: 'Request changes' }).click();
+    await page.locator('.task-detail .meta', { hasText: 'status in_progress' }).waitFor();
+    await loki.call('team_task', { action: 'update', task_id: task.id, status: 'review' });
+    await page.getByLabel('Resolution (optional)').fill('looks right');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('.task-detail .meta', { hasText: 'status done' }).waitFor();
+    const done = await rest(server.url, ownerToken, `/tasks/${task.id}`);
+    expect(done).toMatchObject({ status: 'done', assignees: ['loki'] });
+    expect(done.feed.map((item: { text: string }) => item.text).join('\n')).toMatch(/SameSite=strict[\s\S]*looks right/);
+    await screenshot(page, 'task-approved');
+    await page.close();
+  });
+
   it("reads an agent's working state, rendered", async () => {
     await loki.call('team_agent', { action: 'working_update', status: 'working', next_steps: '**ship** the login form', context: 'see `auth.ts`' });
     const { page } = await openPage();
@@ -152,6 +177,46 @@ describe('the web dashboard', () => {
     await screenshot(page, 'markup-as-text');
     expect(await page.evaluate(() => ({ pwned: (window as { __pwned?: number }).__pwned, images: document.querySelectorAll('main img').length, scripts: document.querySelectorAll('main script').length }))).toEqual({ pwned: undefined, images: 0, scripts: 0 });
     expect(dialogs).toEqual([]);
+    await page.close();
+  });
+
+  it('shows live activity without a reload, filtered by agent and type', async () => {
+    const { page } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.getByLabel('Filter by agent').fill('loki');
+    await jarvis.call('team_memory', { action: 'fact_save', key: 'deploy/url', value: 'https://staging.example', namespace: 'ops', ttl: 3600 });
+    await loki.call('team_memory', { action: 'fact_save', key: 'build/status', value: 'green' });
+    await page.locator('.activity li', { hasText: 'build/status' }).waitFor();
+    await expect(page.locator('.activity li', { hasText: 'deploy/url' }).count()).resolves.toBe(0);
+    await page.getByLabel('Filter by agent').fill('');
+    await page.getByLabel('Filter by type').fill('fact_');
+    await page.locator('.activity li', { hasText: 'deploy/url' }).waitFor();
+    await screenshot(page, 'activity');
+    await page.close();
+  });
+
+  it('opens every other view: mail, facts, documents, notifications, standup, audit', async () => {
+    await jarvis.call('team_comm', { action: 'send_message', to_agent: 'loki', content: 'the **staging** deploy is ready' });
+    await jarvis.call('team_comm', { action: 'notify', type: 'task_progress', message: 'halfway through the migration' });
+    await jarvis.call('team_memory', { action: 'doc_create', title: 'Release notes', content: '# 1.0\n- the dashboard' });
+    const { page } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    const views: [string, string, string][] = [
+      ['Mail', '#/mail/loki', 'staging'],
+      ['Facts', '#/facts', 'deploy/url'],
+      ['Documents', '#/docs', 'Release notes'],
+      ['Notifications', '#/notifications', 'halfway through the migration'],
+      ['Standup', '#/standup', 'In progress'],
+      ['Audit', '#/audit', 'agent_created'],
+      ['Agents', '#/agents', 'Jarvis'],
+    ];
+    for (const [name, hash, text] of views) {
+      await page.goto(`${server.url}/${hash}`);
+      await page.locator('main', { hasText: text }).waitFor();
+      await expect(page.locator('main .error').count(), name).resolves.toBe(0);
+      await screenshot(page, `view-${name.toLowerCase()}`);
+    }
     await page.close();
   });
 

@@ -47,7 +47,7 @@ export async function renderMail(session: Session, view: HTMLElement, agentId: s
       h(
         'section',
         { class: 'card thread' },
-        h('h3', {}, thread[0]!.task_id ? h('a', { href: `#/task/${encodeURIComponent(thread[0]!.task_id)}` }, `task ${thread[0]!.task_id}`) : `thread ${key}`),
+        h('h3', {}, thread[0]!.task_id ? h('a', { href: `#/task/${encodeURIComponent(thread[0]!.task_id)}` }, `task ${thread[0]!.task_id}`) : thread[0]!.thread_id ? `thread ${key}` : 'message'),
         h(
           'ol',
           {},
