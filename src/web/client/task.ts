@@ -23,12 +23,30 @@ interface TaskDetail extends Task {
 const taskLink = (id: string) => h('a', { href: `#/task/${encodeURIComponent(id)}` }, id);
 
 /** A text box and a button that sends it; the box empties once the server accepted. */
-function composer(label: string, button: string, send: (text: string) => Promise<unknown>, extra?: HTMLElement): HTMLElement {
+function composer(label: string, button: string, send: (text: string) => Promise<unknown>, extra?: HTMLElement | false): HTMLElement {
   const box = h('textarea', { rows: 2, 'aria-label': label, placeholder: label });
   const submit = async () => {
-    if (await act(() => send(box.value))) box.value = '';
+    // Sent: empty the box on the page, which may be a redrawn copy of this one by now.
+    if (await act(() => send(box.value))) for (const shown of document.querySelectorAll<HTMLTextAreaElement>(`textarea[aria-label="${CSS.escape(label)}"]`)) shown.value = '';
   };
   return h('div', { class: 'composer' }, box, extra, h('button', { type: 'button', onclick: () => void submit() }, button));
+}
+
+/**
+ * What the person has typed in `view`'s boxes and where the focus is, to put back once the view is redrawn: an
+ * agent's comment on the task redraws it, and must not wipe a half-written reply.
+ */
+function typedSoFar(view: HTMLElement): () => void {
+  const boxes = (root: HTMLElement) => [...root.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>('input, textarea')];
+  const typed = new Map(boxes(view).filter((box) => box.value !== box.defaultValue).map((box) => [box.getAttribute('aria-label'), box.value]));
+  const focused = document.activeElement instanceof HTMLElement && view.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
+  return () => {
+    for (const box of boxes(view)) {
+      const label = box.getAttribute('aria-label');
+      if (typed.has(label)) box.value = typed.get(label)!;
+      if (focused && label === focused) box.focus();
+    }
+  };
 }
 
 /**
@@ -64,6 +82,10 @@ export async function renderTask(session: Session, view: HTMLElement, id: string
       },
     }, 'Older entries');
     const assignees = h('input', { type: 'text', value: task.assignees.join(', '), 'aria-label': 'Assignees (agent ids, comma separated)' });
+    // An agent's stream carries only the events that concern it: the page's own change is redrawn without waiting.
+    const then = (sent: Promise<unknown>) => sent.then(() => void draw().catch(() => undefined));
+    // Read just before the view is replaced (no await in between), so a box emptied by a sent comment stays empty.
+    const typed = typedSoFar(view);
     const commentType = h('select', { 'aria-label': 'Comment type' }, ['comment', 'status_change', 'blocker', 'resolution'].map((t) => h('option', { value: t }, t)));
     replace(
       view,
@@ -99,14 +121,15 @@ export async function renderTask(session: Session, view: HTMLElement, id: string
           'section',
           { class: 'actions', 'aria-label': 'Actions' },
           h('div', {}, moveControl(session, task, () => void draw())),
-          h('div', {}, assignees, h('button', { type: 'button', onclick: () => void act(() => api.post(`${path}/assign`, { assignees: assignees.value.split(',').map((s) => s.trim()).filter(Boolean), expected_version: task.version })) }, 'Assign')),
-          composer('Comment (@id mentions)', 'Comment', (content) => api.post(`${path}/comments`, { content, type: commentType.value }), commentType),
-          task.status === 'review' && composer('Resolution (optional)', 'Approve', (content) => api.post(`${path}/approve`, { ...(content ? { content } : {}), expected_version: task.version })),
-          task.status === 'review' && composer('What to change', 'Request changes', (content) => api.post(`${path}/request_changes`, { content, expected_version: task.version })),
+          h('div', {}, assignees, h('button', { type: 'button', onclick: () => void act(() => then(api.post(`${path}/assign`, { assignees: assignees.value.split(',').map((s) => s.trim()).filter(Boolean), expected_version: task.version }))) }, 'Assign')),
+          composer('Comment (@id mentions)', 'Comment', (content) => then(api.post(`${path}/comments`, { content, type: commentType.value })), commentType),
+          task.status === 'review' && composer('Resolution (optional)', 'Approve', (content) => then(api.post(`${path}/approve`, { ...(content ? { content } : {}), expected_version: task.version }))),
+          task.status === 'review' && composer('What to change', 'Request changes', (content) => then(api.post(`${path}/request_changes`, { content, expected_version: task.version }))),
         ),
         h('section', {}, h('h3', {}, 'Feed'), more, feed),
       ),
     );
+    typed();
   };
   await draw();
   session.viewListeners.add((event) => {
