@@ -68,7 +68,7 @@ export class Api {
    * `EventSource` cannot send the token, so this reads the stream with fetch, and on a dropped connection resumes
    * after the last event seen (`Last-Event-ID`) — nothing missed, nothing twice.
    */
-  async follow(onEvent: (event: TeamEvent) => void, onState: (connected: boolean) => void, signal: AbortSignal): Promise<void> {
+  async follow(onEvent: (event: TeamEvent) => void, onState: (connected: boolean, head?: number) => void, signal: AbortSignal): Promise<void> {
     let lastId: string | undefined;
     while (!signal.aborted) {
       try {
@@ -77,9 +77,10 @@ export class Api {
           signal,
         });
         if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`);
-        onState(true);
         const parser = createParser({
           onEvent(message) {
+            // `connected` says where the log stood when the stream started.
+            if (message.event === 'connected') return onState(true, (JSON.parse(message.data) as { after: number }).after);
             if (message.event && message.event !== 'message') return;
             if (message.id) lastId = message.id;
             onEvent(JSON.parse(message.data) as TeamEvent);

@@ -73,7 +73,9 @@ async function boot(): Promise<void> {
   $('signin').hidden = true;
   $('app').hidden = false;
 
-  const session: Session = { api, me, events: [], listeners: new Set(), viewListeners: new Set() };
+  let markConnected = () => {};
+  const firstConnection = new Promise<void>((resolve) => (markConnected = resolve));
+  const session: Session = { api, me, events: [], head: 0, connected: firstConnection, listeners: new Set(), viewListeners: new Set() };
   const board = new Board(session);
   const stop = new AbortController();
   $('signout').onclick = () => {
@@ -85,10 +87,13 @@ async function boot(): Promise<void> {
   void api.follow(
     (event) => {
       session.events.push(event);
+      session.head = Math.max(session.head, event.seq);
       if (session.events.length > KEEP_EVENTS) session.events.splice(0, session.events.length - KEEP_EVENTS);
       for (const listener of [...session.listeners, ...session.viewListeners]) listener(event);
     },
-    (connected) => {
+    (connected, head) => {
+      if (head !== undefined) session.head = Math.max(session.head, head);
+      if (connected) markConnected();
       if (connected) board.resync();
       $('live').textContent = connected ? 'live' : 'reconnecting…';
       $('live').className = connected ? 'live on' : 'live off';

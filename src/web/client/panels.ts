@@ -215,23 +215,39 @@ export async function renderStandup(session: Session, view: HTMLElement): Promis
   );
 }
 
-/** The audit log, newest page first with a button for older ones (the log is read in order; this reads its tail). */
+/** How many of the latest entries the audit view shows. */
+const AUDIT_SHOWN = 500;
+
+/**
+ * The audit log's latest entries, newest first. The log is read forward from a sequence number (one numbering for
+ * every team), so the view reads from a little before the head the stream reported, and further back while the team's
+ * (or the filters') share of that stretch is short of AUDIT_SHOWN.
+ */
 export async function renderAudit(session: Session, view: HTMLElement): Promise<void> {
   const agent = h('input', { type: 'search', 'aria-label': 'Agent', placeholder: 'agent' });
   const type = h('input', { type: 'search', 'aria-label': 'Type', placeholder: 'type' });
   const list = h('ol', { class: 'activity' });
-  const load = async () => {
-    let cursor: string | undefined;
+  const readAfter = async (afterSeq: number) => {
     const events: TeamEvent[] = [];
-    // The audit reads forward from a sequence number; a team's tail is found by paging to the end.
+    let cursor: string | undefined;
     do {
-      const page = await session.api.get<{ events: TeamEvent[]; next_cursor: string | null }>('/audit', { limit: 500, cursor, agent_id: agent.value.trim() || undefined, type: type.value.trim() || undefined });
+      const page = await session.api.get<{ events: TeamEvent[]; next_cursor: string | null }>('/audit', { limit: 500, cursor, after_seq: cursor ? undefined : afterSeq, agent_id: agent.value.trim() || undefined, type: type.value.trim() || undefined });
       events.push(...page.events);
       cursor = page.next_cursor ?? undefined;
-    } while (cursor && events.length < 5000);
-    replace(list, events.slice(-500).reverse().map(eventRow));
+    } while (cursor);
+    return events;
+  };
+  const load = async () => {
+    await session.connected;
+    let back = AUDIT_SHOWN;
+    let events = await readAfter(Math.max(0, session.head - back));
+    while (events.length < AUDIT_SHOWN && session.head - back > 0) {
+      back *= 8;
+      events = await readAfter(Math.max(0, session.head - back));
+    }
+    replace(list, events.slice(-AUDIT_SHOWN).reverse().map(eventRow));
   };
   const form = h('form', { class: 'filters', onsubmit: (event: Event) => (event.preventDefault(), void load()) }, agent, type, h('button', { type: 'submit' }, 'Filter'));
-  replace(view, h('h2', {}, 'Audit log'), form, h('p', { class: 'muted' }, 'The latest 500 entries, newest first.'), list);
+  replace(view, h('h2', {}, 'Audit log'), form, h('p', { class: 'muted' }, `The latest ${AUDIT_SHOWN} entries, newest first.`), list);
   await load();
 }

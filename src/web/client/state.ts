@@ -45,6 +45,10 @@ export interface Session {
   events: TeamEvent[];
   /** Called with each event after it is recorded; the view on screen may redraw. */
   listeners: Set<(event: TeamEvent) => void>;
+  /** The log's latest sequence number seen (from the stream): where the audit view starts reading back from. */
+  head: number;
+  /** Settles when the event stream first connects (and `head` is known). */
+  connected: Promise<void>;
   /** Like `listeners`, for the view on screen only: emptied when another view opens. */
   viewListeners: Set<(event: TeamEvent) => void>;
 }
