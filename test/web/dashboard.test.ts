@@ -150,6 +150,41 @@ describe('the web dashboard', () => {
     await page.close();
   });
 
+  it("wakes an agent from its page, and shows the run's output", async () => {
+    await owner.call('team_agent', { action: 'update', agent_id: 'loki', wake_adapter: { type: 'command', command: ['sh', '-c', 'echo checked the mail'] } });
+    const { page } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    await page.goto(`${server.url}/#/agent/loki`);
+    await page.getByRole('button', { name: 'Wake now' }).click();
+    await page.locator('#notice .info', { hasText: 'loki: wake requested' }).waitFor();
+    // The server's runner runs the command; its output is in the run once it ended.
+    await expect.poll(async () => (await rest(server.url, ownerToken, '/agents/loki/runs')).runs[0]?.status, { timeout: 30_000 }).toBe('succeeded');
+    await page.reload();
+    await page.locator('.runs li', { hasText: 'manual by ana' }).getByText('Output').click();
+    await page.locator('.runs pre', { hasText: 'checked the mail' }).waitFor();
+    await screenshot(page, 'agent-woken');
+    await page.close();
+  });
+
+  it('is usable from the keyboard: tab to a card, open it, act', async () => {
+    const task = await jarvis.call('team_task', { action: 'create', title: 'Keyboard reachable' });
+    const { page } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    await card(page, task.id).waitFor();
+    const focusedTask = () => page.evaluate(() => (document.activeElement?.closest('li[data-task]') as HTMLElement | null)?.dataset.task);
+    for (let i = 0; i < 200 && (await focusedTask()) !== task.id; i++) await page.keyboard.press('Tab');
+    expect(await focusedTask()).toBe(task.id);
+    await page.keyboard.press('Enter');
+    await page.locator('.task-detail h2', { hasText: 'Keyboard reachable' }).waitFor();
+    await page.getByLabel('Comment (@id mentions)').focus();
+    await page.keyboard.type('typed without a mouse');
+    await page.keyboard.press('Tab'); // the comment type
+    await page.keyboard.press('Tab'); // the button
+    await page.keyboard.press('Enter');
+    await page.locator('.feed li', { hasText: 'typed without a mouse' }).waitFor();
+    await page.close();
+  });
+
   it('searches', async () => {
     await jarvis.call('team_memory', { action: 'doc_create', title: 'Rollout plan', content: 'We ship the zeppelin feature on Friday.' });
     const { page } = await openPage();

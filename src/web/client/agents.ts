@@ -6,7 +6,8 @@ import { act, all } from './state.js';
 interface Run {
   id: string;
   status: string;
-  reasons: string;
+  /** Why it ran: the wake reasons the runner gathered (a mention, a manual wake, the schedule …). */
+  reasons: { kind: string; by?: string }[];
   queued_at: string;
   started_at: string;
   ended_at: string;
@@ -87,7 +88,7 @@ export async function renderAgent(session: Session, view: HTMLElement, id: strin
                 h(
                   'li',
                   {},
-                  h('div', { class: 'meta' }, h('span', { class: 'tag' }, run.status), field('queued', when(run.queued_at)), field('ended', when(run.ended_at)), run.exit_code !== null && field('exit', String(run.exit_code)), run.reasons && field('why', run.reasons)),
+                  h('div', { class: 'meta' }, h('span', { class: 'tag' }, run.status), field('queued', when(run.queued_at)), field('ended', when(run.ended_at)), run.exit_code !== null && field('exit', String(run.exit_code)), run.reasons.length > 0 && field('why', run.reasons.map((r) => (r.by ? `${r.kind} by ${r.by}` : r.kind)).join(', '))),
                   run.error && h('p', { class: 'error' }, run.error),
                   run.output && h('details', {}, h('summary', {}, 'Output'), h('pre', {}, run.output)),
                   run.stderr && h('details', {}, h('summary', {}, 'Stderr'), h('pre', {}, run.stderr)),
