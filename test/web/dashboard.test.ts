@@ -234,7 +234,7 @@ describe('the web dashboard', () => {
   it('opens every other view: mail, facts, documents, notifications, standup, audit', async () => {
     await jarvis.call('team_comm', { action: 'send_message', to_agent: 'loki', content: 'the **staging** deploy is ready' });
     await jarvis.call('team_comm', { action: 'notify', type: 'task_progress', message: 'halfway through the migration' });
-    await jarvis.call('team_memory', { action: 'doc_create', title: 'Release notes', content: '# 1.0\n- the dashboard' });
+    const notes = await jarvis.call('team_memory', { action: 'doc_create', title: 'Release notes', content: `# 1.0\n- the dashboard\n\n${'変更履歴の行。\n'.repeat(30_000)}\nThe **last** line.` });
     const { page } = await openPage();
     await signIn(page, server.url, ownerToken);
     const views: [string, string, string][] = [
@@ -252,6 +252,10 @@ describe('the web dashboard', () => {
       await expect(page.locator('main .error').count(), name).resolves.toBe(0);
       await screenshot(page, `view-${name.toLowerCase()}`);
     }
+    // A document longer than one answer (512 KB of JSON) is read in parts, to its end.
+    expect((await rest(server.url, ownerToken, `/documents/${notes.id}`)).content_next_offset).toBeGreaterThan(0);
+    await page.goto(`${server.url}/#/doc/${notes.id}`);
+    await page.locator('main .markdown strong', { hasText: 'last' }).waitFor();
     await page.close();
   });
 

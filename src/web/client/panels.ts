@@ -121,6 +121,7 @@ interface Doc {
   updated_at: string;
   task_id: string;
   content?: string;
+  content_next_offset?: number;
 }
 
 export async function renderDocs(session: Session, view: HTMLElement): Promise<void> {
@@ -137,6 +138,11 @@ export async function renderDocs(session: Session, view: HTMLElement): Promise<v
 export async function renderDoc(session: Session, view: HTMLElement, id: string, version?: number): Promise<void> {
   const path = `/documents/${encodeURIComponent(id)}`;
   const [doc, history] = await Promise.all([session.api.get<Doc>(path, { version }), session.api.get<{ versions: Doc[] }>(`${path}/history`)]);
+  // A long document comes in parts.
+  for (let part = doc; part.content_next_offset; ) {
+    part = await session.api.get<Doc>(path, { version: doc.version, content_offset: part.content_next_offset });
+    doc.content += part.content ?? '';
+  }
   replace(
     view,
     h('p', {}, h('a', { href: '#/docs' }, '← Documents')),
