@@ -112,6 +112,15 @@ describe('the web dashboard', () => {
     await page.close();
   });
 
+  it('keeps up with a burst of tasks from another process', async () => {
+    const { page } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    const created = await Promise.all(Array.from({ length: 60 }, (_, i) => loki.call('team_task', { action: 'create', title: `Burst ${i}`, labels: ['burst'] })));
+    for (const task of created) await card(page, task.id).waitFor();
+    await expect(page.locator('li[data-task]', { hasText: 'burst' }).count()).resolves.toBe(60);
+    await page.close();
+  });
+
   it('assigns, and as the reviewer requests changes then approves, from the task page', async () => {
     const task = await owner.call('team_task', { action: 'create', title: 'Harden the session cookie', reviewer: 'jarvis' });
     const jarvisToken = (await owner.call('team_agent', { action: 'token_create', agent_id: 'jarvis' })).token;

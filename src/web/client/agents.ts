@@ -1,7 +1,7 @@
 import { field, h, replace, when } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import type { Agent, Session } from './state.js';
-import { act, all } from './state.js';
+import { act, all, coalesce } from './state.js';
 
 interface Run {
   id: string;
@@ -55,8 +55,9 @@ export async function renderAgents(session: Session, view: HTMLElement): Promise
     );
   };
   await draw();
+  const redraw = coalesce(draw);
   session.viewListeners.add((event) => {
-    if (event.type.startsWith('agent_') || event.type.startsWith('working_')) void draw().catch(() => undefined);
+    if (event.type.startsWith('agent_') || event.type.startsWith('working_')) redraw();
   });
 }
 
@@ -99,7 +100,8 @@ export async function renderAgent(session: Session, view: HTMLElement, id: strin
     );
   };
   await draw();
+  const redraw = coalesce(draw);
   session.viewListeners.add((event) => {
-    if (event.related_id === id || event.data?.agent_id === id) void draw().catch(() => undefined);
+    if (event.related_id === id || event.data?.agent_id === id) redraw();
   });
 }

@@ -2,7 +2,10 @@ import type { TeamEvent } from './api.js';
 import { ApiError } from './api.js';
 import { field, h, replace, when } from './dom.js';
 import type { Session, Task } from './state.js';
-import { STATUSES, act, all, showError } from './state.js';
+import { STATUSES, act, all, coalesce, showError } from './state.js';
+
+/** More changed tasks than this at once (a burst of events): the list is read again instead of each task. */
+const MANY_CHANGES = 20;
 
 /** The task an event is about, if any: task events name it in related_id, comments and mail in data.task_id. */
 export function taskOf(event: TeamEvent): string | undefined {
@@ -33,12 +36,22 @@ export class Board {
   /** Subtasks by parent id, rebuilt with each full render (a card's progress bar reads it). */
   private children = new Map<string, Task[]>();
   private root: HTMLElement | undefined;
+  /** Tasks events named since the last re-read; read together, or the whole list again when there are many. */
+  private readonly pending = new Set<string>();
+  private readonly flush = coalesce(async () => {
+    const ids = [...this.pending];
+    this.pending.clear();
+    if (ids.length > MANY_CHANGES) await this.reload();
+    else await Promise.all(ids.map((id) => this.refresh(id)));
+  });
   private loaded: Promise<void> | undefined;
 
   constructor(private readonly session: Session) {
     session.listeners.add((event) => {
       const id = taskOf(event);
-      if (id) void this.refresh(id);
+      if (!id) return;
+      this.pending.add(id);
+      this.flush();
     });
   }
 
@@ -54,12 +67,15 @@ export class Board {
    * missed: when the stream connects after the list was read, the list is read again.
    */
   resync(): void {
-    if (!this.loaded) return;
+    if (this.loaded) void this.reload().catch(showError);
+  }
+
+  private async reload(): Promise<void> {
     this.loaded = undefined;
     this.tasks.clear();
     const view = this.root?.parentElement;
-    if (view && this.root?.isConnected) void this.render(view).catch(showError);
-    else void this.load().catch(showError);
+    if (view && this.root?.isConnected) await this.render(view);
+    else await this.load();
   }
 
   async render(view: HTMLElement): Promise<void> {

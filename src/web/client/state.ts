@@ -89,3 +89,29 @@ export async function all<T>(api: Api, path: string, key: string, query: Record<
   } while (cursor);
   return items;
 }
+
+/**
+ * `run` at most once at a time: a call while it runs makes it run once more afterwards, however many calls came. A
+ * burst of events then costs two reads, not one per event (which would also spend the token's rate limit).
+ */
+export function coalesce(run: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const start = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    void run()
+      .catch(showError)
+      .finally(() => {
+        running = false;
+        if (again) {
+          again = false;
+          start();
+        }
+      });
+  };
+  return start;
+}

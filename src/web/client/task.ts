@@ -2,7 +2,7 @@ import { taskOf, moveControl } from './board.js';
 import { field, h, replace, when } from './dom.js';
 import { inline, renderMarkdown } from './markdown.js';
 import type { Session, Task } from './state.js';
-import { act } from './state.js';
+import { act, coalesce } from './state.js';
 
 interface FeedItem {
   at: string;
@@ -83,7 +83,7 @@ export async function renderTask(session: Session, view: HTMLElement, id: string
     }, 'Older entries');
     const assignees = h('input', { type: 'text', value: task.assignees.join(', '), 'aria-label': 'Assignees (agent ids, comma separated)' });
     // An agent's stream carries only the events that concern it: the page's own change is redrawn without waiting.
-    const then = (sent: Promise<unknown>) => sent.then(() => void draw().catch(() => undefined));
+    const then = (sent: Promise<unknown>) => sent.then(() => redraw());
     // Read just before the view is replaced (no await in between), so a box emptied by a sent comment stays empty.
     const typed = typedSoFar(view);
     const commentType = h('select', { 'aria-label': 'Comment type' }, ['comment', 'status_change', 'blocker', 'resolution'].map((t) => h('option', { value: t }, t)));
@@ -132,7 +132,8 @@ export async function renderTask(session: Session, view: HTMLElement, id: string
     typed();
   };
   await draw();
+  const redraw = coalesce(draw);
   session.viewListeners.add((event) => {
-    if (taskOf(event) === id) void draw().catch(() => undefined);
+    if (taskOf(event) === id) redraw();
   });
 }
