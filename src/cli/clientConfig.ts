@@ -17,6 +17,7 @@ export function clientConfigs(db: string, teams: { id: string; name: string }[],
   const sessions = [{ key: 'team-table', agent: undefined as string | undefined }, ...agents.map((a) => ({ key: `team-table-${a.id}`, agent: a.id }))];
   const out: string[] = [`team-table ${db}`, ''];
   if (http) {
+    out.push(`Dashboard: ${http.url}/ — sign in with the owner token below (or an agent's).`);
     out.push(`Serving ${http.url}: MCP ${http.url}/mcp, REST ${http.url}/api/v1 (described at /api/v1/openapi.json), events ${http.url}/events. Ctrl-C stops it.`);
     out.push(
       http.ownerToken

@@ -56,8 +56,9 @@ addHttpFlags(
     .addOption(dbOption())
     .addOption(ownerOption())
     .addOption(httpOption().default(DEFAULT_HTTP_ADDRESS))
-    .addOption(configOption()),
-).action(async (options: { db: string; owner?: string; http: string; config?: string } & HttpFlags, command: Command) => {
+    .addOption(configOption())
+    .addOption(new Option('--open', 'open the dashboard in the default web browser')),
+).action(async (options: { db: string; owner?: string; http: string; config?: string; open?: boolean } & HttpFlags, command: Command) => {
     const db = databasePath(command);
     const { start } = await import('./start.js');
     await start(await openCore(db, options.config), actorOf(options), db, options.http, options, log);

@@ -14,6 +14,7 @@ import type { McpHttpHandler } from './mcp.js';
 import { openApiDocument } from './openapi.js';
 import type { RateLimiter } from './rateLimit.js';
 import { mountRest } from './rest.js';
+import { mountDashboard } from '../web/dashboard.js';
 
 export interface HttpAppOptions {
   core: Core;
@@ -25,13 +26,13 @@ export interface HttpAppOptions {
   mcp: McpHttpHandler;
 }
 
-/** The paths that answer only to a token; anything else (the dashboard's static files, later) is public. */
+/** The paths that answer only to a token; anything else (the dashboard's static files) is public. */
 const PROTECTED = ['/mcp', '/events', '/api/*'];
 
 /**
  * The HTTP server's routes: MCP at `/mcp`, the REST API at `/api/v1/…` (its description at
- * `/api/v1/openapi.json`), the event stream at `/events`. In front of them, in order: Host and Origin checks, the
- * bearer token and its rate limit, the body size limit.
+ * `/api/v1/openapi.json`), the event stream at `/events`, the dashboard at `/` (src/web). In front of them, in
+ * order: Host and Origin checks, the bearer token and its rate limit, the body size limit.
  */
 export function createHttpApp({ core, log, hosts, limiter, maxBodyBytes, streams, mcp }: HttpAppOptions): Hono<Env> {
   const app = new Hono<Env>();
@@ -68,5 +69,6 @@ export function createHttpApp({ core, log, hosts, limiter, maxBodyBytes, streams
     return c.json({ kind: actor.kind, id: actor.kind === 'agent' ? actor.id : actor.name, token_id: tokenId });
   });
   mountRest(app, core);
+  mountDashboard(app);
   return app;
 }

@@ -40,6 +40,7 @@ describe('CLI', () => {
     const db = tempDbPath();
     const first = await started(db);
     const out = first.output();
+    expect(out).toContain(`Dashboard: ${first.url}/`);
     expect(out).toContain(`Serving ${first.url}: MCP ${first.url}/mcp`);
     const token = /Owner token — shown this once, store it now \(only its hash is kept\): (tt_\S+)/.exec(out)?.[1];
     expect(token).toMatch(/^tt_[A-Za-z0-9_-]{43}$/);
