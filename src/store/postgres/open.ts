@@ -93,6 +93,8 @@ export function openPostgres(location: string): StoreDialect {
     statement_timeout: target.statementTimeoutMs,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
+    // Names the deployment in pg_stat_activity (and lets an operator, or a test, find its connections).
+    application_name: `team-table/${target.schema}`,
     options: `-c search_path=${target.schema}`,
     types: { getTypeParser: parse as typeof pg.types.getTypeParser },
   };
@@ -100,6 +102,9 @@ export function openPostgres(location: string): StoreDialect {
   // A connection that dies while idle (a restart, pg_terminate_backend) is dropped by the pool; the next query
   // opens a fresh one, so a replica recovers without a restart.
   pool.on('error', () => {});
+  // A checked-out connection that dies between statements emits an error too: the statement waiting on it fails,
+  // and the pool drops it on release; unheard, the event would end the process.
+  const heard = new WeakSet<pg.PoolClient>();
   let schemaReady: Promise<void> | undefined;
   const ensureSchema = async (connection: pg.PoolClient) => {
     // The schema is made once per process, before the first query (the default 'public' always exists).
@@ -110,6 +115,10 @@ export function openPostgres(location: string): StoreDialect {
       pool: {
         async connect() {
           const connection = await pool.connect();
+          if (!heard.has(connection)) {
+            heard.add(connection);
+            connection.on('error', () => {});
+          }
           try {
             schemaReady ??= ensureSchema(connection).catch((error) => {
               schemaReady = undefined;
