@@ -57,7 +57,11 @@ export function tempPgUrl(): string {
  * postgres project, a fresh schema.
  */
 export function tempDbPath(): string {
-  if (TEST_DIALECT === 'postgres') return tempPgUrl();
+  return TEST_DIALECT === 'postgres' ? tempPgUrl() : tempFilePath();
+}
+
+/** A path for a new SQLite file in a fresh temporary folder, removed after the test file, whatever the project. */
+export function tempFilePath(): string {
   const dir = mkdtempSync(join(tmpdir(), 'team-table-test-'));
   dirs.push(dir);
   return join(dir, 'team.db');

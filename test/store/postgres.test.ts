@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import type { EventRow } from '../../src/store/schema.js';
 import { Store } from '../../src/store/store.js';
-import { OWNER, tempPgUrl } from '../helpers.js';
+import { OWNER, agent, runCli, tempFilePath, tempPgUrl } from '../helpers.js';
 import { PgProxy } from '../replicas/proxy.js';
 
 /** What only PostgreSQL has to get right: a database that goes away and comes back, commit order, a dead listener. */
@@ -108,5 +108,43 @@ describe('PostgreSQL', () => {
     expect(created()).toEqual(keys);
     expect(new Set(received.map((e) => e.seq)).size).toBe(received.length);
     subscription.close();
+  });
+
+  it('moves a team from SQLite to PostgreSQL and back with export | import, row for row', async () => {
+    const file = tempFilePath();
+    const { core } = await open(file);
+    await createTeam(core, 'Ops');
+    await core.call(OWNER, 'team_agent', { action: 'create', team_id: 'ops', name: 'Loki' });
+    const task = await core.call(OWNER, 'team_task', { action: 'create', team_id: 'ops', title: 'Move us', labels: ['pg'], assignees: ['loki'] });
+    await core.call(agent('loki'), 'team_task', { action: 'claim', task_id: task.id });
+    await core.call(agent('loki'), 'team_comm', { action: 'comment', task_id: task.id, content: 'the migration works' });
+    await saveFact(core, 'region');
+    const strip = (text: string) => text.replace(/"exported_at":"[^"]+"/, '');
+    const fromSqlite = await runCli(['export', '--db', file]);
+    expect(fromSqlite.code, fromSqlite.stderr).toBe(0);
+    const url = tempPgUrl();
+    const intoPg = await runCli(['import', '-', '--db', url, '--json'], { input: fromSqlite.stdout });
+    expect(intoPg.code, intoPg.stderr).toBe(0);
+    expect(JSON.parse(intoPg.stdout)).toMatchObject({ teams: [expect.any(String)], events_renumbered: false });
+    const fromPg = await runCli(['export', '--db', url]);
+    expect(strip(fromPg.stdout)).toBe(strip(fromSqlite.stdout));
+    // The search index and the sequence follow on PostgreSQL: new events number after the imported ones.
+    const search = await runCli(['search', 'migration', '--db', url, '--team', 'ops', '--json']);
+    expect(JSON.parse(search.stdout).hits).toMatchObject([{ kind: 'comment' }]);
+    const { core: onPg } = await open(url);
+    await saveFact(onPg, 'after-move');
+    const seqs = (await stores.at(-1)!.db.selectFrom('team_events').select('seq').orderBy('seq').execute()).map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const back = tempFilePath();
+    const intoSqlite = await runCli(['import', '-', '--db', back], { input: fromPg.stdout });
+    expect(intoSqlite.code, intoSqlite.stderr).toBe(0);
+    expect(strip((await runCli(['export', '--db', back])).stdout)).toBe(strip(fromSqlite.stdout));
+  });
+
+  it('refuses backup and restore of a PostgreSQL database, naming pg_dump', async () => {
+    const url = tempPgUrl();
+    const backup = await runCli(['backup', tempFilePath(), '--db', url]);
+    expect(backup.code).not.toBe(0);
+    expect(backup.stderr).toMatch(/pg_dump/);
   });
 });
