@@ -1,24 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: every suite on SQLite, and the suites that must behave the same on both dialects again on the
- * PostgreSQL database TEAM_TABLE_TEST_PG (each test database a fresh schema of it). The file-specific suites
- * (refusals of broken files, backup, kill -9 of a writer, the CLI's file handling) and the runner's (whose store
- * code is shared and whose time goes to spawning agents) run on SQLite only, which keeps `npm test` near 8 minutes.
+ * Two projects: every suite on SQLite, and, with TEAM_TABLE_TEST_PG set, the suites where the dialect matters again
+ * on that PostgreSQL database (each test database a fresh schema of it): the store, the core's writes (tasks,
+ * claims, the state machine, mail, memory, search), MCP end to end over stdio (several processes) and HTTP, the
+ * HTTP push stream, and what only PostgreSQL has (test/store/postgres.test.ts, test/replicas/). Left to SQLite:
+ * input validation, answer sizes, permissions, the protocol's edge cases, the CLI and the runner — code above
+ * the store that reads and writes it through the same Kysely queries — which keeps `npm test` near 8 minutes (a
+ * PostgreSQL test database costs a schema and ten migrations, about 0.2 s, where SQLite's costs a file).
  */
 const PG_SUITES = [
-  'test/core/**/*.test.ts',
   'test/store/store.test.ts',
   'test/store/feed.test.ts',
   'test/store/leader.test.ts',
   'test/store/postgres.test.ts',
-  'test/mcp/protocol.test.ts',
-  'test/mcp/http.test.ts',
-  'test/mcp/claim-race.test.ts',
-  'test/mcp/multiprocess.test.ts',
-  'test/mcp/resources.test.ts',
-  'test/mcp/delivery.test.ts',
-  'test/http/**/*.test.ts',
+  'test/core/{claims,tasks,state-machine,comm,memory,search}.test.ts',
+  'test/mcp/{claim-race,multiprocess,http}.test.ts',
+  'test/http/{events,rest}.test.ts',
   'test/replicas/**/*.test.ts',
 ];
 const PG_ONLY = ['test/store/postgres.test.ts', 'test/replicas/**/*.test.ts'];

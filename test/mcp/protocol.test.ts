@@ -6,7 +6,7 @@ import { Client, ProtocolError } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
 import { ANSWER_PAIR_BUDGET_BYTES, toolAnswer, toolError } from '../../src/mcp/server.js';
-import { CLI, PROTOCOL_VERSIONS, TEST_DIALECT, spawnSession, tempDbPath } from '../helpers.js';
+import { CLI, PROTOCOL_VERSIONS, spawnSession, tempDbPath } from '../helpers.js';
 
 const TOOLS_JSON = JSON.parse(readFileSync(new URL('../../dist/mcp/tools.json', import.meta.url), 'utf8'));
 
@@ -151,8 +151,7 @@ describe('each stdio process is its own session', () => {
 });
 
 describe('a database that cannot be opened', () => {
-  // A file's failure; PostgreSQL's (unreachable, then back) is test/replicas/recovery.test.ts's.
-  it.runIf(TEST_DIALECT === 'sqlite')('is answered as the store error, and opened on a later call once the cause is fixed, without a restart', async () => {
+  it('is answered as the store error, and opened on a later call once the cause is fixed, without a restart', async () => {
     const folder = dirname(tempDbPath());
     const blocker = join(folder, 'data');
     writeFileSync(blocker, 'a file where the database folder should be');

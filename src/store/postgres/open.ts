@@ -108,7 +108,11 @@ export function openPostgres(location: string): StoreDialect {
   let schemaReady: Promise<void> | undefined;
   const ensureSchema = async (connection: pg.PoolClient) => {
     // The schema is made once per process, before the first query (the default 'public' always exists).
-    if (target.schema !== 'public') await connection.query(`create schema if not exists ${target.schema}`);
+    if (target.schema === 'public') return;
+    // Replicas starting together race even on "if not exists": losing that race means the schema is there.
+    await connection.query(`create schema if not exists ${target.schema}`).catch((error) => {
+      if ((error as { code?: string }).code !== '23505') throw error;
+    });
   };
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({
