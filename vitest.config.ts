@@ -1,10 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: every suite on SQLite, and, with TEAM_TABLE_TEST_PG set, the suites where the dialect matters again
+ * on that PostgreSQL database (each test database a fresh schema of it): the store, the core's writes (tasks,
+ * claims, the state machine, mail, memory, search), MCP end to end over stdio (several processes) and HTTP, the
+ * HTTP push stream, and what only PostgreSQL has (test/store/postgres.test.ts, test/replicas/). Left to SQLite:
+ * input validation, answer sizes, permissions, the protocol's edge cases, the CLI and the runner — code above
+ * the store that reads and writes it through the same Kysely queries — which keeps `npm test` near 8 minutes (a
+ * PostgreSQL test database costs a schema and ten migrations, about 0.2 s, where SQLite's costs a file).
+ */
+const PG_SUITES = [
+  'test/store/store.test.ts',
+  'test/store/feed.test.ts',
+  'test/store/leader.test.ts',
+  'test/store/postgres.test.ts',
+  'test/core/{claims,tasks,state-machine,comm,memory,search}.test.ts',
+  'test/mcp/{claim-race,multiprocess,http}.test.ts',
+  'test/http/{events,rest}.test.ts',
+  'test/replicas/**/*.test.ts',
+];
+const PG_ONLY = ['test/store/postgres.test.ts', 'test/replicas/**/*.test.ts'];
+
+const pg = process.env.TEAM_TABLE_TEST_PG;
+if (!pg) console.warn('TEAM_TABLE_TEST_PG is not set: the PostgreSQL project is skipped (SQLite only).');
+
+const shared = { pool: 'forks' as const, testTimeout: 60_000, hookTimeout: 60_000 };
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: [
+      { test: { ...shared, name: 'sqlite', include: ['test/**/*.test.ts'], exclude: PG_ONLY } },
+      ...(pg ? [{ test: { ...shared, name: 'postgres', include: PG_SUITES, env: { TEAM_TABLE_TEST_DIALECT: 'postgres' } } }] : []),
+    ],
   },
 });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,8 +27,41 @@ afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A path for a new database file in a fresh temporary folder, removed after the test file. */
+/**
+ * The dialect this run tests: the `postgres` vitest project runs the suites that are the same on both dialects
+ * against TEAM_TABLE_TEST_PG (vitest.config.ts).
+ */
+export const TEST_DIALECT = process.env.TEAM_TABLE_TEST_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
+const schemas: string[] = [];
+afterAll(async () => {
+  if (!schemas.length) return;
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: process.env.TEAM_TABLE_TEST_PG });
+  await admin.connect();
+  for (const schema of schemas.splice(0)) await admin.query(`drop schema if exists ${schema} cascade`);
+  await admin.end();
+});
+
+/** A new PostgreSQL database of its own for a test: a fresh schema in TEAM_TABLE_TEST_PG, dropped after the test file. */
+export function tempPgUrl(): string {
+  const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  schemas.push(schema);
+  const url = new URL(process.env.TEAM_TABLE_TEST_PG!);
+  url.searchParams.set('schema', schema);
+  url.searchParams.set('pool_size', '4');
+  return url.toString();
+}
+
+/**
+ * Where a test's new database lives: a file in a fresh temporary folder (removed after the test file) or, in the
+ * postgres project, a fresh schema.
+ */
 export function tempDbPath(): string {
+  return TEST_DIALECT === 'postgres' ? tempPgUrl() : tempFilePath();
+}
+
+/** A path for a new SQLite file in a fresh temporary folder, removed after the test file, whatever the project. */
+export function tempFilePath(): string {
   const dir = mkdtempSync(join(tmpdir(), 'team-table-test-'));
   dirs.push(dir);
   return join(dir, 'team.db');

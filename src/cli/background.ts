@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { absoluteLocation } from '../store/location.js';
 import type { Core } from '../core/core.js';
 
 /** How often a server sweeps (expired leases and facts, idle and unresponsive agents) when no call did it first. */
@@ -23,7 +23,7 @@ export interface Background {
 export async function startBackground(core: Core, agents: AgentConnection, log: (line: string) => void, options: { maxConcurrentRuns?: number } = {}): Promise<Background> {
   const sweeper = setInterval(() => core.sweep().catch((error) => log(`sweep failed: ${error}`)), SWEEP_INTERVAL_MS).unref();
   const { perRunTokens, runnerEnabled, startRunner } = await import('../runner/start.js');
-  const db = /^postgres(ql)?:\/\//.test(agents.db) ? agents.db : resolve(agents.db);
+  const db = absoluteLocation(agents.db);
   const connection = agents.url ? { db, url: `${agents.url}/mcp`, tokenFor: perRunTokens(core) } : { db };
   const runner = runnerEnabled() ? await startRunner(core, { ...connection, ...options, log }) : undefined;
   const { startNotificationSender } = await import('../outbox/sender.js');

@@ -21,7 +21,7 @@ export const log = (line: string) => process.stderr.write(`team-table: ${line}\n
 
 export const DEFAULT_DB = '.team-table/team.db';
 
-export const dbOption = () => new Option('--db <path>', 'SQLite database file').env('TEAM_TABLE_DB').default(DEFAULT_DB);
+export const dbOption = () => new Option('--db <path>', 'SQLite database file, or a postgres:// URL').env('TEAM_TABLE_DB').default(DEFAULT_DB);
 export const agentOption = () => new Option('--agent <agent_id>', 'act as this agent (default: the team owner)').env('TEAM_TABLE_AGENT');
 export const ownerOption = () => new Option('--owner <name>', "the owner's name, recorded as author of the owner's actions").env('TEAM_TABLE_OWNER');
 /** The config file: notification rules, channels (docs/notifications.md). */

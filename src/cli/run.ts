@@ -1,5 +1,5 @@
-import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { absoluteLocation } from '../store/location.js';
 import { configOption, openCore } from './common.js';
 
 /**
@@ -13,7 +13,7 @@ const log = (line: string) => process.stderr.write(`team-table: ${line}\n`);
 export function runCommand(): Command {
   return new Command('run')
     .description('the runner alone: fires heartbeats and wakes agents through their wake adapters (one process per database leads)')
-    .addOption(new Option('--db <path>', 'SQLite database file').env('TEAM_TABLE_DB').default('.team-table/team.db'))
+    .addOption(new Option('--db <path>', 'SQLite database file, or a postgres:// URL').env('TEAM_TABLE_DB').default('.team-table/team.db'))
     .addOption(new Option('--max-runs <n>', 'runs at once at most').argParser((v) => Number.parseInt(v, 10)).default(4))
     .addOption(configOption())
     .option('--print-recipes', "print each agent's wake_adapter for Claude Code, Codex, Gemini CLI and a plain script, and exit")
@@ -22,7 +22,7 @@ export function runCommand(): Command {
       const core = await openCore(options.db, options.config);
       if (options.printRecipes) {
         const { printRecipes } = await import('./recipes.js');
-        process.stdout.write(await printRecipes(core, resolve(options.db)));
+        process.stdout.write(await printRecipes(core, absoluteLocation(options.db)));
         await core.store.close();
         return;
       }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
+import { absoluteLocation } from '../store/location.js';
 import { clientConfigs } from './clientConfig.js';
 import type { HttpFlags } from './http.js';
 import { runHttpServer } from './http.js';
@@ -22,7 +22,7 @@ export async function start(core: Core, owner: Actor, db: string, address: strin
     agents.push(...listed.agents.map((a) => ({ id: a.id, team: team.name })));
   }
   const server = await runHttpServer(core, db, address, flags, log);
-  process.stdout.write(clientConfigs(resolve(db), teams, agents, { url: server.url, ownerToken }));
+  process.stdout.write(clientConfigs(absoluteLocation(db), teams, agents, { url: server.url, ownerToken }));
   if (flags.open) openInBrowser(`${server.url}/`, log);
 }
 

@@ -62,7 +62,10 @@ export function registerTransfer(program: Command): void {
         const input = fromStdin ? process.stdin : createReadStream(file, 'utf8');
         const progress = progressLine();
         let read = 0;
-        const result = await importDump(cli.core.store, createInterface({ input, crlfDelay: Infinity }), {
+        // Buffered from now on: readline drops the lines (and the end) that come before anyone iterates, and the
+        // import iterates only once its transaction has begun — a network round trip on PostgreSQL.
+        const lines = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
+        const result = await importDump(cli.core.store, { [Symbol.asyncIterator]: () => lines }, {
           progress: (bytes) => {
             read += bytes;
             if (size) progress('importing', Math.min(read, size), size);

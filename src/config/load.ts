@@ -5,6 +5,7 @@ import { TeamTableError } from '../core/errors.js';
 import { DEFAULT_SETTINGS, configFileSchema } from '../core/notificationConfig.js';
 import type { NotificationSettings } from '../core/notificationConfig.js';
 import { parseInput } from '../core/validate.js';
+import { isPostgresUrl } from '../store/location.js';
 
 /**
  * The config file: the seed's `config.yaml` shape, read from `team-table.yaml` beside the database or from
@@ -14,7 +15,8 @@ import { parseInput } from '../core/validate.js';
 
 export const CONFIG_FILE_NAME = 'team-table.yaml';
 
-export const defaultConfigPath = (db: string) => join(dirname(resolve(db)), CONFIG_FILE_NAME);
+/** Beside the SQLite file; for a PostgreSQL database, in the working folder. */
+export const defaultConfigPath = (db: string) => (isPostgresUrl(db) ? resolve(CONFIG_FILE_NAME) : join(dirname(resolve(db)), CONFIG_FILE_NAME));
 
 export interface ConfigProblem {
   line: number;

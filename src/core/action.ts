@@ -32,6 +32,11 @@ export interface ActionDef<S extends z.ZodObject = z.ZodObject> {
    */
   creates?: true;
   /**
+   * The write takes the rows it changes with row locks (`FOR UPDATE SKIP LOCKED`), so on PostgreSQL it runs beside
+   * other such writes (claims) and waits only for the rest; every other write waits for all writes, as on SQLite.
+   */
+  rowLocked?: true;
+  /**
    * The action checks the role permission itself, against its target, instead of the core before it runs: the
    * agent named reviewer of a task may review it whatever its role.
    */

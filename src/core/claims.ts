@@ -182,6 +182,7 @@ const claimNext = defineAction({
   input: z.strictObject({ team_id: teamRef, agent_id: agentRef.optional(), label: z.string().max(LIMITS.label).optional(), task_type: z.string().max(LIMITS.label).optional() }),
   write: true,
   creates: true,
+  rowLocked: true,
   answersWithTask: true,
   async run(ctx, input) {
     const agent = await claimer(ctx, input.agent_id, input.team_id);

@@ -121,7 +121,7 @@ export class Core {
       const answer = assertBounded(def.answersWithTask ? await afterRules(ctx, result) : result, context);
       if (key !== undefined) await remember(ctx, def, key, hash, answer);
       return answer;
-    });
+    }, def.rowLocked ? 'shared' : 'exclusive');
   }
 
   /** The actor a bearer token acts as (HTTP), or an UNAUTHENTICATED error saying why not. */

@@ -5,6 +5,7 @@ import type { LeaseStore } from './leader.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
+export type WriteMode = 'exclusive' | 'shared';
 
 /**
  * What differs between the databases, and nothing else: how to open them, the few DDL statements Kysely's
@@ -15,9 +16,20 @@ export interface StoreDialect {
   readonly name: DialectName;
   readonly db: Kysely<Database>;
   /** Column type of the event log's global sequence. */
-  readonly sequenceType: 'integer' | 'bigserial';
+  readonly sequenceType: 'integer' | 'bigint';
   /** Makes a table refuse UPDATE and DELETE inside the database itself. */
   appendOnly(db: Kysely<any>, table: string): Promise<void>;
+  /**
+   * Numbers the rows of `table` in `column` in commit order, so that a reader past number n never sees a smaller one
+   * commit later (SQLite's one writer does this by itself), and tells other connections after each commit.
+   */
+  orderedLog(db: Kysely<any>, table: string, column: string): Promise<void>;
+  /**
+   * Called first in every write transaction: makes it wait for the writes it must not interleave with, as SQLite's
+   * single writer does. `shared` writes (claims, which lock their own rows) may run beside each other, never beside
+   * an exclusive one.
+   */
+  serializeWrite(tx: Kysely<any>, mode: WriteMode): Promise<void>;
   /**
    * A storage failure (disk full, read-only, corrupt, I/O) as a STORE_UNAVAILABLE error naming the file and the
    * cause; undefined for any other error.

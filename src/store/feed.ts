@@ -31,6 +31,8 @@ export interface CommitSignal {
   version(): Promise<unknown>;
   /** How often to ask `version` while anyone listens. */
   readonly pollMs: number;
+  /** Calls `wake` as soon as another connection commits, when the dialect can tell (a hint, beside polling); returns how to stop. */
+  listen?(wake: () => void): () => void;
 }
 
 interface Subscriber {
@@ -52,6 +54,7 @@ export class LogFeed implements EventFeed {
   private tail: number | undefined;
   private lastVersion: unknown;
   private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => void) | undefined;
   private pumping: Promise<void> | undefined;
   private dirty = false;
   private closed = false;
@@ -168,10 +171,13 @@ export class LogFeed implements EventFeed {
         .catch((error) => this.log(`event feed: polling failed: ${(error as Error)?.message ?? error}`));
     }, this.signal.pollMs);
     this.timer.unref();
+    this.unlisten = this.signal.listen?.(() => this.wake());
   }
 
   private stopPolling() {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.unlisten?.();
+    this.unlisten = undefined;
   }
 }

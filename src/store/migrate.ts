@@ -18,15 +18,20 @@ export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERS
   // An up-to-date database opens without taking the write lock (and a read-only one opens at all).
   const settled = await currentVersion(db).catch(() => undefined);
   if (settled !== undefined && settled === target) return settled;
-  await db.schema
-    .createTable('schema_version')
-    .ifNotExists()
-    .addColumn('version', 'integer', (c) => c.primaryKey())
-    .addColumn('applied_at', 'text', (c) => c.notNull())
-    .execute();
+  await db.transaction().execute(async (tx) => {
+    // Replicas starting together on PostgreSQL would race even on "if not exists": the write lock orders them.
+    await dialect.serializeWrite(tx, 'exclusive');
+    await tx.schema
+      .createTable('schema_version')
+      .ifNotExists()
+      .addColumn('version', 'integer', (c) => c.primaryKey())
+      .addColumn('applied_at', 'text', (c) => c.notNull())
+      .execute();
+  });
 
   for (;;) {
     const applied = await db.transaction().execute(async (tx) => {
+      await dialect.serializeWrite(tx, 'exclusive');
       const current = await currentVersion(tx);
       if (current > LATEST_SCHEMA_VERSION) {
         throw new TeamTableError(

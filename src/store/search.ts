@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DialectName } from './dialect.js';
+import { postgresSearch } from './postgres/search.js';
 import { sqliteSearch } from './sqlite/search.js';
 import type { Db } from './store.js';
 
@@ -69,11 +70,9 @@ export interface SearchIndex {
   query(db: Db, query: SearchQuery): Promise<SearchRow[]>;
 }
 
-const INDEXES: Partial<Record<DialectName, SearchIndex>> = { sqlite: sqliteSearch };
+const INDEXES: Record<DialectName, SearchIndex> = { sqlite: sqliteSearch, postgres: postgresSearch };
 
 /** The search index of `dialect`. */
 export function searchIndexOf(dialect: DialectName): SearchIndex {
-  const index = INDEXES[dialect];
-  if (!index) throw new Error(`full-text search is not built for ${dialect} yet`);
-  return index;
+  return INDEXES[dialect];
 }

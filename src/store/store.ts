@@ -1,12 +1,14 @@
 import type { Kysely } from 'kysely';
 import { TeamTableError } from '../core/errors.js';
-import type { StoreDialect } from './dialect.js';
+import type { StoreDialect, WriteMode } from './dialect.js';
 import { LogFeed } from './feed.js';
 import type { EventFeed } from './feed.js';
 import type { LeaseStore } from './leader.js';
 import { migrate } from './migrate.js';
 import type { MigrationProgress } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { isPostgresUrl } from './location.js';
+import { openPostgres } from './postgres/open.js';
 import { openSqlite } from './sqlite/open.js';
 
 export type Db = Kysely<Database>;
@@ -25,12 +27,12 @@ export class Store {
   private constructor(readonly dialect: StoreDialect) {}
 
   /**
-   * Opens the database at `location` — a file path, in a folder that exists — and migrates it. Whatever fails is a
-   * STORE_UNAVAILABLE (or SCHEMA_TOO_NEW) error naming the file and the cause, and leaves nothing open: a caller
-   * may simply try again once the cause is fixed.
+   * Opens the database at `location` — a file path, in a folder that exists, or a `postgres://` URL — and migrates
+   * it. Whatever fails is a STORE_UNAVAILABLE (or SCHEMA_TOO_NEW) error naming the file or host and the cause, and
+   * leaves nothing open: a caller may simply try again once the cause is fixed.
    */
   static async open(location: string, options: OpenOptions = {}): Promise<Store> {
-    const dialect = openSqlite(location);
+    const dialect = isPostgresUrl(location) ? openPostgres(location) : openSqlite(location);
     try {
       await migrate(dialect, options.schemaVersion, options.progress);
     } catch (error) {
@@ -55,10 +57,14 @@ export class Store {
 
   /**
    * Runs `work` in one write transaction: all of it commits, with its events, or none of it does. A commit wakes
-   * this process's feed at once (other processes notice it through the dialect's commit signal).
+   * this process's feed at once (other processes notice it through the dialect's commit signal). Writes are
+   * serialized as on SQLite, except `shared` ones (claims that lock their own rows), which only wait for the others.
    */
-  async write<T>(work: (tx: Db) => Promise<T>): Promise<T> {
-    const result = await this.dialect.db.transaction().execute(work);
+  async write<T>(work: (tx: Db) => Promise<T>, mode: WriteMode = 'exclusive'): Promise<T> {
+    const result = await this.dialect.db.transaction().execute(async (tx) => {
+      await this.dialect.serializeWrite(tx, mode);
+      return work(tx);
+    });
     this.tail?.wake();
     return result;
   }

@@ -2,13 +2,13 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrate.js';
 import { Store } from '../../src/store/store.js';
-import { OWNER, agent, openCore, seedTeam, tempDbPath } from '../helpers.js';
+import { OWNER, TEST_DIALECT, agent, openCore, seedTeam, tempDbPath } from '../helpers.js';
 
 /**
- * The store conformance suite, one entry per dialect. SQLite runs on a real file; the PostgreSQL entry joins
- * when that dialect is built.
+ * The store conformance suite, run by both vitest projects: SQLite on a real file, PostgreSQL on a fresh schema of
+ * TEAM_TABLE_TEST_PG (tempDbPath gives whichever the project tests).
  */
-const dialects = [{ name: 'sqlite', location: () => tempDbPath() }];
+const dialects = [{ name: TEST_DIALECT, location: () => tempDbPath() }];
 
 describe.each(dialects)('store on $name', ({ location }) => {
   it('migrates a new database to the latest schema version, once', async () => {
@@ -67,7 +67,7 @@ describe.each(dialects)('store on $name', ({ location }) => {
     expect(before.map((e) => e.seq)).toEqual([...before.map((e) => e.seq)].sort((a, b) => a - b));
   });
 
-  it('runs with WAL, foreign keys and a busy timeout', async () => {
+  it.runIf(TEST_DIALECT === 'sqlite')('runs with WAL, foreign keys and a busy timeout', async () => {
     const t = await openCore();
     const pragma = async (name: string) => Object.values((await sql.raw(`pragma ${name}`).execute(t.store.db)).rows[0] as object)[0];
     expect(await pragma('journal_mode')).toBe('wal');

@@ -195,5 +195,6 @@ export const core: Migration = {
     await db.schema.createIndex('events_by_team').on('team_events').columns(['team_id', 'seq']).execute();
     await db.schema.createIndex('events_by_related').on('team_events').columns(['related_id', 'seq']).execute();
     await dialect.appendOnly(db, 'team_events');
+    await dialect.orderedLog(db, 'team_events', 'seq');
   },
 };

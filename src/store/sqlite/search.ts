@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Progress, SearchIndex, SearchQuery, SearchRow, SearchTerm } from '../search.js';
 import { MATCH_END, MATCH_START } from '../search.js';
+import { ENTRY_FIELDS, SOURCES, entryColumns, kindList, on } from '../searchSources.js';
+import type { Source } from '../searchSources.js';
 
 /**
  * Full-text search on SQLite: an FTS5 table `search_text` (title, body) beside `search_entries`, which holds what the
@@ -12,95 +14,6 @@ import { MATCH_END, MATCH_START } from '../search.js';
  * from a lone FTS5 table scans it whole (a purge of many messages in a million would take minutes). Rejected too:
  * FTS5 over the source tables' own rowids (VACUUM may renumber them) and an external-content table (five sources).
  */
-
-/** A source of searchable text; its SQL expressions read the row as `$` (`new`, `old` or a table alias). */
-interface Source {
-  table: string;
-  /** The kinds this table's rows are indexed as (a delete removes any of them). */
-  kinds: string[];
-  kind: string;
-  author: string;
-  toAgent: string;
-  taskId: string;
-  at: string;
-  expiresAt: string;
-  title: string;
-  body: string;
-  /** Whether the row is searchable at all. */
-  when: string;
-  /** A change of any of these re-indexes the row. */
-  columns: string[];
-}
-
-const SOURCES: Source[] = [
-  {
-    table: 'team_messages',
-    kinds: ['message', 'comment'],
-    kind: "case when $.type <> '' then 'comment' else 'message' end",
-    author: "coalesce(nullif($.from_agent, ''), $.from_user)",
-    toAgent: '$.to_agent',
-    taskId: '$.task_id',
-    at: '$.created_at',
-    expiresAt: "''",
-    title: "''",
-    body: '$.content',
-    // A deleted message is hidden from every mailbox, and so from search.
-    when: "$.deleted_at = ''",
-    columns: ['content', 'deleted_at', 'to_agent', 'task_id'],
-  },
-  {
-    table: 'team_tasks',
-    kinds: ['task'],
-    kind: "'task'",
-    author: '$.created_by',
-    toAgent: "''",
-    taskId: '$.id',
-    at: '$.updated_at',
-    expiresAt: "''",
-    title: '$.title',
-    body: '$.description',
-    when: '1',
-    // Every task write saves the whole row; only a change of its text re-indexes it.
-    columns: ['title', 'description'],
-  },
-  {
-    table: 'team_documents',
-    kinds: ['document'],
-    kind: "'document'",
-    author: '$.author',
-    toAgent: "''",
-    taskId: '$.task_id',
-    at: '$.updated_at',
-    expiresAt: "''",
-    title: '$.title',
-    body: '$.content',
-    when: '1',
-    columns: ['title', 'content', 'task_id', 'author'],
-  },
-  {
-    table: 'team_facts',
-    kinds: ['fact'],
-    kind: "'fact'",
-    author: '$.author',
-    toAgent: "''",
-    taskId: "''",
-    at: '$.updated_at',
-    expiresAt: '$.expires_at',
-    title: "case when $.namespace = 'default' then $.key else $.namespace || '/' || $.key end",
-    body: '$.value',
-    when: '1',
-    columns: ['value', 'key', 'namespace', 'expires_at', 'author', 'updated_at'],
-  },
-];
-
-const on = (expression: string, row: string) => expression.replaceAll('$.', `${row}.`);
-const kindList = (source: Source) => source.kinds.map((k) => `'${k}'`).join(', ');
-
-function entryColumns(source: Source, row: string): string {
-  return [source.kind, '$.id', '$.team_id', source.author, source.toAgent, source.taskId, source.at, source.expiresAt].map((e) => on(e, row)).join(', ');
-}
-
-const ENTRY_FIELDS = 'kind, ref_id, team_id, author, to_agent, task_id, at, expires_at';
 
 function indexRow(source: Source, row: 'new'): string {
   return `insert into search_entries (${ENTRY_FIELDS}) select ${entryColumns(source, row)} where ${on(source.when, row)};

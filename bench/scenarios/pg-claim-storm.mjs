@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// Claim storm on PostgreSQL: a backlog of BACKLOG inbox tasks drained by 1, 4 and 16 concurrent claimers, in one
+// run on the same database (BENCH_PG, else TEAM_TABLE_TEST_PG; each variant its own fresh schema):
+//   - team-table: claim_next through the core in this process (a pool of 20), each claimer an agent of its own,
+//     looping until the answer is task null. The whole call: validation, the shared write lock, the SKIP LOCKED
+//     read, the claim's writes and events, rules and notification routing.
+//   - bare SKIP LOCKED: one statement per claim on a pg pool, `UPDATE team_tasks … WHERE id = (SELECT id …
+//     ORDER BY priority, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id`: the floor of a claim.
+//   - graphile-worker: its own worker draining as many jobs with a task that does nothing (its claim, its
+//     completion), concurrency 1, 4, 16; migrations outside the timing.
+// Each drain is checked: every task (job) taken exactly once.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { ROOT, describeMachine, fmt, passFail, printTable, runIfMain, writeResult } from '../lib.mjs';
+
+export const name = 'pg-claim-storm';
+const URL_BASE = process.env.BENCH_PG ?? process.env.TEAM_TABLE_TEST_PG;
+const BACKLOG = Number(process.env.BENCH_CLAIM_BACKLOG) || 1_000;
+const COUNTS = (process.env.BENCH_CLAIM_PROCESSES ?? '1,4,16').split(',').map(Number);
+const GOALS = { scaling: 3, vsGraphile: 1.5, vsBare: 0.8 };
+const OWNER = { kind: 'owner', name: 'bench' };
+const load = (...path) => import(pathToFileURL(join(ROOT, 'dist', ...path)).href);
+
+const schemaName = (what) => `bench_${what}_${randomBytes(4).toString('hex')}`;
+const urlFor = (schema, pool) => {
+  const url = new URL(URL_BASE);
+  url.searchParams.set('schema', schema);
+  url.searchParams.set('pool_size', String(pool));
+  return url.toString();
+};
+
+async function dropSchemas(schemas) {
+  const admin = new pg.Client({ connectionString: URL_BASE });
+  await admin.connect();
+  for (const schema of schemas) await admin.query(`drop schema if exists ${schema} cascade`);
+  await admin.end();
+}
+
+/** A fresh team-table schema with `agents` agents and the backlog, inserted with SQL in one transaction. */
+async function backlogDatabase(Store, Core, agents) {
+  const schema = schemaName('tt');
+  const store = await Store.open(urlFor(schema, 20));
+  const core = new Core(store);
+  const team = await core.call(OWNER, 'team_manage', { action: 'create', name: 'Bench' });
+  for (let k = 1; k <= agents; k++) await core.call(OWNER, 'team_agent', { action: 'create', name: `a${k}` });
+  const base = Date.now() - BACKLOG - 60_000;
+  const at = (i) => new Date(base + i).toISOString();
+  const rows = Array.from({ length: BACKLOG }, (_, i) => ({
+    id: `b${String(i).padStart(7, '0')}`,
+    team_id: team.id,
+    title: `t${i}`,
+    status: 'inbox',
+    priority: 1 + (i % 5),
+    created_by: OWNER.name,
+    created_at: at(i),
+    updated_at: at(i),
+  }));
+  await store.write(async (tx) => {
+    for (let i = 0; i < rows.length; i += 1_000) await tx.insertInto('team_tasks').values(rows.slice(i, i + 1_000)).execute();
+  });
+  return { schema, store, core, teamId: team.id };
+}
+
+/** Runs `claimers` loops of `claim` (resolving to an id, or undefined when none is left); returns claims/s and the ids. */
+async function drain(claimers, claim) {
+  const taken = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: claimers }, async (_, k) => {
+      for (;;) {
+        const id = await claim(k);
+        if (id === undefined) return;
+        taken.push(id);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { rate: taken.length / seconds, exactlyOnce: taken.length === BACKLOG && new Set(taken).size === BACKLOG };
+}
+
+async function teamTable(Store, Core, claimers) {
+  const { schema, store, core, teamId } = await backlogDatabase(Store, Core, claimers);
+  try {
+    const result = await drain(claimers, async (k) => (await core.call({ kind: 'agent', id: `a${k + 1}` }, 'team_task', { action: 'claim_next', team_id: teamId })).task?.id);
+    const events = await store.db.selectFrom('team_events').select((eb) => eb.fn.countAll().as('n')).where('type', '=', 'task_claimed').executeTakeFirstOrThrow();
+    return { ...result, exactlyOnce: result.exactlyOnce && Number(events.n) === BACKLOG, schema };
+  } finally {
+    await store.close();
+  }
+}
+
+async function bare(Store, Core, claimers) {
+  const { schema, store, teamId } = await backlogDatabase(Store, Core, claimers);
+  await store.close();
+  const pool = new pg.Pool({ connectionString: URL_BASE, max: claimers, options: `-c search_path=${schema}` });
+  try {
+    const result = await drain(claimers, async (k) => {
+      const { rows } = await pool.query(
+        `update team_tasks set status = 'in_progress', claimed_by = $1, version = version + 1
+         where id = (select id from team_tasks where team_id = $2 and status = 'inbox' and claimed_by = ''
+                     order by priority, created_at, id limit 1 for update skip locked)
+         returning id`,
+        [`a${k + 1}`, teamId],
+      );
+      return rows[0]?.id;
+    });
+    return { ...result, schema };
+  } finally {
+    await pool.end();
+  }
+}
+
+async function graphile(claimers) {
+  const { makeWorkerUtils, run, runMigrations } = await import('graphile-worker');
+  const schema = schemaName('gw');
+  const options = { connectionString: URL_BASE, schema, logger: quietLogger(await import('graphile-worker')) };
+  await runMigrations(options);
+  const utils = await makeWorkerUtils(options);
+  // Its own SQL API, in one statement: add_job once per job.
+  await utils.withPgClient((client) => client.query(`select ${schema}.add_job('claim', json_build_object('i', g)) from generate_series(0, $1 - 1) g`, [BACKLOG]));
+  await utils.release();
+  const seen = [];
+  let finished;
+  const done = new Promise((resolve) => (finished = resolve));
+  const started = performance.now();
+  const runner = await run({
+    ...options,
+    concurrency: claimers,
+    noHandleSignals: true,
+    pollInterval: 1_000,
+    taskList: {
+      claim: async (payload) => {
+        seen.push(payload.i);
+      },
+    },
+  });
+  runner.events.on('job:complete', () => {
+    if (seen.length === BACKLOG) finished();
+  });
+  await done;
+  const seconds = (performance.now() - started) / 1000;
+  await runner.stop();
+  return { rate: BACKLOG / seconds, exactlyOnce: new Set(seen).size === BACKLOG && seen.length === BACKLOG, schema };
+}
+
+const quietLogger = ({ Logger }) => new Logger(() => () => {});
+
+export async function run() {
+  if (!URL_BASE) {
+    console.log('pg-claim-storm: skipped (set BENCH_PG or TEAM_TABLE_TEST_PG to a PostgreSQL URL)');
+    return;
+  }
+  const { Store } = await load('store', 'store.js');
+  const { Core } = await load('core', 'core.js');
+  console.log(`pg-claim-storm: ${BACKLOG} tasks, claimers ${COUNTS.join('/')}, on ${new URL(URL_BASE).host}; ${describeMachine()}`);
+  const variants = { 'team-table claim_next (core)': teamTable, 'bare SKIP LOCKED statement': bare, 'graphile-worker': (_s, _c, n) => graphile(n) };
+  const results = {};
+  const schemas = [];
+  for (const claimers of COUNTS) {
+    for (const [variant, measure] of Object.entries(variants)) {
+      const result = await measure(Store, Core, claimers);
+      schemas.push(result.schema);
+      (results[variant] ??= {})[claimers] = result;
+    }
+  }
+  await dropSchemas(schemas);
+  const ours = results['team-table claim_next (core)'];
+  const rows = [];
+  for (const [variant, byCount] of Object.entries(results)) {
+    for (const claimers of COUNTS) {
+      const r = byCount[claimers];
+      rows.push([variant, claimers, r.rate, fmt(ours[claimers].rate / r.rate, 2), passFail(r.exactlyOnce)]);
+    }
+  }
+  printTable('claims/s on PostgreSQL', ['variant', 'claimers', 'claims/s', 'team-table ÷ this', 'exactly once'], rows);
+  const most = Math.max(...COUNTS);
+  const least = Math.min(...COUNTS);
+  const goals = {
+    scaling: ours[most].rate / ours[least].rate,
+    vsGraphile: ours[most].rate / results['graphile-worker'][most].rate,
+    vsBare: ours[most].rate / results['bare SKIP LOCKED statement'][most].rate,
+  };
+  console.log(`\n  team-table ${most} ÷ ${least} claimers: ${fmt(goals.scaling, 2)} (goal ≥ ${GOALS.scaling}) ${passFail(goals.scaling >= GOALS.scaling)}`);
+  console.log(`  team-table ÷ graphile-worker at ${most}: ${fmt(goals.vsGraphile, 2)} (goal ≥ ${GOALS.vsGraphile}) ${passFail(goals.vsGraphile >= GOALS.vsGraphile)}`);
+  console.log(`  team-table ÷ bare SKIP LOCKED at ${most}: ${fmt(goals.vsBare, 2)} (goal ≥ ${GOALS.vsBare}) ${passFail(goals.vsBare >= GOALS.vsBare)}`);
+  const file = writeResult(name, { backlog: BACKLOG, results, goals });
+  console.log(`  → ${file}`);
+}
+
+runIfMain(import.meta.url, run);

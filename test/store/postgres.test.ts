@@ -1,0 +1,150 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Core } from '../../src/core/core.js';
+import type { EventRow } from '../../src/store/schema.js';
+import { Store } from '../../src/store/store.js';
+import { OWNER, agent, runCli, tempFilePath, tempPgUrl } from '../helpers.js';
+import { PgProxy } from '../replicas/proxy.js';
+
+/** What only PostgreSQL has to get right: a database that goes away and comes back, commit order, a dead listener. */
+
+const proxies: PgProxy[] = [];
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close().catch(() => {});
+  for (const proxy of proxies.splice(0)) await proxy.stop();
+});
+
+async function open(url: string) {
+  const store = await Store.open(url);
+  stores.push(store);
+  return { store, core: new Core(store) };
+}
+
+async function proxied(url: string) {
+  const proxy = await PgProxy.forUrl(url).start();
+  proxies.push(proxy);
+  return proxy;
+}
+
+async function eventually(condition: () => boolean | Promise<boolean>, what: string) {
+  for (let waited = 0; !(await condition()); waited += 20) {
+    if (waited > 30_000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const createTeam = (core: Core, name: string) => core.call(OWNER, 'team_manage', { action: 'create', name });
+const saveFact = (core: Core, key: string) => core.call(OWNER, 'team_memory', { action: 'fact_save', team_id: 'ops', key, value: key });
+
+describe('PostgreSQL', () => {
+  it('names the host when it cannot be reached, and serves again once it is back, without reopening', async () => {
+    const url = tempPgUrl();
+    const proxy = await proxied(url);
+    const { core } = await open(proxy.url(url));
+    await createTeam(core, 'Ops');
+    await proxy.stop();
+    await expect(saveFact(core, 'while-down')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining(`127.0.0.1:${proxy.port}`) });
+    await expect(Store.open(proxy.url(url))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/cannot reach it \(ECONNREFUSED\)/) });
+    await proxy.start();
+    expect(await saveFact(core, 'after')).toMatchObject({ key: 'after' });
+    const { facts } = await core.call(OWNER, 'team_memory', { action: 'fact_list', team_id: 'ops' });
+    expect(facts.map((f: { key: string }) => f.key)).toEqual(['after']);
+  });
+
+  it('numbers events in commit order: a reader never sees a number while a smaller one may still commit', async () => {
+    const url = tempPgUrl();
+    const { store, core } = await open(url);
+    await createTeam(core, 'Ops');
+    const received: EventRow[] = [];
+    const subscription = store.feed.subscribe(await store.feed.head(), (events) => received.push(...events));
+    // Two claims' worth of writes side by side (shared mode): the first appends an event and stays open.
+    let releaseFirst!: () => void;
+    const held = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let firstAppended!: () => void;
+    const appended = new Promise<void>((resolve) => (firstAppended = resolve));
+    const append = (tx: Parameters<Parameters<Store['write']>[0]>[0], id: string) =>
+      tx.insertInto('team_events').values({ id, team_id: 'ops', type: 'test', agent_id: '', message: id, related_id: '', data: '{}', created_at: new Date().toISOString() } as never).execute();
+    const first = store.write(async (tx) => {
+      await append(tx, 'first');
+      firstAppended();
+      await held;
+    }, 'shared');
+    await appended;
+    const second = store.write((tx) => append(tx, 'second'), 'shared');
+    // The second waits for the first's number to commit: PostgreSQL shows it waiting on the log's lock.
+    await eventually(async () => {
+      const waiting = await sql<{ n: number }>`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into "team_events"%'`.execute(store.db);
+      return waiting.rows[0]!.n > 0;
+    }, 'the second append to wait');
+    const logged = await store.db.selectFrom('team_events').select('id').where('type', '=', 'test').execute();
+    expect(logged).toEqual([]);
+    releaseFirst();
+    await Promise.all([first, second]);
+    await eventually(() => received.filter((e) => e.type === 'test').length === 2, 'both events');
+    const seqs = received.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(received.filter((e) => e.type === 'test').map((e) => e.id)).toEqual(['first', 'second']);
+    subscription.close();
+  });
+
+  it('keeps the feed going when its listening connection goes half-open, and listens again', async () => {
+    const url = tempPgUrl();
+    const proxy = await proxied(url);
+    const { store } = await open(proxy.url(url));
+    const { core: writer } = await open(url);
+    await createTeam(writer, 'Ops');
+    const received: EventRow[] = [];
+    const subscription = store.feed.subscribe(await store.feed.head(), (events) => received.push(...events));
+    await eventually(() => proxy.listenConnections === 1, 'the feed to listen');
+    proxy.silenceListeners();
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    for (const key of keys.slice(0, 10)) await saveFact(writer, key);
+    // Polling carries on meanwhile; the silent listener fails its probe and a new one connects.
+    await eventually(() => proxy.listenConnections === 2, 'a new listening connection');
+    for (const key of keys.slice(10)) await saveFact(writer, key);
+    const created = () => received.filter((e) => e.type === 'fact_created').map((e) => JSON.parse(e.data).key);
+    await eventually(() => created().length === keys.length, 'every fact_created event');
+    expect(created()).toEqual(keys);
+    expect(new Set(received.map((e) => e.seq)).size).toBe(received.length);
+    subscription.close();
+  });
+
+  it('moves a team from SQLite to PostgreSQL and back with export | import, row for row', async () => {
+    const file = tempFilePath();
+    const { core } = await open(file);
+    await createTeam(core, 'Ops');
+    await core.call(OWNER, 'team_agent', { action: 'create', team_id: 'ops', name: 'Loki' });
+    const task = await core.call(OWNER, 'team_task', { action: 'create', team_id: 'ops', title: 'Move us', labels: ['pg'], assignees: ['loki'] });
+    await core.call(agent('loki'), 'team_task', { action: 'claim', task_id: task.id });
+    await core.call(agent('loki'), 'team_comm', { action: 'comment', task_id: task.id, content: 'the migration works' });
+    await saveFact(core, 'region');
+    const strip = (text: string) => text.replace(/"exported_at":"[^"]+"/, '');
+    const fromSqlite = await runCli(['export', '--db', file]);
+    expect(fromSqlite.code, fromSqlite.stderr).toBe(0);
+    const url = tempPgUrl();
+    const intoPg = await runCli(['import', '-', '--db', url, '--json'], { input: fromSqlite.stdout });
+    expect(intoPg.code, intoPg.stderr).toBe(0);
+    expect(JSON.parse(intoPg.stdout)).toMatchObject({ teams: [expect.any(String)], events_renumbered: false });
+    const fromPg = await runCli(['export', '--db', url]);
+    expect(strip(fromPg.stdout)).toBe(strip(fromSqlite.stdout));
+    // The search index and the sequence follow on PostgreSQL: new events number after the imported ones.
+    const search = await runCli(['search', 'migration', '--db', url, '--team', 'ops', '--json']);
+    expect(JSON.parse(search.stdout).hits).toMatchObject([{ kind: 'comment' }]);
+    const { core: onPg } = await open(url);
+    await saveFact(onPg, 'after-move');
+    const seqs = (await stores.at(-1)!.db.selectFrom('team_events').select('seq').orderBy('seq').execute()).map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const back = tempFilePath();
+    const intoSqlite = await runCli(['import', '-', '--db', back], { input: fromPg.stdout });
+    expect(intoSqlite.code, intoSqlite.stderr).toBe(0);
+    expect(strip((await runCli(['export', '--db', back])).stdout)).toBe(strip(fromSqlite.stdout));
+  });
+
+  it('refuses backup and restore of a PostgreSQL database, naming pg_dump', async () => {
+    const url = tempPgUrl();
+    const backup = await runCli(['backup', tempFilePath(), '--db', url]);
+    expect(backup.code).not.toBe(0);
+    expect(backup.stderr).toMatch(/pg_dump/);
+  });
+});
