@@ -12,9 +12,9 @@ interface IndexStep {
 
 /**
  * Indexes that keep every read of a heartbeat as fast with months of history as on the first day (issue 8; the
- * `scale` benchmark found them with the query plans, see docs/architecture.md "Indexes"). Each one is what a
- * query seeks and then reads in order, stopping after one page, instead of reading the whole history of an agent,
- * a team or the event log.
+ * `scale` benchmark found them with the query plans, see docs/architecture.md "Flat as history grows"). Each one
+ * is what a query seeks and then reads in order, stopping after one page, instead of reading the whole history of
+ * an agent, a team or the event log.
  */
 const STEPS: IndexStep[] = [
   // Mailbox: the page of inbox, the unread ones, and what mention_check hands out, each in the order it is read.
