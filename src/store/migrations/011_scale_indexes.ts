@@ -12,9 +12,9 @@ interface IndexStep {
 
 /**
  * Indexes that keep every read of a heartbeat as fast with months of history as on the first day (issue 8; the
- * `scale` benchmark found them with the query plans, see docs/architecture.md "Indexes"). Each one is what a
- * query seeks and then reads in order, stopping after one page, instead of reading the whole history of an agent,
- * a team or the event log.
+ * `scale` benchmark found them with the query plans, see docs/architecture.md "Flat as history grows"). Each one
+ * is what a query seeks and then reads in order, stopping after one page, instead of reading the whole history of
+ * an agent, a team or the event log.
  */
 const STEPS: IndexStep[] = [
   // Mailbox: the page of inbox, the unread ones, and what mention_check hands out, each in the order it is read.
@@ -46,16 +46,18 @@ export const scaleIndexes: Migration = {
       rows.set(table, Number(row.n));
     }
     const total = STEPS.reduce((n, s) => n + rows.get(s.table)!, 0);
+    // A new database has nothing to index: nothing to show.
+    const report = total > 0 ? progress : undefined;
     const started = Date.now();
     let done = 0;
     for (const step of STEPS) {
       const elapsed = (Date.now() - started) / 1000;
       const left = done > 0 ? ` (about ${Math.ceil((elapsed / done) * (total - done))} s left)` : '';
-      progress?.(`adding index ${step.name} to ${rows.get(step.table)!.toLocaleString('en-US')} rows of ${step.table}${left}`, done, total);
+      report?.(`adding index ${step.name} to ${rows.get(step.table)!.toLocaleString('en-US')} rows of ${step.table}${left}`, done, total);
       await db.schema.createIndex(step.name).on(step.table).columns(step.columns).execute();
       if (step.replaces) await db.schema.dropIndex(step.replaces).execute();
       done += rows.get(step.table)!;
     }
-    progress?.('adding indexes', total, total);
+    report?.('adding indexes', total, total);
   },
 };
