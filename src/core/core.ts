@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { EventFeed } from '../store/feed.js';
 import { Leader } from '../store/leader.js';
 import type { LeaderOptions } from '../store/leader.js';
+import type { RateLimitStore } from '../store/rateLimits.js';
 import type { AgentRow } from '../store/schema.js';
 import type { Db, Store } from '../store/store.js';
 import { TOOL_NAMES } from './action.js';
@@ -140,6 +141,14 @@ export class Core {
    */
   leader(name: string, options: LeaderOptions = {}): Leader {
     return new Leader(this.store.leases, name, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, { log: this.log, ...options });
+  }
+
+  /**
+   * Request budgets every server on this database shares (replicas of one PostgreSQL database); undefined where
+   * one server's memory is the right place for them (SQLite).
+   */
+  get sharedRateLimits(): RateLimitStore | undefined {
+    return this.store.dialect.rateLimits;
   }
 
   /** Requeues expired leases, drops expired facts and runs the idle-agent rules, in one transaction; servers call it on a timer. */

@@ -1,7 +1,9 @@
+import type { Core } from '../core/core.js';
+
 /**
- * How many requests one caller may make. The server asks before each request; the answer is a cache of recent
- * traffic, not state that must survive or be shared — several servers each allow the full budget, which a
- * store-backed implementation of this interface would tighten to one budget across them.
+ * How many requests one caller may make. The server asks before each request. One server keeps the budgets in its
+ * memory; replicas of one PostgreSQL database share them in the database, so a caller spread over N replicas gets
+ * one budget, not N.
  */
 export interface RateLimiter {
   /** Takes one request from `key`'s budget: 0 when allowed, else how many seconds until the next one is. */
@@ -64,6 +66,12 @@ export class MemoryRateLimiter implements RateLimiter {
     this.lastSweep = now;
     for (const [key, bucket] of this.buckets) if (now - bucket.at > IDLE_MS) this.buckets.delete(key);
   }
+}
+
+/** The budgets every server on the database shares, when the store keeps them (PostgreSQL), else this process's. */
+export function rateLimiter(core: Core, limit: RateLimit): RateLimiter {
+  const shared = core.sharedRateLimits;
+  return shared ? { take: (key) => shared.take(key, limit) } : new MemoryRateLimiter(limit);
 }
 
 /** No limit (`--rate-limit 0`). */

@@ -11,7 +11,7 @@ import { hostPolicy, isLoopback } from './guard.js';
 import type { HostPolicy } from './guard.js';
 import { mcpHandler } from './mcp.js';
 import type { McpHttpHandler } from './mcp.js';
-import { DEFAULT_RATE_LIMIT, MemoryRateLimiter, unlimited } from './rateLimit.js';
+import { DEFAULT_RATE_LIMIT, rateLimiter, unlimited } from './rateLimit.js';
 import type { RateLimit } from './rateLimit.js';
 
 /** The largest document (LIMITS.documentContent characters), at 4 bytes a character in UTF-8, escaped in JSON. */
@@ -72,7 +72,7 @@ export async function startHttpServer(core: Core, options: HttpServerOptions): P
     core,
     log,
     hosts,
-    limiter: limit ? new MemoryRateLimiter(limit) : unlimited,
+    limiter: limit ? rateLimiter(core, limit) : unlimited,
     maxBodyBytes: MAX_BODY_BYTES,
     streams,
     mcp,

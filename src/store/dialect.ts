@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { TeamTableError } from '../core/errors.js';
 import type { CommitSignal } from './feed.js';
 import type { LeaseStore } from './leader.js';
+import type { RateLimitStore } from './rateLimits.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -39,5 +40,7 @@ export interface StoreDialect {
   readonly commits: CommitSignal;
   /** Leases on background work that one process per database does at a time. */
   readonly leases: LeaseStore;
+  /** Request budgets shared by every server on the database; absent where one server keeps them in memory. */
+  readonly rateLimits?: RateLimitStore;
   close(): Promise<void>;
 }

@@ -432,7 +432,18 @@ export interface Database {
   tokens: TokensTable;
   notification_rules: NotificationRulesTable;
   notification_deliveries: NotificationDeliveriesTable;
+  rate_limits: RateLimitsTable;
   schema_version: SchemaVersionTable;
+}
+
+/** A caller's request budget on the HTTP server, shared by replicas (src/store/postgres/rateLimits.ts). */
+export interface RateLimitsTable {
+  key: string;
+  tokens: number;
+  /** Milliseconds since the epoch on the database's clock, when the bucket was last taken from. */
+  at: number;
+  /** Whether that last request was allowed. */
+  allowed: boolean;
 }
 
 export type TeamRow = Selectable<TeamsTable>;

@@ -115,3 +115,21 @@ describe('three replicas on one PostgreSQL database', () => {
     await stream.until(() => stream.logEvents().some((e) => e.type === 'message_sent'), 'a message after the terminations');
   });
 });
+
+describe('the rate limit across replicas', () => {
+  it('gives a token one budget however many replicas it spreads its requests over', async () => {
+    const t = await fileCore();
+    await t.call(OWNER, 'team_manage', { action: 'create', name: 'Ops' });
+    for (const id of ['a1', 'a2']) await t.call(OWNER, 'team_agent', { action: 'create', name: id });
+    const a1 = (await tokenFor(t, { agent_id: 'a1' })).token;
+    const a2 = (await tokenFor(t, { agent_id: 'a2' })).token;
+    // Six a minute: one request at once, the next ten seconds later.
+    const [first, second] = await Promise.all([0, 1].map(() => startServer(t.path, ['--rate-limit', '6'])));
+    expect((await request(first!, 'GET', '/api/v1/tasks', { token: a1 })).status).toBe(200);
+    const limited = await request(second!, 'GET', '/api/v1/tasks', { token: a1 });
+    expect(limited).toMatchObject({ status: 429, body: { error: { code: 'RATE_LIMITED' } } });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await request(second!, 'GET', '/api/v1/tasks', { token: a2 })).status).toBe(200);
+    expect((await request(first!, 'GET', '/api/v1/tasks', { token: a2 })).status).toBe(429);
+  });
+});

@@ -5,6 +5,7 @@ import type { StoreDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { postgresCommits } from './commits.js';
 import { postgresLeases } from './leases.js';
+import { postgresRateLimits } from './rateLimits.js';
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
@@ -185,6 +186,7 @@ export function openPostgres(location: string): StoreDialect {
     storeError: (error) => postgresFailure(error, target.label),
     commits,
     leases,
+    rateLimits: postgresRateLimits(db),
     async close() {
       await commits.close?.();
       await leases.close?.();
