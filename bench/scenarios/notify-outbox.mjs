@@ -13,8 +13,8 @@
 //    (startNotificationSender, as serve does) and a webhook receiver in another (bench/fixtures/receiver.mjs):
 //    deliveries per second from the first call until the receiver has them all, and the calls' own rate.
 import { fork, spawn } from 'node:child_process';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -8,7 +8,6 @@ import { migrate } from './migrate.js';
 import type { MigrationProgress } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { isPostgresUrl } from './location.js';
-import { openPostgres } from './postgres/open.js';
 import { openSqlite } from './sqlite/open.js';
 
 export type Db = Kysely<Database>;
@@ -32,7 +31,8 @@ export class Store {
    * leaves nothing open: a caller may simply try again once the cause is fixed.
    */
   static async open(location: string, options: OpenOptions = {}): Promise<Store> {
-    const dialect = isPostgresUrl(location) ? openPostgres(location) : openSqlite(location);
+    // Loaded only for a postgres:// URL: the pg driver costs a SQLite server's start some 70 ms.
+    const dialect = isPostgresUrl(location) ? (await import('./postgres/open.js')).openPostgres(location) : openSqlite(location);
     try {
       await migrate(dialect, options.schemaVersion, options.progress);
     } catch (error) {
