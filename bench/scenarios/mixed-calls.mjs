@@ -6,47 +6,19 @@
 // Baseline in the same run, same shape: SESSIONS minimal SDK servers (bench/fixtures/minimal-server.mjs), CALLS
 // no-op `echo` calls each, concurrently; the two phases alternate (no-op, mixed, no-op, mixed).
 // Reports each call's latency (client side, ms): p50 and p99 of all calls and per action, against the no-op's.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { CLI, MINIMAL_SERVER, describeMachine, fmt, printTable, quantile, runIfMain, writeResult } from '../lib.mjs';
+import { connect, insertBacklog } from '../stdio.mjs';
 
 export const name = 'mixed-calls';
 const SESSIONS = Number(process.env.BENCH_MIXED_SESSIONS) || 20;
 const CALLS = Number(process.env.BENCH_MIXED_CALLS) || 500;
 const ROUNDS = 2;
 
-async function connect(args) {
-  const transport = new StdioClientTransport({ command: process.execPath, args, stderr: 'pipe' });
-  let stderr = '';
-  transport.stderr?.on('data', (d) => (stderr = `${stderr}${d}`.slice(-5000)));
-  const client = new Client({ name: 'bench', version: '0' });
-  await client.connect(transport);
-  await client.listTools(); // the client caches the output schemas it validates answers against
-  return { client, stderr: () => stderr };
-}
 
-/** `count` inbox tasks written straight into the file (priorities cycling 1…5, 1 ms apart). */
-function insertBacklog(db, teamId, count) {
-  const raw = new Database(db, { timeout: 30_000 });
-  try {
-    const insert = raw.prepare('INSERT INTO team_tasks (id, team_id, title, priority, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const base = Date.now() - count - 60_000;
-    raw.transaction(() => {
-      for (let i = 0; i < count; i++) {
-        const at = new Date(base + i).toISOString();
-        insert.run(`m${randomBytes(6).toString('hex')}`, teamId, `task ${i}`, 1 + (i % 5), 'bench', at, at);
-      }
-    })();
-  } finally {
-    raw.close();
-  }
-}
 
 /** The cycle of one agent's calls; `state.task` is the task it holds (claim_next sets it, done clears it). */
 const CYCLE = [

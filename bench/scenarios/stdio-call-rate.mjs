@@ -11,11 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { randomBytes } from 'node:crypto';
-import Database from 'better-sqlite3';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { CLI, MINIMAL_SERVER, describeMachine, fmt, passFail, printTable, runIfMain, stats, writeResult } from '../lib.mjs';
+import { connect, insertBacklog } from '../stdio.mjs';
 
 export const name = 'stdio-call-rate';
 const CALLS = Number(process.env.BENCH_CALLS) || 2_000;
@@ -23,14 +20,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS) || 5;
 const WARMUP_CALLS = 200;
 const GOAL_RATIO = 0.5;
 
-async function connect(args) {
-  const transport = new StdioClientTransport({ command: process.execPath, args, stderr: 'pipe' });
-  let stderr = '';
-  transport.stderr?.on('data', (d) => (stderr = `${stderr}${d}`.slice(-5000)));
-  const client = new Client({ name: 'bench', version: '0' });
-  await client.connect(transport);
-  return { client, stderr: () => stderr };
-}
 
 /** Calls `tool(args)` `count` times, one after the other; returns calls per second. `check` vets each answer. */
 async function rate(session, tool, args, count, check = () => true) {
@@ -42,22 +31,6 @@ async function rate(session, tool, args, count, check = () => true) {
   return (count / (performance.now() - t0)) * 1000;
 }
 
-/** `count` inbox tasks of team `teamId` written straight into the file (priorities cycling 1…5, 1 ms apart). */
-function insertBacklog(db, teamId, count) {
-  const raw = new Database(db, { timeout: 30_000 });
-  try {
-    const insert = raw.prepare('INSERT INTO team_tasks (id, team_id, title, priority, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const base = Date.now() - count - 60_000;
-    raw.transaction(() => {
-      for (let i = 0; i < count; i++) {
-        const at = new Date(base + i).toISOString();
-        insert.run(`b${randomBytes(6).toString('hex')}`, teamId, `t${i}`, 1 + (i % 5), 'bench', at, at);
-      }
-    })();
-  } finally {
-    raw.close();
-  }
-}
 
 export async function run() {
   console.log(`\n== ${name}: sequential tool calls over stdio (${ROUNDS} rounds × ${CALLS} calls, interleaved)`);
