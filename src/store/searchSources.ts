@@ -1,3 +1,7 @@
+import { sql } from 'kysely';
+import type { RawBuilder } from 'kysely';
+import type { SearchQuery } from './search.js';
+
 /**
  * A source of searchable text, for both dialects' triggers and backfills; its SQL expressions (portable ones) read
  * the row as `$` (`new`, `old` or a table alias).
@@ -89,3 +93,22 @@ export function entryColumns(source: Source, row: string): string {
 }
 
 export const ENTRY_FIELDS = 'kind, ref_id, team_id, author, to_agent, task_id, at, expires_at';
+
+/**
+ * The conditions on `search_entries e` of a query: its teams, kinds, author (compared case-insensitively by
+ * `authorIs`, as each dialect does it), task, dates, the facts still alive, and privacy (another agent's direct mail
+ * is never found).
+ */
+export function entryFilters(q: SearchQuery, authorIs: (author: string) => RawBuilder<unknown>): RawBuilder<unknown>[] {
+  const list = (values: readonly string[]) => sql.join(values.map((v) => sql`${v}`));
+  return [
+    q.teamIds && sql`e.team_id in (${list(q.teamIds)})`,
+    q.kinds && sql`e.kind in (${list(q.kinds)})`,
+    q.author !== undefined && authorIs(q.author),
+    q.taskId !== undefined && sql`e.task_id = ${q.taskId}`,
+    q.since !== undefined && sql`e.at >= ${q.since}`,
+    q.until !== undefined && sql`e.at < ${q.until}`,
+    sql`(e.expires_at = '' or e.expires_at > ${q.now})`,
+    q.privateTo !== undefined && sql`(e.to_agent = '' or e.to_agent = ${q.privateTo} or e.author = ${q.privateTo})`,
+  ].filter((f): f is RawBuilder<unknown> => f !== false && f !== undefined);
+}

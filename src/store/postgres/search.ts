@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Progress, SearchIndex, SearchQuery, SearchRow, SearchTerm } from '../search.js';
 import { MATCH_END, MATCH_START } from '../search.js';
-import { ENTRY_FIELDS, SOURCES, entryColumns, kindList, on } from '../searchSources.js';
+import { ENTRY_FIELDS, SOURCES, entryColumns, entryFilters, kindList, on } from '../searchSources.js';
 import type { Source } from '../searchSources.js';
 
 /**
@@ -75,17 +75,7 @@ export const postgresSearch: SearchIndex = {
   },
 
   async query(db, q: SearchQuery): Promise<SearchRow[]> {
-    const list = (values: readonly string[]) => sql.join(values.map((v) => sql`${v}`));
-    const filters = [
-      q.teamIds && sql`e.team_id in (${list(q.teamIds)})`,
-      q.kinds && sql`e.kind in (${list(q.kinds)})`,
-      q.author !== undefined && sql`lower(e.author) = lower(${q.author})`,
-      q.taskId !== undefined && sql`e.task_id = ${q.taskId}`,
-      q.since !== undefined && sql`e.at >= ${q.since}`,
-      q.until !== undefined && sql`e.at < ${q.until}`,
-      sql`(e.expires_at = '' or e.expires_at > ${q.now})`,
-      q.privateTo !== undefined && sql`(e.to_agent = '' or e.to_agent = ${q.privateTo} or e.author = ${q.privateTo})`,
-    ].filter((f) => f !== false && f !== undefined);
+    const filters = entryFilters(q, (author) => sql`lower(e.author) = lower(${author})`);
     const config = sql.lit(CONFIG);
     const result = await sql<SearchRow>`
       select e.kind, e.ref_id, e.team_id, e.title, e.author, e.to_agent, e.task_id, e.at,
