@@ -1,18 +1,7 @@
 import type { Command } from 'commander';
+import type { SearchHit } from '../core/search.js';
 import { act, common, integer, list } from './common.js';
 import { clip, highlighted, table, when } from './style.js';
-
-interface Hit {
-  kind: string;
-  id: string;
-  title: string;
-  snippet: string;
-  highlights: [number, number][];
-  author: string;
-  to_agent: string;
-  task_id: string;
-  at: string;
-}
 
 /** `team-table search`: full-text search of messages, comments, tasks, documents and facts. */
 export function registerSearch(program: Command): void {
@@ -27,7 +16,7 @@ export function registerSearch(program: Command): void {
     .action(
       act(async (cli, words: string[]) => {
         const o = cli.options as Record<string, any>;
-        const answer = await cli.call<{ hits: Hit[]; next_cursor: string | null }>('team_memory', {
+        const answer = await cli.call<{ hits: SearchHit[]; next_cursor: string | null }>('team_memory', {
           action: 'search',
           query: words.join(' '),
           kinds: o.kind,
