@@ -28,6 +28,9 @@ import type { NotificationSettings } from './notificationConfig.js';
  * arrives during a run is queued once: not lost, not duplicated, whichever process saw it.
  */
 
+/** The name of the token each run over HTTP gets (src/runner/start.ts), revoked when the run ends or is recovered. */
+export const RUN_TOKEN_NAME = 'runner: one run';
+
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'idle', 'failed', 'timed_out', 'interrupted', 'skipped'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** How a run can end, as the runner reports it. */
@@ -330,7 +333,8 @@ export class RunBook {
 
   /**
    * Runs left `running` by another scheduler — one that died, or lost its leadership and killed them — are
-   * `interrupted`: their agent may be woken again. Called by a scheduler when it becomes the leader.
+   * `interrupted`: their agent may be woken again. Called by a scheduler when it becomes the leader, before it
+   * starts a run: every run token still valid then was made for a run of an earlier leader, and is revoked.
    */
   async recover(holder: string): Promise<number> {
     return this.write(async (ctx) => {
@@ -340,6 +344,7 @@ export class RunBook {
         .where('status', '=', 'running')
         .where('runner', '!=', holder)
         .executeTakeFirst();
+      await ctx.db.updateTable('tokens').set({ revoked_at: ctx.now, revoked_by: 'runner' }).where('name', '=', RUN_TOKEN_NAME).where('revoked_at', '=', '').execute();
       return Number(result.numUpdatedRows);
     });
   }

@@ -1,6 +1,7 @@
 import type { Core } from '../core/core.js';
 import type { Actor } from '../core/context.js';
 import type { Connection } from './job.js';
+import { RUN_TOKEN_NAME } from '../core/runs.js';
 import { Scheduler } from './scheduler.js';
 import type { SchedulerOptions } from './scheduler.js';
 
@@ -30,12 +31,12 @@ export const runnerEnabled = (env: NodeJS.ProcessEnv = process.env): boolean => 
 const RUNNER: Actor = { kind: 'owner', name: 'runner' };
 
 /**
- * Over HTTP, each run gets a token of its agent of its own, revoked when the run ends: no token outlives the run it
- * was made for, even when the process that made it dies (the next run's is another one).
+ * Over HTTP, each run gets a token of its agent of its own, revoked when the run ends; when the process that made it
+ * dies first, the next leader revokes it as it recovers the runs left running (`RunBook.recover`).
  */
 export const perRunTokens =
   (core: Core): NonNullable<Connection['tokenFor']> =>
   async (agentId) => {
-    const created = (await core.call(RUNNER, 'team_agent', { action: 'token_create', agent_id: agentId, name: 'runner: one run' })) as { id: string; token: string };
+    const created = (await core.call(RUNNER, 'team_agent', { action: 'token_create', agent_id: agentId, name: RUN_TOKEN_NAME })) as { id: string; token: string };
     return { token: created.token, release: async () => void (await core.call(RUNNER, 'team_agent', { action: 'token_revoke', token_id: created.id })) };
   };

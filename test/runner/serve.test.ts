@@ -56,4 +56,15 @@ describe('where the runner runs', () => {
     await release!();
     await expect(authenticate(t.store.db, token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'revoked' } });
   });
+
+  it("revokes a run's token that its dead runner never released, when the next leader recovers the runs", async () => {
+    const t = await openCore();
+    await t.call(OWNER, 'team_manage', { action: 'create', name: 'Engineering' });
+    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Siri' });
+    const { token } = await perRunTokens(t.core)('siri');
+    const ownersOwn = (await t.call(OWNER, 'team_agent', { action: 'token_create', agent_id: 'siri', name: 'laptop' })) as { token: string };
+    await t.core.runs.recover('the-next-leader');
+    await expect(authenticate(t.store.db, token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'revoked' } });
+    expect((await authenticate(t.store.db, ownersOwn.token)).actor).toMatchObject({ kind: 'agent', id: 'siri' });
+  });
 });
