@@ -100,13 +100,15 @@ function unresponsiveClaims(db: Db) {
     .innerJoin('persistent_agents as a', 'a.id', 't.claimed_by')
     .innerJoin('teams as m', 'm.id', 't.team_id')
     .selectAll('t')
-    .select(['a.unresponsive_since', 'm.lease_minutes'])
+    .select(['a.unresponsive_since', 'm.lease_seconds'])
     .where('a.unresponsive_since', '!=', '')
     .where('t.status', '=', 'in_progress')
+    // The longest unresponsive first: those are the ones past their lease, whichever hundred a sweep takes.
+    .orderBy('a.unresponsive_since')
     .limit(100);
 }
 
-const pastLease = (row: { unresponsive_since: string; lease_minutes: number }, now: string) => Date.parse(row.unresponsive_since) + row.lease_minutes * 60_000 <= Date.parse(now);
+const pastLease = (row: { unresponsive_since: string; lease_seconds: number }, now: string) => Date.parse(row.unresponsive_since) + row.lease_seconds * 1000 <= Date.parse(now);
 
 /** Whether a sweep has claims of unresponsive agents to release. */
 export async function unresponsiveClaimsDue(db: Db, now: string): Promise<boolean> {
@@ -119,7 +121,7 @@ export async function unresponsiveClaimsDue(db: Db, now: string): Promise<boolea
  */
 export async function releaseUnresponsiveClaims(ctx: Ctx): Promise<number> {
   const due = (await unresponsiveClaims(ctx.db).execute()).filter((row) => pastLease(row, ctx.now));
-  for (const { unresponsive_since, lease_minutes: _lease, ...task } of due) {
+  for (const { unresponsive_since, lease_seconds: _lease, ...task } of due) {
     const holder = await requeue(ctx, task, 'task_released', `'${task.title}' went back to the queue: its holder ${task.claimed_by} has been unresponsive since ${unresponsive_since}`);
     await createNotification(ctx, { team_id: task.team_id, type: 'lease_expired', message: `${holder} is unresponsive; its claim on '${task.title}' (${task.id}) was released`, task_id: task.id, priority: 2 });
   }

@@ -176,6 +176,30 @@ describe('liveness', () => {
     expect(await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'siri' })).toMatchObject({ missed_heartbeats: 0, liveness: 'idle', unresponsive_since: '', last_heartbeat_at: '2026-02-21T10:50:00.000Z' });
   });
 
+  it("releases an unresponsive agent's claim after the team's lease in seconds, though the agent keeps renewing", async () => {
+    const t = await openCore();
+    await team(t, { wake_adapter: { type: 'sse' } });
+    await t.call(OWNER, 'team_manage', { action: 'update', lease_seconds: 30 });
+    const scheduler = await startScheduler(t.core, t.path);
+    for (const slot of ['10:15', '10:30']) {
+      t.clock.time = new Date(`2026-02-21T${slot}:00.000Z`);
+      await scheduler.tick();
+      await waitFor(runsOf(t), (r) => r.length > 0 && settled(r), 'the sse wake');
+    }
+    expect(await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'siri' })).toMatchObject({ liveness: 'unresponsive', unresponsive_since: '2026-02-21T10:30:00.000Z' });
+    const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'Deploy' });
+    t.clock.time = new Date('2026-02-21T10:30:10.000Z');
+    await t.call(agent('siri'), 'team_task', { action: 'claim', task_id: task.id });
+    t.clock.time = new Date('2026-02-21T10:30:25.000Z');
+    await t.call(agent('siri'), 'team_task', { action: 'renew', task_id: task.id }); // its lease now runs to 10:30:55
+    t.clock.time = new Date('2026-02-21T10:30:29.000Z');
+    await t.core.sweep();
+    expect((await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).claimed_by).toBe('siri');
+    t.clock.time = new Date('2026-02-21T10:30:31.000Z');
+    await t.core.sweep();
+    expect(await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).toMatchObject({ status: 'inbox', claimed_by: '' });
+  });
+
   it('the idle rule assigns work only to agents whose liveness is idle', async () => {
     const t = await openCore();
     await team(t, { wake_adapter: { type: 'sse' } });
