@@ -79,7 +79,11 @@ export class StreamHub {
   }
 
   async add(stream: HubStream): Promise<void> {
-    await (this.starting ??= this.start());
+    // A start that failed (the store was unreachable) is tried again by the next stream, not remembered.
+    await (this.starting ??= this.start().catch((error) => {
+      this.starting = undefined;
+      throw error;
+    }));
     this.all.add(stream);
     if (stream.cursor >= this.cursor) return this.index(stream);
     let subscription: FeedSubscription | undefined = undefined;
