@@ -11,8 +11,11 @@ import type { Store } from './store.js';
 /**
  * Export and import as JSON Lines: a header, one line per row of every table (a team's, or all), the event log with
  * its sequence numbers, and a closing line with the row count (so a cut file is refused, not half loaded). Rows keep
- * their ids, so an export imported into a fresh database reproduces it row for row. The search index is not
- * exported: the database rebuilds it as the rows go in.
+ * their ids, so an export imported into a fresh database reproduces it row for row. Notification rules go with their
+ * team (the global ones, team_id '', with the whole database). Not exported: the search index (the database rebuilds
+ * it as the rows go in), and what belongs to one running installation rather than to a team's work — bearer tokens
+ * (credentials are made anew where the team lands), the runner's runs and sessions, the notification outbox's
+ * deliveries, leadership leases and the HTTP rate limit's buckets.
  */
 
 export const DUMP_FORMAT = 'team-table-export';
@@ -33,6 +36,7 @@ const TABLES: TableDump[] = [
   { table: 'teams', key: ['id'], team: 'id' },
   { table: 'persistent_agents', key: ['id'], team: 'team_id' },
   { table: 'team_roles', key: ['team_id', 'name'], team: 'team_id' },
+  { table: 'notification_rules', key: ['id'], team: 'team_id' },
   { table: 'team_rules', key: ['team_id', 'id'], team: 'team_id' },
   { table: 'team_tasks', key: ['id'], team: 'team_id' },
   { table: 'team_task_assignees', key: ['task_id', 'agent_id'], team: { column: 'task_id', parent: 'team_tasks' } },

@@ -39,6 +39,7 @@ async function busyDatabase() {
   const doc = await t.call(agent('loki'), 'team_memory', { action: 'doc_create', title: 'Design', content: 'first' });
   await t.call(agent('loki'), 'team_memory', { action: 'doc_update', doc_id: doc.id, content: 'second' });
   await t.call(OWNER, 'team_memory', { action: 'fact_save', team_id: 'research', key: 'topic', value: 'retrieval' });
+  await t.call(OWNER, 'team_manage', { action: 'notify_rule_create', team_id: 'engineering', name: 'blocked to slack', events: ['task_blocked'], destinations: [{ type: 'webhook', url: 'https://hooks.example.com/blocked' }] });
   await t.store.close();
   return t.path;
 }
@@ -56,7 +57,7 @@ describe('export and import', () => {
     expect(JSON.parse(imported.stdout)).toMatchObject({ events_renumbered: false });
     const before = contents(source);
     expect(before.team_events!.length).toBeGreaterThan(20);
-    for (const table of ['team_fact_versions', 'team_document_versions', 'team_task_dependencies', 'team_pending_messages', 'agent_working_state', 'team_notifications', 'team_roles']) {
+    for (const table of ['team_fact_versions', 'team_document_versions', 'team_task_dependencies', 'team_pending_messages', 'agent_working_state', 'team_notifications', 'team_roles', 'notification_rules']) {
       expect(before[table]!.length, table).toBeGreaterThan(0);
     }
     expect(contents(target)).toEqual(before);
