@@ -46,7 +46,8 @@ export function parseTarget(location: string): PostgresTarget {
   const poolSize = positive('pool_size', DEFAULT_POOL_SIZE);
   const statementTimeoutMs = positive('statement_timeout', DEFAULT_STATEMENT_TIMEOUT_MS);
   const schema = take('schema') ?? 'public';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw unavailableAt(url.hostname, `schema must be a lower-case SQL name, not '${schema}'`, 'bad_url');
+  // At most 51 characters: the commit notifications' channel, `<schema>.team_events`, must fit PostgreSQL's 63.
+  if (!/^[a-z_][a-z0-9_]{0,50}$/.test(schema)) throw unavailableAt(url.hostname, `schema must be a lower-case SQL name of at most 51 characters, not '${schema}'`, 'bad_url');
   const label = `${url.hostname}:${url.port || 5432}${url.pathname}`;
   return { connectionString: url.toString(), label, schema, poolSize, statementTimeoutMs };
 }
@@ -96,7 +97,8 @@ export function openPostgres(location: string): StoreDialect {
     keepAlive: true,
     // Names the deployment in pg_stat_activity (and lets an operator, or a test, find its connections).
     application_name: `team-table/${target.schema}`,
-    options: `-c search_path=${target.schema}`,
+    // Quoted: a schema may be named like a keyword (`order`, `user`).
+    options: `-c search_path="${target.schema}"`,
     types: { getTypeParser: parse as typeof pg.types.getTypeParser },
   };
   const pool = new pg.Pool({ ...clientConfig, max: target.poolSize });
@@ -111,7 +113,7 @@ export function openPostgres(location: string): StoreDialect {
     // The schema is made once per process, before the first query (the default 'public' always exists).
     if (target.schema === 'public') return;
     // Replicas starting together race even on "if not exists": losing that race means the schema is there.
-    await connection.query(`create schema if not exists ${target.schema}`).catch((error) => {
+    await connection.query(`create schema if not exists "${target.schema}"`).catch((error) => {
       if ((error as { code?: string }).code !== '23505') throw error;
     });
   };
