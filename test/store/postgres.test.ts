@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import type { EventRow } from '../../src/store/schema.js';
@@ -38,6 +39,26 @@ const createTeam = (core: Core, name: string) => core.call(OWNER, 'team_manage',
 const saveFact = (core: Core, key: string) => core.call(OWNER, 'team_memory', { action: 'fact_save', team_id: 'ops', key, value: key });
 
 describe('PostgreSQL', () => {
+  it('keeps a team in a schema named like a keyword, and refuses a schema name too long for its commit channel', async () => {
+    const base = new URL(process.env.TEAM_TABLE_TEST_PG!);
+    const schema = 'order';
+    const admin = new pg.Client({ connectionString: base.toString() });
+    await admin.connect();
+    try {
+      await admin.query(`drop schema if exists "${schema}" cascade`);
+      base.searchParams.set('schema', schema);
+      const { core } = await open(base.toString());
+      await createTeam(core, 'Ops');
+      expect((await core.call(OWNER, 'team_manage', { action: 'list' })).teams).toMatchObject([{ name: 'Ops' }]);
+      base.searchParams.set('schema', 'x'.repeat(52));
+      await expect(Store.open(base.toString())).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/at most 51 characters/) });
+    } finally {
+      for (const store of stores.splice(0)) await store.close().catch(() => {});
+      await admin.query(`drop schema if exists "${schema}" cascade`);
+      await admin.end();
+    }
+  });
+
   it('names the host when it cannot be reached, and serves again once it is back, without reopening', async () => {
     const url = tempPgUrl();
     const proxy = await proxied(url);
