@@ -1,14 +1,8 @@
-import { createHmac } from 'node:crypto';
 import type { WebhookAdapter } from '../../core/wakeAdapter.js';
+import { signatureHeaders } from '../../outbox/signing.js';
 import { VERSION } from '../../version.js';
 import type { AdapterResult, WakeJob } from '../job.js';
 import { tail } from '../job.js';
-
-/**
- * The signature of a webhook body: HMAC-SHA256 over `<timestamp>.<body>` with the agent's secret, hex, prefixed
- * `sha256=`. The receiver recomputes it (and may refuse an old timestamp, which stops replays).
- */
-export const signWebhook = (secret: string, timestamp: string, body: string): string => `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 
 /**
  * `webhook`: POSTs the prompt and the wake reasons as JSON to the agent's URL, signed with its secret, for agents
@@ -17,7 +11,6 @@ export const signWebhook = (secret: string, timestamp: string, body: string): st
  */
 export async function runWebhook(job: WakeJob, config: WebhookAdapter): Promise<AdapterResult> {
   const { agent, team, run } = job.started;
-  const timestamp = String(Math.floor(job.core.clock().getTime() / 1_000));
   const body = JSON.stringify({
     type: 'agent_wake',
     agent_id: agent.id,
@@ -36,15 +29,15 @@ export async function runWebhook(job: WakeJob, config: WebhookAdapter): Promise<
       headers: {
         'content-type': 'application/json',
         'user-agent': `team-table/${VERSION}`,
-        'x-team-table-timestamp': timestamp,
-        'x-team-table-signature': signWebhook(config.secret!, timestamp, body),
+        // Signed as notification webhooks are (docs/notifications.md): one scheme for a receiver to check.
+        ...signatureHeaders(config.secret!, body, job.core.clock()),
         'x-team-table-run': run.id,
       },
       body,
       signal: AbortSignal.any([timeout, job.signal]),
       redirect: 'error',
     });
-    const text = tail(await response.text());
+    const text = await bodyTail(response);
     return response.ok
       ? { status: 'succeeded', exit_code: response.status, output: text }
       : { status: 'failed', exit_code: response.status, output: text, error: `the webhook answered HTTP ${response.status}` };
@@ -53,4 +46,12 @@ export async function runWebhook(job: WakeJob, config: WebhookAdapter): Promise<
     if (timeout.aborted) return { status: 'timed_out', error: `no answer within ${config.timeout_seconds} s` };
     return { status: 'failed', error: `the webhook could not be reached: ${(error as Error).cause ?? (error as Error).message}` };
   }
+}
+
+/** The end of the answer's body, read as it streams: an endless or huge answer costs no more than the tail kept. */
+async function bodyTail(response: Response): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body ?? []) text = tail(text + decoder.decode(chunk, { stream: true }));
+  return tail(text + decoder.decode());
 }
