@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentRef } from './fields.js';
+import { defined } from './patch.js';
 
 /**
  * Where a rule sends a notification — the seed's five destinations. `inbox`, `activity` and `owner` stay in the
@@ -87,7 +88,7 @@ export const defaultChannelEnv = (name: string, what: 'URL' | 'TOKEN') => `TEAM_
 export function routeChannel(destination: { channel: string } & ChannelDefinition, channels: Record<string, ChannelDefinition>): RoutedDestination {
   const { channel, ...own } = destination;
   const definition = channels[channel] ?? {};
-  const merged = { ...definition, ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)) } as ChannelDefinition;
+  const merged = { ...definition, ...defined(own) } as ChannelDefinition;
   const { service: _service, ...rest } = merged;
   return { type: 'channel', channel, service: channelService(channel, merged), ...rest };
 }

@@ -6,6 +6,7 @@ import { conflict, denied, notFound, validation } from './errors.js';
 import { teamRef } from './fields.js';
 import { newId, teamSlug } from './ids.js';
 import { LIMITS } from './limits.js';
+import { defined } from './patch.js';
 import { prepared } from './prepared.js';
 import { RULE_DEFAULTS, ruleFields, ruleIdOf, settingsOf } from './notificationConfig.js';
 import type { Conditions, NotificationSettings } from './notificationConfig.js';
@@ -249,7 +250,7 @@ const update = defineAction({
   async run(ctx, { team_id, rule_id, ...changes }) {
     const rule = await storedRule(ctx, team_id, rule_id);
     if (changes.destinations) await assertDestinations(ctx, { id: rule.team_id }, changes.destinations);
-    const next: NotificationRule = { ...rule, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) };
+    const next: NotificationRule = { ...rule, ...defined(changes) };
     await ctx.db
       .updateTable('notification_rules')
       .set({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimezone } from './schedule.js';
 
 /**
  * Quiet hours: a daily window, in a time zone, when notifications that are not urgent wait. The window is read off
@@ -9,21 +10,13 @@ import { z } from 'zod';
 
 const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time HH:MM, 00:00 to 23:59');
 
-export const isTimeZone = (zone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export const quietHoursSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     start: time.optional(),
     end: time.optional(),
-    timezone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as America/Sao_Paulo').default('UTC'),
+    timezone: z.string().max(64).refine(isTimezone, 'must be an IANA time zone such as America/Sao_Paulo').default('UTC'),
     days: z.array(z.number().int().min(0).max(6)).max(7).optional(),
   })
   .superRefine((value, issues) => {
