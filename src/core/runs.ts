@@ -6,11 +6,11 @@ import { defineAction } from './action.js';
 import { Ctx } from './context.js';
 import type { Clock } from './context.js';
 import { conflict, validation } from './errors.js';
-import { agentTarget, limit, shortText } from './fields.js';
+import { agentTarget, cursor, limit, shortText } from './fields.js';
 import { buildHeartbeat } from './heartbeat.js';
 import type { Heartbeat } from './heartbeat.js';
 import { newRowId } from './ids.js';
-import { LIMITS } from './limits.js';
+import { after, decodeCursor, pageFields, takePage } from './paging.js';
 import { FAILED_RUNS, MISSED_HEARTBEATS, dueSlot, isWakeable, markResponsive, markUnresponsive, nextHeartbeatAt } from './liveness.js';
 import { assertLead } from './roles.js';
 import { parseWakeAdapter } from './wakeAdapter.js';
@@ -71,27 +71,24 @@ export async function enqueue(ctx: Ctx, agent: AgentRow, reasons: WakeReason[]):
   return row;
 }
 
-const cursorRef = z.string().max(LIMITS.name).regex(/^[^~]+~[^~]+$/, 'must be the next_cursor of a previous page');
 
 const runs = defineAction({
   tool: 'team_agent',
   action: 'runs',
   summary: "an agent's runs, newest first",
-  input: z.strictObject({ ...agentTarget, status: z.enum(RUN_STATUSES).optional(), limit: limit(20), cursor: cursorRef.optional() }),
+  input: z.strictObject({ ...agentTarget, status: z.enum(RUN_STATUSES).optional(), limit: limit(20), cursor }),
   write: false,
   async run(ctx, input) {
     const agent = await ctx.agent(input.agent_id, input.team_id);
     ctx.assertActsFor(agent, 'read the runs');
     let query = ctx.db.selectFrom('agent_runs').selectAll().where('agent_id', '=', agent.id);
     if (input.status) query = query.where('status', '=', input.status);
-    if (input.cursor) {
-      const [queuedAt, id] = input.cursor.split('~') as [string, string];
-      query = query.where((eb) => eb.or([eb('queued_at', '<', queuedAt), eb.and([eb('queued_at', '=', queuedAt), eb('id', '<', id)])]));
-    }
+    const position = decodeCursor('runs', input.cursor, 2);
+    if (position) query = query.where(after(['queued_at', 'id'], position, 'desc'));
     const rows = await query.orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(input.limit + 1).execute();
-    const page = rows.slice(0, input.limit).map(toRun);
-    const last = page.at(-1);
-    return { agent_id: agent.id, runs: page, count: page.length, next_cursor: rows.length > input.limit && last ? `${last.queued_at}~${last.id}` : null };
+    // Each run carries up to three 4,000-character tails (output, stderr, error): pages are bounded by bytes too.
+    const page = takePage(rows, { limit: input.limit, list: 'runs', position: (r) => [r.queued_at, r.id], render: toRun });
+    return { agent_id: agent.id, runs: page.items, count: page.items.length, ...pageFields(page) };
   },
 });
 

@@ -22,6 +22,29 @@ async function allPages(t: TestCore, tool: string, args: Record<string, unknown>
 }
 
 describe('every answer is bounded', () => {
+  it("pages an agent's runs by bytes: a hundred runs with long output come in several pages, each run once", async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const loki = (await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'loki' })) as { team_id: string };
+    const long = 'x'.repeat(3_999);
+    await t.store.db
+      .insertInto('agent_runs')
+      .values(Array.from({ length: 100 }, (_, i) => ({ id: `run${String(i).padStart(3, '0')}`, team_id: loki.team_id, agent_id: 'loki', status: 'failed', reasons: '[]', adapter: 'command', session_id: '', queued_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), started_at: '', ended_at: '', exit_code: 1, output: long, stderr: long, error: long, runner: '' })))
+      .execute();
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await t.call(OWNER, 'team_agent', { action: 'runs', agent_id: 'loki', limit: 100, ...(cursor ? { cursor } : {}) });
+      pages += 1;
+      seen.push(...page.runs.map((r: { id: string }) => r.id));
+      cursor = page.next_cursor ?? undefined;
+      if (cursor) expect(page.truncated).toBe(true);
+    } while (cursor);
+    expect(pages).toBeGreaterThan(1);
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => `run${String(99 - i).padStart(3, '0')}`));
+  });
+
   it('reads a task after 150 comments of 20,000 characters: the newest page of its feed, cut with markers, and older pages by cursor', async () => {
     const t = await openCore();
     await seedTeam(t);
