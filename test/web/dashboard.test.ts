@@ -63,6 +63,16 @@ describe('the web dashboard', () => {
     await page.close();
   });
 
+  it('answers a hand-typed address that is not valid percent-encoding with an error, and the next page still opens', async () => {
+    const { page } = await openPage();
+    await signIn(page, server.url, ownerToken);
+    await page.evaluate(() => (location.hash = '#/task/%E0'));
+    await page.locator('#view .error', { hasText: 'This view could not be loaded.' }).waitFor();
+    await page.evaluate(() => (location.hash = '#/standup'));
+    await page.getByRole('heading', { level: 2, name: /standup/i }).waitFor();
+    await page.close();
+  });
+
   it('refuses a wrong token at sign-in and says why', async () => {
     const { page } = await openPage();
     await page.goto(server.url);

@@ -1,6 +1,7 @@
 import type { TeamEvent } from './api.js';
 import { h, replace, when } from './dom.js';
 import type { Session } from './state.js';
+import { KEEP_EVENTS } from './state.js';
 
 export function eventRow(event: TeamEvent): HTMLElement {
   return h(
@@ -37,6 +38,8 @@ export function renderActivity(session: Session, view: HTMLElement): void {
   );
   draw();
   session.viewListeners.add((event) => {
-    if (matches(event)) list.prepend(eventRow(event));
+    if (!matches(event)) return;
+    list.prepend(eventRow(event));
+    while (list.childElementCount > KEEP_EVENTS) list.lastElementChild!.remove();
   });
 }

@@ -56,10 +56,17 @@ export class Board {
   }
 
   load(): Promise<void> {
-    return (this.loaded ??= all<Task>(this.session.api, '/tasks', 'tasks').then((tasks) => {
-      // An event's re-read may have landed while the list was read: keep whichever is newer.
-      for (const task of tasks) if ((this.tasks.get(task.id)?.version ?? 0) <= task.version) this.tasks.set(task.id, task);
-    }));
+    return (this.loaded ??= all<Task>(this.session.api, '/tasks', 'tasks').then(
+      (tasks) => {
+        // An event's re-read may have landed while the list was read: keep whichever is newer.
+        for (const task of tasks) if ((this.tasks.get(task.id)?.version ?? 0) <= task.version) this.tasks.set(task.id, task);
+      },
+      (error) => {
+        // A failed read is tried again by the next visit, not remembered.
+        this.loaded = undefined;
+        throw error;
+      },
+    ));
   }
 
   /**

@@ -7,7 +7,7 @@ import { h, replace } from './dom.js';
 import { renderAudit, renderDoc, renderDocs, renderFacts, renderMail, renderNotifications, renderStandup } from './panels.js';
 import { renderSearch } from './search.js';
 import type { Session } from './state.js';
-import { showError } from './state.js';
+import { KEEP_EVENTS, showError } from './state.js';
 import { renderTask } from './task.js';
 
 /**
@@ -17,8 +17,6 @@ import { renderTask } from './task.js';
 
 const TOKEN_KEY = 'team-table.token';
 const TEAM_KEY = 'team-table.team';
-/** Events kept for the activity view; older ones are in the audit log. */
-const KEEP_EVENTS = 1000;
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -109,12 +107,13 @@ async function boot(): Promise<void> {
   const route = async () => {
     session.viewListeners.clear();
     const view = $('view');
-    const [name, arg, extra] = (location.hash.replace(/^#\/?/, '') || 'board').split('/').map(decodeURIComponent);
-    for (const link of document.querySelectorAll('nav a')) {
-      if (link.getAttribute('href') === `#/${name}`) link.setAttribute('aria-current', 'page');
-      else link.removeAttribute('aria-current');
-    }
     try {
+      // Inside the try: a hand-typed hash that is not valid percent-encoding gets the error, not a blank page.
+      const [name, arg, extra] = (location.hash.replace(/^#\/?/, '') || 'board').split('/').map(decodeURIComponent);
+      for (const link of document.querySelectorAll('nav a')) {
+        if (link.getAttribute('href') === `#/${name}`) link.setAttribute('aria-current', 'page');
+        else link.removeAttribute('aria-current');
+      }
       if (name === 'board') await board.render(view);
       else if (name === 'task' && arg) await renderTask(session, view, arg);
       else if (name === 'agents') await renderAgents(session, view);

@@ -2,6 +2,9 @@ import type { Api, Me, TeamEvent } from './api.js';
 import { ApiError } from './api.js';
 import { h, replace } from './dom.js';
 
+/** Events kept for the activity view (and rows shown in it); older ones are in the audit log. */
+export const KEEP_EVENTS = 1000;
+
 /** The seed's task statuses, in board order. */
 export const STATUSES = ['inbox', 'assigned', 'in_progress', 'review', 'done', 'blocked', 'cancelled'] as const;
 
