@@ -67,6 +67,17 @@ export function tempFilePath(): string {
   return join(dir, 'team.db');
 }
 
+/** Reads until `test` holds (each read waits a little), failing with `what` after `timeoutMs`. */
+export async function waitFor<T>(read: () => Promise<T>, test: (value: T) => boolean, what: string, timeoutMs = 45_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (test(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value).slice(0, 2_000)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** A clock the test moves by hand. */
 export class TestClock {
   constructor(public time = new Date('2026-02-21T10:00:00.000Z')) {}

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { concerns, mayView } from '../../src/core/audience.js';
-import { OWNER, agent, seedTeam, spawnSession } from '../helpers.js';
+import { OWNER, agent, seedTeam, spawnSession, waitFor } from '../helpers.js';
 import type { TestCore } from '../helpers.js';
 import { fileCore, openStream, request, startServer, tokenFor } from './helpers.js';
 import type { HttpServer } from './helpers.js';
@@ -167,9 +167,11 @@ describe('the life of an event stream', () => {
       req.on('error', reject);
       // Half the body now; the rest once the server has been told to stop.
       req.write(body.slice(0, 10));
-      setTimeout(() => {
+      setTimeout(async () => {
         stopping = server.stop('SIGTERM');
-        setTimeout(() => req.end(body.slice(10)), 300);
+        // The rest of the body only once the server says it is stopping: the request is then truly under way.
+        await waitFor(async () => server.log(), (log) => /SIGTERM: finishing the requests under way/.test(log), 'the server to start stopping');
+        req.end(body.slice(10));
       }, 200);
     });
     const { status, body: text } = await answer;

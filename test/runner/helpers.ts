@@ -14,16 +14,7 @@ export const fakeAgent = (mode: 'work' | 'gate' | 'hang' | 'fail', env: Record<s
   timeout_seconds,
 });
 
-/** Reads until `test` holds (each read waits a little), failing with `what` after `timeoutMs`. */
-export async function waitFor<T>(read: () => Promise<T>, test: (value: T) => boolean, what: string, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (test(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value).slice(0, 2_000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor } from '../helpers.js';
 
 const schedulers: Scheduler[] = [];
 afterEach(async () => {

@@ -267,6 +267,8 @@ describe('the web dashboard', () => {
     ];
     for (const [name, hash, text] of views) {
       await page.goto(`${server.url}/${hash}`);
+      // The view's own heading first: the previous view may hold the same text (the audit log names every agent).
+      await page.locator('main h2', { hasText: new RegExp(`^${name}`) }).waitFor();
       await page.locator('main', { hasText: text }).waitFor();
       await expect(page.locator('main .error').count(), name).resolves.toBe(0);
       await screenshot(page, `view-${name.toLowerCase()}`);
