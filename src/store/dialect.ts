@@ -32,6 +32,11 @@ export interface StoreDialect {
    */
   serializeWrite(tx: Kysely<any>, mode: WriteMode): Promise<void>;
   /**
+   * Lifts the per-statement time limit for the rest of this transaction: work that legitimately runs long (a
+   * migration indexing a big database, an import) and waiting for it must not fail at the limit and be redone forever.
+   */
+  untimed(tx: Kysely<any>): Promise<void>;
+  /**
    * A storage failure (disk full, read-only, corrupt, I/O) as a STORE_UNAVAILABLE error naming the file and the
    * cause; undefined for any other error.
    */

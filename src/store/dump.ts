@@ -142,6 +142,7 @@ const bad = (line: number, why: string) => new TeamTableError('VALIDATION', `imp
  */
 export async function importDump(store: Store, lines: AsyncIterable<string>, options: { progress?: (bytes: number) => void } = {}): Promise<ImportResult> {
   return store.write(async (tx) => {
+    await store.dialect.untimed(tx);
     const db = tx as Kysely<any>;
     const order = new Map(TABLES.map((t, i) => [t.table, i]));
     let header: DumpHeader | undefined;

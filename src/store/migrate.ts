@@ -20,6 +20,7 @@ export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERS
   if (settled !== undefined && settled === target) return settled;
   await db.transaction().execute(async (tx) => {
     // Replicas starting together on PostgreSQL would race even on "if not exists": the write lock orders them.
+    await dialect.untimed(tx);
     await dialect.serializeWrite(tx, 'exclusive');
     await tx.schema
       .createTable('schema_version')
@@ -31,7 +32,8 @@ export async function migrate(dialect: StoreDialect, target = LATEST_SCHEMA_VERS
 
   for (;;) {
     const applied = await db.transaction().execute(async (tx) => {
-      await dialect.serializeWrite(tx, 'exclusive');
+      await dialect.untimed(tx);
+    await dialect.serializeWrite(tx, 'exclusive');
       const current = await currentVersion(tx);
       if (current > LATEST_SCHEMA_VERSION) {
         throw new TeamTableError(

@@ -39,6 +39,15 @@ const createTeam = (core: Core, name: string) => core.call(OWNER, 'team_manage',
 const saveFact = (core: Core, key: string) => core.call(OWNER, 'team_memory', { action: 'fact_save', team_id: 'ops', key, value: key });
 
 describe('PostgreSQL', () => {
+  it('migrates a new database under a statement time limit shorter than its migrations take, then keeps the limit', async () => {
+    const url = new URL(tempPgUrl());
+    url.searchParams.set('statement_timeout', '1');
+    const store = await Store.open(url.toString());
+    stores.push(store);
+    expect((await store.db.selectFrom('schema_version').select((eb) => eb.fn.max('version').as('v')).executeTakeFirstOrThrow()).v).toBeGreaterThanOrEqual(12);
+    await expect(sql`select pg_sleep(0.05)`.execute(store.db)).rejects.toThrow();
+  });
+
   it('keeps a team in a schema named like a keyword, and refuses a schema name too long for its commit channel', async () => {
     const base = new URL(process.env.TEAM_TABLE_TEST_PG!);
     const schema = 'order';

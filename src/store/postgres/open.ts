@@ -181,6 +181,9 @@ export function openPostgres(location: string): StoreDialect {
         .execute(target);
       await sql.raw(`create trigger ${table}_notify after insert on ${table} for each statement execute function ${table}_notify()`).execute(target);
     },
+    async untimed(tx) {
+      await sql`set local statement_timeout = 0`.execute(tx);
+    },
     async serializeWrite(tx, mode) {
       if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${lockKey}, ${WRITE_LOCK})`.execute(tx);
       else await sql`select pg_advisory_xact_lock(${lockKey}, ${WRITE_LOCK})`.execute(tx);

@@ -214,6 +214,8 @@ export function openSqlite(path: string): StoreDialect {
     // One writer at a time already (BEGIN IMMEDIATE): the rowid numbers the log in commit order.
     orderedLog: async () => {},
     serializeWrite: async () => {},
+    // SQLite has no statement time limit (only the busy timeout on the lock).
+    untimed: async () => {},
     storeError: (error) => sqliteFailure(error, path),
     // data_version changes whenever another connection commits to the file; this connection's own commits wake
     // the feed directly (Store.write). A pragma read costs about a microsecond, so polling it often is cheap.
