@@ -11,7 +11,7 @@ import { buildHeartbeat } from './heartbeat.js';
 import type { Heartbeat } from './heartbeat.js';
 import { newRowId } from './ids.js';
 import { after, decodeCursor, pageFields, takePage } from './paging.js';
-import { FAILED_RUNS, MISSED_HEARTBEATS, dueSlot, isWakeable, markResponsive, markUnresponsive, nextHeartbeatAt } from './liveness.js';
+import { FAILED_RUNS, MISSED_HEARTBEATS, dueSlot, isDormant, isWakeable, markResponsive, markUnresponsive, nextHeartbeatAt } from './liveness.js';
 import { assertLead } from './roles.js';
 import { parseWakeAdapter } from './wakeAdapter.js';
 import type { WakeAdapter } from './wakeAdapter.js';
@@ -102,7 +102,7 @@ const wake = defineAction({
     assertLead(ctx, 'wake an agent');
     const agent = await ctx.agent(input.agent_id, input.team_id);
     if (!agent.wake_adapter) throw validation('agent_id', `agent '${agent.id}' has no wake_adapter; set one with team_agent(action='update', wake_adapter=…)`);
-    if (agent.status === 'stopped' || agent.status === 'paused') throw conflict(`agent '${agent.id}' is ${agent.status}; start it with team_agent(action='start') first`, { status: agent.status });
+    if (isDormant(agent)) throw conflict(`agent '${agent.id}' is ${agent.status}; start it with team_agent(action='start') first`, { status: agent.status });
     const reason: WakeReason = { kind: 'manual', key: `manual:${newRowId()}`, at: ctx.now, by: ctx.actorId, ...(input.note ? { ref: input.note.slice(0, 200) } : {}) };
     const run = await enqueue(ctx, agent, [reason]);
     await ctx.emit({ team_id: agent.team_id, type: 'agent_wake_requested', message: `${ctx.actorId} woke ${agent.id}`, related_id: agent.id, data: { agent_id: agent.id, run_id: run.id } });
@@ -370,7 +370,9 @@ export class RunBook {
         related_id: agent.id,
         data: { agent_id: agent.id, run_id: run.id, session_id: run.session_id, reasons: run.reasons.map(({ kind, key, by, ref }) => ({ kind, key, by, ref })), ...details },
       });
-      return Number((await ctx.db.selectFrom('team_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0);
+      // This wake's own event: on PostgreSQL another writer's may have committed later with a higher number.
+      const own = await ctx.db.selectFrom('team_events').select('seq').where('team_id', '=', agent.team_id).where('type', '=', 'agent_wake').where('related_id', '=', agent.id).orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+      return Number(own.seq);
     });
   }
 

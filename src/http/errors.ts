@@ -1,4 +1,3 @@
-import type { Context } from 'hono';
 import { TeamTableError } from '../core/errors.js';
 
 /** The realm every challenge names, so a client can tell which credentials a 401 asks for. */
@@ -41,5 +40,3 @@ export function errorResponse(error: unknown, log: (line: string) => void): Resp
   return Response.json(errorBody(error), { status: error.httpStatus, headers });
 }
 
-/** For Hono's `onError` and `notFound`. */
-export const honoError = (log: (line: string) => void) => (error: unknown, _c?: Context) => errorResponse(error, log);
