@@ -279,8 +279,9 @@ export class RunBook {
           .where('status', '=', 'queued')
           .executeTakeFirst();
         if (Number(result.numUpdatedRows) === 0) continue;
-        // The adapters that carry the prompt deliver the heartbeat itself; an sse agent takes it when it fetches it.
-        if (adapter.type !== 'sse') await ctx.db.updateTable('persistent_agents').set({ last_heartbeat_at: ctx.now, missed_heartbeats: 0 }).where('id', '=', agent.id).execute();
+        // The run answers the slot (an sse agent answers by fetching its heartbeat). That the agent has the prompt —
+        // its last_heartbeat_at, where its next "activity since" starts — is recorded only when the run succeeds.
+        if (adapter.type !== 'sse') await ctx.db.updateTable('persistent_agents').set({ missed_heartbeats: 0 }).where('id', '=', agent.id).execute();
         started.push({
           run: toRun({ ...row, status: 'running', started_at: ctx.now, runner: holder, adapter: adapter.type, session_id: sessionId }),
           agent,
@@ -304,11 +305,13 @@ export class RunBook {
         .where('runner', '=', holder)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
-      const run = await ctx.db.selectFrom('agent_runs').select(['agent_id', 'team_id', 'adapter']).where('id', '=', runId).executeTakeFirstOrThrow();
+      const run = await ctx.db.selectFrom('agent_runs').select(['agent_id', 'team_id', 'adapter', 'started_at']).where('id', '=', runId).executeTakeFirstOrThrow();
       const agent = { id: run.agent_id, team_id: run.team_id };
       // An sse run only delivers the wake: the agent answers by taking its heartbeat, or misses it.
       if (outcome.status === 'interrupted' || run.adapter === 'sse') return true;
       if (!FAILING.includes(outcome.status)) {
+        // The agent had its prompt: the activity up to the run's start is now seen.
+        await ctx.db.updateTable('persistent_agents').set({ last_heartbeat_at: run.started_at }).where('id', '=', agent.id).execute();
         await markResponsive(ctx, agent, `a run ${outcome.status === 'idle' ? 'answered HEARTBEAT_OK' : 'succeeded'}`);
         return true;
       }

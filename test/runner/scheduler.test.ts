@@ -200,6 +200,28 @@ describe('liveness', () => {
     expect(await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).toMatchObject({ status: 'inbox', claimed_by: '' });
   });
 
+  it("counts a heartbeat as taken only when its run succeeds: after a failed run the next prompt's activity starts where it did", async () => {
+    const t = await openCore();
+    await team(t, { wake_adapter: { type: 'command', command: ['true'] } });
+    const runOnce = async (status: 'failed' | 'succeeded') => {
+      await t.call(OWNER, 'team_agent', { action: 'wake', agent_id: 'siri' });
+      const [started] = await t.core.runs.start('test-runner', 1);
+      await t.core.runs.finish(started!.run.id, 'test-runner', { status });
+      return started!;
+    };
+    t.clock.time = new Date('2026-02-21T10:00:00.000Z');
+    await runOnce('succeeded');
+    expect((await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'siri' })).last_heartbeat_at).toBe('2026-02-21T10:00:00.000Z');
+    t.clock.time = new Date('2026-02-21T11:00:00.000Z');
+    const failed = await runOnce('failed');
+    expect(failed.since).toBe('2026-02-21T10:00:00.000Z');
+    expect((await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'siri' })).last_heartbeat_at).toBe('2026-02-21T10:00:00.000Z');
+    t.clock.time = new Date('2026-02-21T12:00:00.000Z');
+    const retried = await runOnce('succeeded');
+    expect(retried.since).toBe('2026-02-21T10:00:00.000Z');
+    expect((await t.call(OWNER, 'team_agent', { action: 'get', agent_id: 'siri' })).last_heartbeat_at).toBe('2026-02-21T12:00:00.000Z');
+  });
+
   it('the idle rule assigns work only to agents whose liveness is idle', async () => {
     const t = await openCore();
     await team(t, { wake_adapter: { type: 'sse' } });
