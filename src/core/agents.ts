@@ -106,7 +106,7 @@ const create = defineAction({
       unresponsive_since: '',
     };
     await ctx.db.insertInto('persistent_agents').values(row).execute();
-    await ctx.emit({ team_id: team.id, type: 'agent_created', message: `agent '${row.name}' (${id}) joined as ${row.level}`, related_id: id });
+    ctx.emit({ team_id: team.id, type: 'agent_created', message: `agent '${row.name}' (${id}) joined as ${row.level}`, related_id: id });
     return withSecret(await agentView(ctx, row), adapter.generatedSecret);
   },
 });
@@ -154,7 +154,7 @@ const withSecret = <T extends object>(view: T, secret: string | undefined) => (s
 async function saveAgent(ctx: Ctx, agent: AgentRow, changes: Partial<AgentRow>, type: string, message: string) {
   const next = { ...agent, ...changes };
   await ctx.db.updateTable('persistent_agents').set(changes).where('id', '=', agent.id).execute();
-  await ctx.emit({ team_id: agent.team_id, type, message, related_id: agent.id, data: { fields: Object.keys(changes).filter((f) => f !== 'heartbeat_slot') } });
+  ctx.emit({ team_id: agent.team_id, type, message, related_id: agent.id, data: { fields: Object.keys(changes).filter((f) => f !== 'heartbeat_slot') } });
   return agentView(ctx, next);
 }
 
@@ -214,10 +214,10 @@ const remove = defineAction({
     const reviewed = await ctx.db.selectFrom('team_tasks').select(['id', 'title', 'team_id']).where('reviewer', '=', agent.id).execute();
     await ctx.db.updateTable('team_tasks').set({ reviewer: '' }).where('reviewer', '=', agent.id).execute();
     for (const task of reviewed) {
-      await ctx.emit({ team_id: task.team_id, type: 'task_updated', message: `'${task.title}' lost its reviewer ${agent.id} (deleted)`, related_id: task.id, data: { fields: ['reviewer'] } });
+      ctx.emit({ team_id: task.team_id, type: 'task_updated', message: `'${task.title}' lost its reviewer ${agent.id} (deleted)`, related_id: task.id, data: { fields: ['reviewer'] } });
     }
     await ctx.db.deleteFrom('persistent_agents').where('id', '=', agent.id).execute();
-    await ctx.emit({ team_id: agent.team_id, type: 'agent_deleted', message: `agent '${agent.id}' deleted`, related_id: agent.id });
+    ctx.emit({ team_id: agent.team_id, type: 'agent_deleted', message: `agent '${agent.id}' deleted`, related_id: agent.id });
     return { deleted: true, id: agent.id };
   },
 });

@@ -7,9 +7,9 @@ import { RESOLVED, assertReady } from './dependencies.js';
 import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { createNotification } from './notifications.js';
-import { prepared } from './prepared.js';
+import { numbered, prepared } from './prepared.js';
 import { affinityOf } from './roles.js';
-import { addAssignee, changeStatus, expectedVersion, hydrateOne, leaseUntil, loadTask, saveTask, setAssignees } from './tasks.js';
+import { addAssignee, changeStatus, expectedVersion, hydrateOne, leaseUntil, loadTask, readTask, saveTask, setAssignees } from './tasks.js';
 
 /**
  * Claims with leases. A claim moves a ready task to in_progress for one agent until its lease runs out; the holder
@@ -131,16 +131,22 @@ const unfiltered = (filters: ReadyFilters) => !filters.label && !filters.task_ty
 const headOfInbox = prepared((db, p: { team: string }, dialect) => inboxHead({ db, dialect }, p.team, {}));
 const assignedTo = prepared((db, p: { team: string; agent: string }, dialect) => assignedReady({ db, dialect }, p.team, {}, p.agent));
 
+/** A ready inbox task at `priority` of one of `types`, if any. */
+const ofTypesAt = (target: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, priority: number, types: string[]) =>
+  readyIn(target, teamId, filters).where('t.status', '=', 'inbox').where('t.priority', '=', priority).where('t.task_type', 'in', types).limit(1);
+// Unfiltered, prepared once per number of types (`type0`, `type1` …).
+const anyOfTypes = prepared(
+  (db, { team, priority, ...types }: { team: string; priority: number } & Record<string, string | number>, dialect) => ofTypesAt({ db, dialect }, team, {}, priority, Object.values(types) as string[]),
+  (p) => String(Object.keys(p).length),
+);
+
 async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affinity: string[]): Promise<TaskRow | undefined> {
   const head = unfiltered(filters) ? (await headOfInbox(ctx, { team: teamId })).rows[0] : await inboxHead(ctx, teamId, filters).executeTakeFirst();
   if (!head || !affinity.length || head.task_type === affinity[0]) return head;
   // Most inboxes hold none of the preferred types at the best priority: one probe says so for all of them.
-  const anyPreferred = await readyIn(ctx, teamId, filters)
-    .where('t.status', '=', 'inbox')
-    .where('t.priority', '=', head.priority)
-    .where('t.task_type', 'in', affinity)
-    .limit(1)
-    .executeTakeFirst();
+  const anyPreferred = unfiltered(filters)
+    ? (await anyOfTypes(ctx, { team: teamId, priority: head.priority, ...numbered('type', affinity) })).rows[0]
+    : await ofTypesAt(ctx, teamId, filters, head.priority, affinity).executeTakeFirst();
   if (!anyPreferred) return head;
   for (const type of affinity) {
     if (head.task_type === type) return head;
@@ -168,9 +174,9 @@ export async function nextReadyTask(ctx: Ctx, agent: AgentRow, filters: ReadyFil
     unfiltered(filters) ? assignedTo(ctx, { team: agent.team_id, agent: agent.id }).then((r) => r.rows) : assignedReady(ctx, agent.team_id, filters, agent.id).execute(),
   ]);
   const rank = (task: TaskRow) => (affinity.includes(task.task_type) ? affinity.indexOf(task.task_type) : affinity.length);
-  return [...(fromInbox ? [fromInbox] : []), ...assigned].sort(
-    (a, b) => a.priority - b.priority || rank(a) - rank(b) || a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id),
-  )[0];
+  return readTask(
+    [...(fromInbox ? [fromInbox] : []), ...assigned].sort((a, b) => a.priority - b.priority || rank(a) - rank(b) || a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id))[0],
+  );
 }
 
 const assigneesOf = prepared((db, p: { task: string }) => db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', p.task).orderBy('position'));
@@ -196,7 +202,7 @@ const claimNext = defineAction({
 async function renewLease(ctx: Ctx, row: TaskRow) {
   row.lease_expires_at = await leaseUntil(ctx, row.team_id);
   await saveTask(ctx, row);
-  await ctx.emit({ team_id: row.team_id, type: 'task_lease_renewed', message: `${row.claimed_by} renewed the lease on '${row.title}'`, related_id: row.id, data: { lease_expires_at: row.lease_expires_at } });
+  ctx.emit({ team_id: row.team_id, type: 'task_lease_renewed', message: `${row.claimed_by} renewed the lease on '${row.title}'`, related_id: row.id, data: { lease_expires_at: row.lease_expires_at } });
   return await hydrateOne(ctx, row);
 }
 

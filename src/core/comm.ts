@@ -121,7 +121,7 @@ const notifyList = defineAction({
     const unread = page.items.filter((n) => !n.read_at).map((n) => n.id);
     if (unread.length) {
       await ctx.db.insertInto('team_notification_reads').values(unread.map((id) => ({ notification_id: id, reader, read_at: ctx.now }))).onConflict((c) => c.doNothing()).execute();
-      await ctx.emit({ team_id: team.id, type: 'notifications_read', message: `${ctx.actorId} read ${unread.length} notification${unread.length === 1 ? '' : 's'}`, related_id: ctx.actorId, data: { reader, count: unread.length } });
+      ctx.emit({ team_id: team.id, type: 'notifications_read', message: `${ctx.actorId} read ${unread.length} notification${unread.length === 1 ? '' : 's'}`, related_id: ctx.actorId, data: { reader, count: unread.length } });
     }
     const left = await countUpTo(ctx, visible.where('r.read_at', 'is', null));
     return { team_id: team.id, notifications: page.items, count: page.items.length, unread_remaining: left.count, unread_remaining_capped: left.capped, ...pageFields(page) };

@@ -1,16 +1,65 @@
 import type { DialectName } from '../store/dialect.js';
+import { beforeCommit } from '../store/store.js';
 import type { Db } from '../store/store.js';
 import type { AgentRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
 import { newRowId, teamSlug } from './ids.js';
-import { prepared } from './prepared.js';
+import { numbered, prepared } from './prepared.js';
 import { isLeadAgent } from './roles.js';
 
 export type Clock = () => Date;
 
-const appendEvent = prepared((db, event: { id: string; team_id: string; type: string; agent_id: string; message: string; related_id: string; data: string; created_at: string }) =>
-  db.insertInto('team_events').values(event),
+interface EventValues {
+  id: string;
+  team_id: string;
+  type: string;
+  agent_id: string;
+  message: string;
+  related_id: string;
+  data: string;
+  created_at: string;
+}
+const EVENT_COLUMNS = ['id', 'team_id', 'type', 'agent_id', 'message', 'related_id', 'data', 'created_at'] as const;
+/** Events per insert statement: a prepared shape per count up to it. */
+const EVENTS_PER_INSERT = 32;
+
+/** Several events in one statement, in order (the log numbers them as they come). */
+const appendEvents = prepared(
+  (db, p: Record<string, string>) => {
+    const count = Object.keys(p).length / EVENT_COLUMNS.length;
+    const rows = Array.from({ length: count }, (_, i) => Object.fromEntries(EVENT_COLUMNS.map((c) => [c, p[`${c}${i}`]])) as unknown as EventValues);
+    return db.insertInto('team_events').values(rows);
+  },
+  (p) => String(Object.keys(p).length),
 );
+
+/**
+ * The events of one use case and the rules it sets off. They are written in one statement just before the commit
+ * (`Store.write` calls `flush`), not one by one as they happen: a claim's two events cost one statement, and on
+ * PostgreSQL the lock that numbers the log in commit order is held for that statement and the commit alone. A use
+ * case that reads the log back in its own transaction flushes first (`Ctx.flushEvents`).
+ */
+class Journal {
+  readonly emitted: EmittedEvent[] = [];
+  private unwritten: EventValues[] = [];
+  private flushing = false;
+
+  /** Records an event of the transaction `target` runs in; its commit writes what is left unwritten. */
+  add(target: { db: Db; dialect: DialectName }, event: EmittedEvent, values: EventValues): void {
+    this.emitted.push(event);
+    this.unwritten.push(values);
+    if (this.flushing) return;
+    this.flushing = true;
+    beforeCommit(target.db, () => this.flush(target));
+  }
+
+  async flush(target: { db: Db; dialect: DialectName }): Promise<void> {
+    while (this.unwritten.length) {
+      const batch = this.unwritten.splice(0, EVENTS_PER_INSERT);
+      await appendEvents(target, Object.assign({}, ...EVENT_COLUMNS.map((c) => numbered(c, batch.map((e) => e[c])))));
+    }
+  }
+}
 
 /**
  * Who a session acts as: the team owner (a person or an operator agent), or one agent. `session` names the
@@ -47,8 +96,8 @@ export class Ctx {
     readonly actor: ResolvedActor,
     readonly now: string,
     readonly dialect: DialectName = 'sqlite',
-    /** Shared by the use case and the rules it sets off: the rule engine walks it in order. */
-    readonly emitted: EmittedEvent[] = [],
+    /** Shared by the use case and the rules it sets off. */
+    private readonly journal = new Journal(),
     readonly depth = 0,
     private readonly memos = new Map<string, Promise<unknown>>(),
   ) {}
@@ -64,12 +113,17 @@ export class Ctx {
 
   /** The same call's context on a transaction (time and memos carry over; the actor too, unless re-read in it). */
   inTransaction(tx: Db, actor: ResolvedActor = this.actor): Ctx {
-    return new Ctx(tx, actor, this.now, this.dialect, this.emitted, this.depth, this.memos);
+    return new Ctx(tx, actor, this.now, this.dialect, this.journal, this.depth, this.memos);
   }
 
   /** The context a workflow rule acts in: same transaction and time, the rule as actor, one level deeper. */
   asRule(ruleId: string, depth: number): Ctx {
-    return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.emitted, depth, this.memos);
+    return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.journal, depth, this.memos);
+  }
+
+  /** The events this use case and its rules appended, in order: the rule engine walks them. */
+  get emitted(): readonly EmittedEvent[] {
+    return this.journal.emitted;
   }
 
   get actorId(): string {
@@ -100,19 +154,28 @@ export class Ctx {
     return this.actor.kind === 'owner' || isLeadAgent(this.actor.agent);
   }
 
-  /** Appends an event to the log in this use case's transaction. */
-  async emit(event: EventInput): Promise<void> {
-    this.emitted.push({ ...event, depth: this.depth, actor: this.actorId });
-    await appendEvent(this, {
-      id: newRowId(),
-      team_id: event.team_id,
-      type: event.type,
-      agent_id: this.actorId,
-      message: event.message,
-      related_id: event.related_id ?? '',
-      data: JSON.stringify(event.data ?? {}),
-      created_at: this.now,
-    });
+  /** Appends an event to the log in this use case's transaction (written at its commit, see Journal). */
+  emit(event: EventInput): void {
+    if (!this.db.isTransaction) throw new Error(`event ${event.type} emitted outside a write transaction`);
+    this.journal.add(
+      this,
+      { ...event, depth: this.depth, actor: this.actorId },
+      {
+        id: newRowId(),
+        team_id: event.team_id,
+        type: event.type,
+        agent_id: this.actorId,
+        message: event.message,
+        related_id: event.related_id ?? '',
+        data: JSON.stringify(event.data ?? {}),
+        created_at: this.now,
+      },
+    );
+  }
+
+  /** Writes the events appended so far: before this transaction reads the log back. */
+  flushEvents(): Promise<void> {
+    return this.journal.flush(this);
   }
 
   /**

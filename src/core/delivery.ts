@@ -83,7 +83,7 @@ async function acknowledgeBefore(ctx: Ctx, agent: AgentRow, ack: string | undefi
   if (ack !== undefined && !ACK_CURSOR.test(ack)) throw validation('ack', 'is not an ack_cursor (pass the ack_cursor of your last mention_check)');
   const count = await acknowledgeCopies(ctx, agent.id, ack !== undefined ? { handoutId: ack } : { handoutSession: ctx.sessionKey });
   if (count) {
-    await ctx.emit({
+    ctx.emit({
       team_id: agent.team_id,
       type: 'mail_acknowledged',
       message: `${agent.id}'s mail acknowledged (${count})`,
@@ -117,7 +117,7 @@ export async function checkMail(ctx: Ctx, agent: AgentRow, options: { limit: num
     const ids = page.items.map((m) => m.id);
     await ctx.db.updateTable('team_pending_messages').set({ handout_id: ackCursor, handout_session: ctx.sessionKey, handed_out_at: ctx.now }).where('id', 'in', ids).execute();
     const redelivered = page.items.filter((m) => m.redelivered).length;
-    await ctx.emit({
+    ctx.emit({
       team_id: agent.team_id,
       type: 'mail_handed_out',
       message: `${agent.id}'s mail handed out (${ids.length}${redelivered ? `, ${redelivered} again` : ''})`,

@@ -132,7 +132,7 @@ export async function unblockDependents(ctx: Ctx, doneId: string, dependentIds: 
   const dependents = await ctx.db.selectFrom('team_tasks').select(['id', 'title', 'team_id']).where('id', 'in', dependentIds).where('status', 'not in', ['done', 'cancelled']).execute();
   const stillWaiting = await openDependencies(ctx, dependents.map((d) => d.id));
   for (const dependent of dependents.filter((d) => !stillWaiting.has(d.id))) {
-    await ctx.emit({ team_id: dependent.team_id, type: 'task_unblocked', message: `task '${dependent.title}' is ready: its last dependency ${doneId} is resolved`, related_id: dependent.id, data: { dependency: doneId } });
+    ctx.emit({ team_id: dependent.team_id, type: 'task_unblocked', message: `task '${dependent.title}' is ready: its last dependency ${doneId} is resolved`, related_id: dependent.id, data: { dependency: doneId } });
     const assignees = await ctx.db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', dependent.id).execute();
     const message = `'${dependent.title}' (${dependent.id}) is unblocked: all its dependencies are done`;
     if (assignees.length === 0) await createNotification(ctx, { team_id: dependent.team_id, type: 'task_unblocked', message, task_id: dependent.id, priority: 3 });
@@ -152,7 +152,7 @@ export async function onTaskFinished(ctx: Ctx, task: TaskRow) {
     const siblings = await ctx.db.selectFrom('team_tasks').select('status').where('parent_id', '=', task.parent_id).execute();
     const finished = siblings.every((s) => s.status === 'done' || s.status === 'cancelled');
     if (finished && siblings.some((s) => s.status === 'done')) {
-      await ctx.emit({ team_id: task.team_id, type: 'task_subtasks_done', message: `all ${siblings.length} subtasks of ${task.parent_id} are finished`, related_id: task.parent_id, data: { subtasks: siblings.length } });
+      ctx.emit({ team_id: task.team_id, type: 'task_subtasks_done', message: `all ${siblings.length} subtasks of ${task.parent_id} are finished`, related_id: task.parent_id, data: { subtasks: siblings.length } });
     }
   }
 }

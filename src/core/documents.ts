@@ -87,7 +87,7 @@ const create = defineAction({
     };
     await ctx.db.insertInto('team_documents').values(doc).execute();
     await recordVersion(ctx, doc);
-    await ctx.emit({ team_id: team.id, type: 'document_created', message: `${ctx.actorId} created ${doc.doc_type} '${doc.title}'`, related_id: doc.id, data: { task_id: doc.task_id, version: 1 } });
+    ctx.emit({ team_id: team.id, type: 'document_created', message: `${ctx.actorId} created ${doc.doc_type} '${doc.title}'`, related_id: doc.id, data: { task_id: doc.task_id, version: 1 } });
     return boundedDocument(doc);
   },
 });
@@ -165,7 +165,7 @@ const update = defineAction({
     const next: DocumentRow = { ...doc, ...defined(changes), version: doc.version + 1, updated_at: ctx.now };
     await ctx.db.updateTable('team_documents').set(next).where('id', '=', doc.id).execute();
     await recordVersion(ctx, next);
-    await ctx.emit({ team_id: doc.team_id, type: 'document_updated', message: `${ctx.actorId} updated '${next.title}' to version ${next.version}`, related_id: doc.id, data: { version: next.version } });
+    ctx.emit({ team_id: doc.team_id, type: 'document_updated', message: `${ctx.actorId} updated '${next.title}' to version ${next.version}`, related_id: doc.id, data: { version: next.version } });
     return boundedDocument(next);
   },
 });
@@ -179,7 +179,7 @@ const remove = defineAction({
   async run(ctx, input) {
     const doc = await loadDocument(ctx, input.team_id, input.doc_id);
     await ctx.db.deleteFrom('team_documents').where('id', '=', doc.id).execute();
-    await ctx.emit({ team_id: doc.team_id, type: 'document_deleted', message: `${ctx.actorId} deleted '${doc.title}'`, related_id: doc.id });
+    ctx.emit({ team_id: doc.team_id, type: 'document_deleted', message: `${ctx.actorId} deleted '${doc.title}'`, related_id: doc.id });
     return { deleted: true, id: doc.id };
   },
 });

@@ -82,7 +82,7 @@ const save = defineAction({
     else await ctx.db.insertInto('team_facts').values(fact).execute();
     const { id: fact_id, updated_at: _u, created_at: _c, ...versioned } = fact;
     await ctx.db.insertInto('team_fact_versions').values({ ...versioned, fact_id, created_at: ctx.now }).execute();
-    await ctx.emit({
+    ctx.emit({
       team_id: team.id,
       type: current ? 'fact_updated' : 'fact_created',
       message: `${ctx.actorId} saved fact '${fact.namespace === 'default' ? '' : `${fact.namespace}/`}${fact.key}' (version ${fact.version})`,
@@ -173,7 +173,7 @@ const remove = defineAction({
     if (!fact) throw notFound('fact', input.key, `namespace '${input.namespace}'; list facts with team_memory(action='fact_list')`);
     assertVersion(fact, input.expected_version, input.namespace, input.key);
     await ctx.db.deleteFrom('team_facts').where('id', '=', fact.id).execute();
-    await ctx.emit({ team_id: team.id, type: 'fact_deleted', message: `${ctx.actorId} deleted fact '${fact.key}'`, related_id: fact.id, data: { key: fact.key, namespace: fact.namespace } });
+    ctx.emit({ team_id: team.id, type: 'fact_deleted', message: `${ctx.actorId} deleted fact '${fact.key}'`, related_id: fact.id, data: { key: fact.key, namespace: fact.namespace } });
     return { deleted: true, key: fact.key, namespace: fact.namespace };
   },
 });
@@ -184,7 +184,7 @@ export async function sweepExpiredFacts(ctx: Ctx): Promise<number> {
   if (expired.length === 0) return 0;
   await ctx.db.deleteFrom('team_facts').where('id', 'in', expired.map((f) => f.id)).execute();
   for (const fact of expired) {
-    await ctx.emit({ team_id: fact.team_id, type: 'fact_expired', message: `fact '${fact.key}' expired`, related_id: fact.id, data: { key: fact.key, namespace: fact.namespace } });
+    ctx.emit({ team_id: fact.team_id, type: 'fact_expired', message: `fact '${fact.key}' expired`, related_id: fact.id, data: { key: fact.key, namespace: fact.namespace } });
   }
   return expired.length;
 }

@@ -81,7 +81,7 @@ export async function agentView(ctx: Ctx, row: AgentRow) {
 export async function markUnresponsive(ctx: Ctx, agent: Pick<AgentRow, 'id' | 'team_id'>, why: string): Promise<boolean> {
   const result = await ctx.db.updateTable('persistent_agents').set({ unresponsive_since: ctx.now }).where('id', '=', agent.id).where('unresponsive_since', '=', '').executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) return false;
-  await ctx.emit({ team_id: agent.team_id, type: 'agent_unresponsive', message: `agent '${agent.id}' is unresponsive: ${why}`, related_id: agent.id, data: { agent_id: agent.id, reason: why } });
+  ctx.emit({ team_id: agent.team_id, type: 'agent_unresponsive', message: `agent '${agent.id}' is unresponsive: ${why}`, related_id: agent.id, data: { agent_id: agent.id, reason: why } });
   // Raised by the table (origin `table`, the seed's priority 2): notification rules route it like any other.
   await raiseNotification(ctx, { team_id: agent.team_id, type: 'agent_error', message: `${agent.id} is unresponsive: ${why}`, agent_id: agent.id });
   return true;
@@ -90,7 +90,7 @@ export async function markUnresponsive(ctx: Ctx, agent: Pick<AgentRow, 'id' | 't
 export async function markResponsive(ctx: Ctx, agent: Pick<AgentRow, 'id' | 'team_id'>, why: string): Promise<void> {
   const result = await ctx.db.updateTable('persistent_agents').set({ unresponsive_since: '', missed_heartbeats: 0 }).where('id', '=', agent.id).where('unresponsive_since', '!=', '').executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) return;
-  await ctx.emit({ team_id: agent.team_id, type: 'agent_responsive', message: `agent '${agent.id}' answers again: ${why}`, related_id: agent.id, data: { agent_id: agent.id } });
+  ctx.emit({ team_id: agent.team_id, type: 'agent_responsive', message: `agent '${agent.id}' answers again: ${why}`, related_id: agent.id, data: { agent_id: agent.id } });
 }
 
 /** Claims held by unresponsive agents, with since when their agent is unresponsive and the team's lease. */

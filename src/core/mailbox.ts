@@ -99,7 +99,7 @@ const markRead = defineAction({
     // Read is acknowledged: mention_check will not hand it out again.
     const acknowledged = await acknowledgeCopies(ctx, agent.id, copyIds ? { copyIds } : {});
     if (marked || acknowledged) {
-      await ctx.emit({ team_id: agent.team_id, type: 'messages_read', message: `${agent.id} marked mail read (${marked})`, related_id: agent.id, data: { agent_id: agent.id, count: marked, acknowledged } });
+      ctx.emit({ team_id: agent.team_id, type: 'messages_read', message: `${agent.id} marked mail read (${marked})`, related_id: agent.id, data: { agent_id: agent.id, count: marked, acknowledged } });
     }
     return { agent_id: agent.id, marked_read: marked };
   },
@@ -124,7 +124,7 @@ async function archiveCopies(ctx: Ctx, agentId: string, teamId: string, selectio
   await ctx.db.updateTable('team_pending_messages').set({ read_at: ctx.now }).where('to_agent', '=', agentId).where('archived_at', '=', ctx.now).where('read_at', '=', '').execute();
   // Archived is acknowledged: mention_check will not hand it out again.
   const acknowledged = await acknowledgeCopies(ctx, agentId, { archivedAt: ctx.now });
-  if (count) await ctx.emit({ team_id: teamId, type: 'messages_archived', message: `${agentId} ${why} (${count})`, related_id: agentId, data: { count, acknowledged } });
+  if (count) ctx.emit({ team_id: teamId, type: 'messages_archived', message: `${agentId} ${why} (${count})`, related_id: agentId, data: { count, acknowledged } });
   return count;
 }
 
@@ -171,7 +171,7 @@ const remove = defineAction({
     const own = ctx.actor.kind === 'agent' ? message.from_agent === ctx.actorId : message.from_user === ctx.actorId;
     if (!own && !ctx.isLead) throw denied(`agent '${ctx.actorId}' may delete only its own messages (this one is ${author}'s); a lead or the owner may delete any`, { author });
     await ctx.db.updateTable('team_messages').set({ deleted_at: ctx.now }).where('id', '=', message.id).execute();
-    await ctx.emit({ team_id: team.id, type: 'message_deleted', message: `${ctx.actorId} deleted a message by ${author}`, related_id: message.id, data: { author, thread_id: message.thread_id } });
+    ctx.emit({ team_id: team.id, type: 'message_deleted', message: `${ctx.actorId} deleted a message by ${author}`, related_id: message.id, data: { author, thread_id: message.thread_id } });
     return { deleted: true, id: message.id };
   },
 });
@@ -195,11 +195,11 @@ const purge = defineAction({
     await ctx.db.deleteFrom('team_pending_messages').where('team_id', '=', team.id).where('message_id', '=', '').where('created_at', '<', input.before_date).execute();
     const notifications = await ctx.db.deleteFrom('team_notifications').where('team_id', '=', team.id).where('created_at', '<', input.before_date).executeTakeFirst();
     for (const m of doomed) {
-      await ctx.emit({ team_id: team.id, type: 'message_purged', message: `a message by ${m.from_agent || m.from_user} of ${m.created_at} was purged`, related_id: m.id, data: { thread_id: m.thread_id, sent_at: m.created_at } });
+      ctx.emit({ team_id: team.id, type: 'message_purged', message: `a message by ${m.from_agent || m.from_user} of ${m.created_at} was purged`, related_id: m.id, data: { thread_id: m.thread_id, sent_at: m.created_at } });
     }
     const notificationsPurged = Number(notifications.numDeletedRows);
     if (notificationsPurged) {
-      await ctx.emit({ team_id: team.id, type: 'notifications_purged', message: `${notificationsPurged} notifications from before ${input.before_date} were purged`, related_id: team.id, data: { count: notificationsPurged, before_date: input.before_date } });
+      ctx.emit({ team_id: team.id, type: 'notifications_purged', message: `${notificationsPurged} notifications from before ${input.before_date} were purged`, related_id: team.id, data: { count: notificationsPurged, before_date: input.before_date } });
     }
     return { purged: messageIds.length, notifications_purged: notificationsPurged, before_date: input.before_date };
   },

@@ -194,7 +194,7 @@ const create = defineAction({
     };
     await ctx.db.insertInto('notification_rules').values(row).execute();
     // The event names the rule and its events only: destinations may carry URLs and secrets.
-    await ctx.emit({ team_id: scope.id, type: 'notification_rule_created', message: `${ctx.actorId} added notification rule '${row.name}'`, related_id: row.id, data: { events: fields.events } });
+    ctx.emit({ team_id: scope.id, type: 'notification_rule_created', message: `${ctx.actorId} added notification rule '${row.name}'`, related_id: row.id, data: { events: fields.events } });
     return (await present(ctx, [fromRow(row)]))[0]!;
   },
 });
@@ -268,7 +268,7 @@ const update = defineAction({
       .where('id', '=', rule.id)
       .execute();
     const fields = Object.keys(changes).filter((k) => changes[k as keyof typeof changes] !== undefined);
-    await ctx.emit({ team_id: rule.team_id, type: 'notification_rule_updated', message: `${ctx.actorId} changed notification rule '${next.name}' (${fields.join(', ') || 'no change'})`, related_id: rule.id, data: { fields } });
+    ctx.emit({ team_id: rule.team_id, type: 'notification_rule_updated', message: `${ctx.actorId} changed notification rule '${next.name}' (${fields.join(', ') || 'no change'})`, related_id: rule.id, data: { fields } });
     return (await present(ctx, [next]))[0]!;
   },
 });
@@ -282,7 +282,7 @@ const remove = defineAction({
   async run(ctx, input) {
     const rule = await storedRule(ctx, input.team_id, input.rule_id);
     await ctx.db.deleteFrom('notification_rules').where('id', '=', rule.id).execute();
-    await ctx.emit({ team_id: rule.team_id, type: 'notification_rule_deleted', message: `${ctx.actorId} deleted notification rule '${rule.name}'`, related_id: rule.id });
+    ctx.emit({ team_id: rule.team_id, type: 'notification_rule_deleted', message: `${ctx.actorId} deleted notification rule '${rule.name}'`, related_id: rule.id });
     return { deleted: true, id: rule.id };
   },
 });

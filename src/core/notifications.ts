@@ -46,7 +46,7 @@ export async function createNotification(ctx: Ctx, input: NotificationInput) {
   const { activity, deliveries } = await routeNotification(ctx, row);
   // The log records that it was sent, never what it says (a purge removes that). It is in the activity feed (team
   // summaries) when defaults.activity_feed or an `activity` destination says so; otherwise in the audit log only.
-  await ctx.emit({
+  ctx.emit({
     team_id: row.team_id,
     type: 'notification_sent',
     message: `${row.agent_id} sent a ${row.type} notification (priority ${row.priority})${row.to_agent ? ` to ${row.to_agent}` : ''}`,

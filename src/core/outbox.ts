@@ -169,7 +169,7 @@ export class NotificationOutbox {
           const error = outcome.final ? outcome.error : `${outcome.error} (gave up after ${attempts} attempts)`;
           const result = await mine().set({ ...released, state: 'failed', last_error: error }).executeTakeFirst();
           if (Number(result.numUpdatedRows) > 0) {
-            await ctx.emit({
+            ctx.emit({
               team_id: delivery.team_id,
               type: 'notification_failed',
               message: `a ${delivery.payload.notification.type} notification could not be delivered to a ${delivery.destination.type}: ${error}`,
@@ -267,7 +267,7 @@ const retry = defineAction({
       .set({ state: 'pending', attempts: 0, next_attempt_at: ctx.now, lease_holder: '', lease_expires_at: '', updated_at: ctx.now })
       .where('id', 'in', failed)
       .execute();
-    await ctx.emit({ team_id: team.id, type: 'notification_retried', message: `${ctx.actorId} retried ${failed.length} failed deliver${failed.length === 1 ? 'y' : 'ies'}`, related_id: rows[0]!.notification_id, data: { deliveries: failed } });
+    ctx.emit({ team_id: team.id, type: 'notification_retried', message: `${ctx.actorId} retried ${failed.length} failed deliver${failed.length === 1 ? 'y' : 'ies'}`, related_id: rows[0]!.notification_id, data: { deliveries: failed } });
     return { team_id: team.id, retried: failed, count: failed.length };
   },
 });

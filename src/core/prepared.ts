@@ -14,22 +14,28 @@ class Slot {
  * actor, the team's roles and rules, the events) and a claim's are prepared instead.
  *
  * `build` must give a query of the same shape whatever the parameters: each parameter is used as a value only (not
- * as a LIMIT, a list's length or a condition on whether to add a clause).
+ * as a LIMIT or a condition on whether to add a clause). A query whose shape follows its parameters — the columns
+ * an update sets, the length of an `in` list — names the shape with `shapeOf`, and is compiled once per shape; the
+ * parameters' names must then say it too (`type0`, `type1` …), since they are its slots.
  *
  * @example
  *   const agentById = prepared((db, p: { id: string }) => db.selectFrom('persistent_agents').selectAll().where('id', '=', p.id));
  *   const [agent] = (await agentById(ctx, { id })).rows;
  */
-export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, params: P, dialect: DialectName) => Compilable<R>) {
-  const compiled = new Map<DialectName, CompiledQuery<R>>();
+export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, params: P, dialect: DialectName) => Compilable<R>, shapeOf: (params: P) => string = () => '') {
+  const compiled = new Map<string, CompiledQuery<R>>();
   return async (target: { db: Db; dialect: DialectName }, params: P): Promise<QueryResult<R>> => {
-    let query = compiled.get(target.dialect);
+    const key = `${target.dialect}:${shapeOf(params)}`;
+    let query = compiled.get(key);
     if (!query) {
       const slots = Object.fromEntries(Object.keys(params).map((name) => [name, new Slot(name)])) as unknown as P;
       query = build(target.db, slots, target.dialect).compile();
-      compiled.set(target.dialect, query);
+      compiled.set(key, query);
     }
     const parameters = query.parameters.map((value) => (value instanceof Slot ? params[value.name] : value));
     return target.db.executeQuery<R>({ ...query, parameters, queryId: createQueryId() });
   };
 }
+
+/** The parameters of a list's items, numbered (`type0`, `type1` …), for a prepared query's `in` list or rows. */
+export const numbered = <T>(prefix: string, items: readonly T[]): Record<string, T> => Object.fromEntries(items.map((item, i) => [`${prefix}${i}`, item]));

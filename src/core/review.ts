@@ -103,7 +103,7 @@ const reassign = defineAction({
     await setAssignees(ctx, row, [to]);
     if (row.status === 'inbox') await changeStatus(ctx, row, 'assigned');
     else await saveTask(ctx, row);
-    await ctx.emit({ team_id: row.team_id, type: 'task_reassigned', message: `${ctx.actorId} handed '${row.title}' to ${to}`, related_id: row.id, data: { to_agent: to, previous: task.assignees } });
+    ctx.emit({ team_id: row.team_id, type: 'task_reassigned', message: `${ctx.actorId} handed '${row.title}' to ${to}`, related_id: row.id, data: { to_agent: to, previous: task.assignees } });
     return await hydrateOne(ctx, row);
   },
 });

@@ -236,7 +236,7 @@ async function saveRole(ctx: Ctx, teamId: string, name: string, fields: z.infer<
     .values(row)
     .onConflict((c) => c.columns(['team_id', 'name']).doUpdateSet({ description: row.description, actions: row.actions, prefers: row.prefers, escalates_to: row.escalates_to, updated_at: row.updated_at }))
     .execute();
-  await ctx.emit({ team_id: teamId, type: existing ? 'role_updated' : 'role_created', message: `${ctx.actorId} ${existing ? 'changed' : 'defined'} role '${name}'`, related_id: name, data: { actions: JSON.parse(row.actions) } });
+  ctx.emit({ team_id: teamId, type: existing ? 'role_updated' : 'role_created', message: `${ctx.actorId} ${existing ? 'changed' : 'defined'} role '${name}'`, related_id: name, data: { actions: JSON.parse(row.actions) } });
   return toDefinition(row);
 }
 
@@ -299,7 +299,7 @@ const remove = defineAction({
       if (holders.length) throw conflict(`role '${role.name}' is held by ${holders.map((h) => h.id).join(', ')}; give them another role first`, { holders: holders.map((h) => h.id) });
     }
     await ctx.db.deleteFrom('team_roles').where('team_id', '=', team.id).where('name', '=', role.name).execute();
-    await ctx.emit({ team_id: team.id, type: 'role_deleted', message: `${ctx.actorId} deleted role '${role.name}'`, related_id: role.name });
+    ctx.emit({ team_id: team.id, type: 'role_deleted', message: `${ctx.actorId} deleted role '${role.name}'`, related_id: role.name });
     return { deleted: true, name: role.name };
   },
 });

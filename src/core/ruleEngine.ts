@@ -89,7 +89,7 @@ export async function runRules(ctx: Ctx): Promise<void> {
         await perform(ruleCtx, rule, event, (await ctx.db.selectFrom('team_tasks').selectAll().where('id', '=', task.id).executeTakeFirst()) ?? task);
       } catch (error) {
         if (!(error instanceof TeamTableError)) throw error;
-        await ruleCtx.emit({ team_id: rule.team_id, type: 'rule_failed', message: `rule '${rule.name}' could not act on ${task.id}: ${error.message}`, related_id: task.id, data: { rule_id: rule.id, code: error.code } });
+        ruleCtx.emit({ team_id: rule.team_id, type: 'rule_failed', message: `rule '${rule.name}' could not act on ${task.id}: ${error.message}`, related_id: task.id, data: { rule_id: rule.id, code: error.code } });
       }
     }
   }
@@ -98,7 +98,7 @@ export async function runRules(ctx: Ctx): Promise<void> {
 async function reportLoop(ctx: Ctx, rule: Rule, task: TaskRow) {
   const message = `rule '${rule.name}' (${rule.id}) was stopped: it fired again on task ${task.id} within one change, which would loop`;
   const ruleCtx = ctx.asRule(rule.id, Number.MAX_SAFE_INTEGER);
-  await ruleCtx.emit({ team_id: rule.team_id, type: 'rule_loop_stopped', message, related_id: task.id, data: { rule_id: rule.id } });
+  ruleCtx.emit({ team_id: rule.team_id, type: 'rule_loop_stopped', message, related_id: task.id, data: { rule_id: rule.id } });
   await createNotification(ruleCtx, { team_id: rule.team_id, type: 'rule_loop', message, task_id: task.id, priority: 2 });
 }
 
@@ -160,12 +160,12 @@ async function perform(ctx: Ctx, rule: Rule, event: EmittedEvent, task: TaskRow)
       // Through changeStatus, so that the move is recorded (and found) like every status change.
       if (task.status === 'inbox') await changeStatus(ctx, task, 'assigned', { message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}`, data: { rule_id: rule.id } });
       else await saveTask(ctx, task);
-      await ctx.emit({ team_id: task.team_id, type: 'task_assigned', message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}`, related_id: task.id, data: { assignees: [...assignees, agent.id], rule_id: rule.id } });
+      ctx.emit({ team_id: task.team_id, type: 'task_assigned', message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}`, related_id: task.id, data: { assignees: [...assignees, agent.id], rule_id: rule.id } });
       return;
     }
     case 'add_label':
       await ctx.db.insertInto('team_task_labels').values({ task_id: task.id, label: action.label }).onConflict((c) => c.columns(['task_id', 'label']).doNothing()).execute();
-      await ctx.emit({ team_id: task.team_id, type: 'task_updated', message: `rule '${rule.name}' labelled '${task.title}' ${action.label}`, related_id: task.id, data: { fields: ['labels'], rule_id: rule.id } });
+      ctx.emit({ team_id: task.team_id, type: 'task_updated', message: `rule '${rule.name}' labelled '${task.title}' ${action.label}`, related_id: task.id, data: { fields: ['labels'], rule_id: rule.id } });
       return;
     case 'comment':
       await post(ctx, { teamId: task.team_id, threadId: task.id, taskId: task.id, content: action.content, type: 'comment' });

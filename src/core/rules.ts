@@ -133,7 +133,7 @@ const create = defineAction({
       created_at: ctx.now,
     };
     await ctx.db.insertInto('team_rules').values(row).execute();
-    await ctx.emit({ team_id: team.id, type: 'rule_created', message: `${ctx.actorId} added rule '${row.name}'`, related_id: row.id, data: { trigger: row.trigger } });
+    ctx.emit({ team_id: team.id, type: 'rule_created', message: `${ctx.actorId} added rule '${row.name}'`, related_id: row.id, data: { trigger: row.trigger } });
     return fromRow(row) as unknown as Record<string, unknown>;
   },
 });
@@ -168,7 +168,7 @@ async function setEnabled(ctx: Ctx, rule: Rule, enabled: boolean) {
   } else {
     await ctx.db.updateTable('team_rules').set({ enabled: enabled ? 1 : 0 }).where('team_id', '=', rule.team_id).where('id', '=', rule.id).execute();
   }
-  await ctx.emit({ team_id: rule.team_id, type: 'rule_updated', message: `${ctx.actorId} turned rule '${rule.name}' ${enabled ? 'on' : 'off'}`, related_id: rule.id, data: { enabled } });
+  ctx.emit({ team_id: rule.team_id, type: 'rule_updated', message: `${ctx.actorId} turned rule '${rule.name}' ${enabled ? 'on' : 'off'}`, related_id: rule.id, data: { enabled } });
 }
 
 const update = defineAction({
@@ -199,7 +199,7 @@ const remove = defineAction({
       return { deleted: false, disabled: true, id: rule.id };
     }
     await ctx.db.deleteFrom('team_rules').where('team_id', '=', team.id).where('id', '=', rule.id).execute();
-    await ctx.emit({ team_id: team.id, type: 'rule_deleted', message: `${ctx.actorId} deleted rule '${rule.name}'`, related_id: rule.id });
+    ctx.emit({ team_id: team.id, type: 'rule_deleted', message: `${ctx.actorId} deleted rule '${rule.name}'`, related_id: rule.id });
     return { deleted: true, id: rule.id };
   },
 });

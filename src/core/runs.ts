@@ -105,7 +105,7 @@ const wake = defineAction({
     if (isDormant(agent)) throw conflict(`agent '${agent.id}' is ${agent.status}; start it with team_agent(action='start') first`, { status: agent.status });
     const reason: WakeReason = { kind: 'manual', key: `manual:${newRowId()}`, at: ctx.now, by: ctx.actorId, ...(input.note ? { ref: input.note.slice(0, 200) } : {}) };
     const run = await enqueue(ctx, agent, [reason]);
-    await ctx.emit({ team_id: agent.team_id, type: 'agent_wake_requested', message: `${ctx.actorId} woke ${agent.id}`, related_id: agent.id, data: { agent_id: agent.id, run_id: run.id } });
+    ctx.emit({ team_id: agent.team_id, type: 'agent_wake_requested', message: `${ctx.actorId} woke ${agent.id}`, related_id: agent.id, data: { agent_id: agent.id, run_id: run.id } });
     return { agent_id: agent.id, run: toRun(run) };
   },
 });
@@ -366,7 +366,7 @@ export class RunBook {
   async appendWake(started: StartedRun, details: Record<string, unknown>): Promise<number> {
     return this.write(async (ctx) => {
       const { agent, run } = started;
-      await ctx.emit({
+      ctx.emit({
         team_id: agent.team_id,
         type: 'agent_wake',
         message: `runner woke ${agent.id} (${describeReasons(run.reasons)})`,
@@ -374,6 +374,7 @@ export class RunBook {
         data: { agent_id: agent.id, run_id: run.id, session_id: run.session_id, reasons: run.reasons.map(({ kind, key, by, ref }) => ({ kind, key, by, ref })), ...details },
       });
       // This wake's own event: on PostgreSQL another writer's may have committed later with a higher number.
+      await ctx.flushEvents();
       const own = await ctx.db.selectFrom('team_events').select('seq').where('team_id', '=', agent.team_id).where('type', '=', 'agent_wake').where('related_id', '=', agent.id).orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
       return Number(own.seq);
     });

@@ -49,6 +49,8 @@ async function sweepIdleAgents(ctx: Ctx): Promise<void> {
     const rules = (await rulesOf(ctx, team.id)).filter((r) => r.enabled && r.trigger === 'agent.idle');
     for (const rule of rules) {
       const cutoff = new Date(Date.parse(ctx.now) - (rule.condition.idle_minutes ?? 5) * 60_000).toISOString();
+      // The spells an earlier rule of this sweep recorded count too.
+      await ctx.flushEvents();
       const idle = await ctx.db
         .selectFrom('persistent_agents as a')
         .selectAll('a')
@@ -86,13 +88,13 @@ async function sweepIdleAgents(ctx: Ctx): Promise<void> {
         if (rule.action.type === 'assign_next') {
           const task = await nextReadyTask(ruleCtx, agent, { task_type: rule.condition.task_type, label: rule.condition.label });
           if (!task) continue; // nothing pending: try again on a later sweep
-          await ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
+          ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
           await setAssignees(ruleCtx, task, [agent.id]);
           await changeStatus(ruleCtx, task, 'assigned', { message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}` });
-          await ruleCtx.emit({ team_id: team.id, type: 'task_assigned', message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}`, related_id: task.id, data: { assignees: [agent.id], rule_id: rule.id } });
+          ruleCtx.emit({ team_id: team.id, type: 'task_assigned', message: `rule '${rule.name}' assigned '${task.title}' to ${agent.id}`, related_id: task.id, data: { assignees: [agent.id], rule_id: rule.id } });
           await createNotification(ruleCtx, { team_id: team.id, type: 'task_assigned', message: `you were idle, so '${task.title}' (${task.id}) is now assigned to you`, task_id: task.id, to_agent: agent.id });
         } else if (rule.action.type === 'notify') {
-          await ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
+          ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
           const message = rule.action.message ?? `${agent.id} has been idle for ${rule.condition.idle_minutes ?? 5} minutes`;
           for (const to of await idleTargets(ruleCtx, rule.action.to, agent)) {
             await createNotification(ruleCtx, { team_id: team.id, type: 'agent_idle', message, priority: rule.action.priority ?? 4, ...(to ? { to_agent: to } : {}) });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { Compilable } from 'kysely';
 import type { TaskRow } from '../store/schema.js';
+import type { Db } from '../store/store.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { TeamTableError, denied, notFound, validation } from './errors.js';
@@ -8,7 +10,7 @@ import { TASK_STATUSES, agentRef, cursor, limit, longText, priority, shortText, 
 import type { TaskStatus } from './fields.js';
 import { taskFeed } from './feed.js';
 import { newId } from './ids.js';
-import { prepared } from './prepared.js';
+import { numbered, prepared } from './prepared.js';
 import { teamOf } from './notificationRouting.js';
 import { LIMITS } from './limits.js';
 import { PAGE_BUDGET, after, cutFields, decodeCursor, jsonBytes, pageFields, takePage } from './paging.js';
@@ -34,6 +36,12 @@ const groupBy = <T extends { task_id: string }>(items: T[], pick: (item: T) => s
   return byTask;
 };
 
+// The relations of a page of tasks, prepared once per page length (`id0`, `id1` …).
+const ofTasks = <R>(build: (db: Db, ids: string[]) => Compilable<R>) => prepared((db, ids: Record<string, string>) => build(db, Object.values(ids)), (ids) => String(Object.keys(ids).length));
+const assigneesOfTasks = ofTasks((db, ids) => db.selectFrom('team_task_assignees').select(['task_id', 'agent_id']).where('task_id', 'in', ids).orderBy('position'));
+const labelsOfTasks = ofTasks((db, ids) => db.selectFrom('team_task_labels').select(['task_id', 'label']).where('task_id', 'in', ids).orderBy('label'));
+const dependenciesOfTasks = ofTasks((db, ids) => db.selectFrom('team_task_dependencies').select(['task_id', 'depends_on']).where('task_id', 'in', ids).orderBy('depends_on'));
+
 /**
  * Loads assignees, labels and dependencies for many tasks in a few queries; relations the caller already knows for
  * every row (`known`) are not read again.
@@ -41,10 +49,11 @@ const groupBy = <T extends { task_id: string }>(items: T[], pick: (item: T) => s
 export async function hydrate(ctx: Ctx, rows: TaskRow[], known: Partial<Relations> = {}): Promise<Task[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
+  const byId = numbered('id', ids);
   const [assignees, labels, dependencies, waiting] = await Promise.all([
-    known.assignees ? undefined : ctx.db.selectFrom('team_task_assignees').select(['task_id', 'agent_id']).where('task_id', 'in', ids).orderBy('position').execute(),
-    known.labels ? undefined : ctx.db.selectFrom('team_task_labels').select(['task_id', 'label']).where('task_id', 'in', ids).orderBy('label').execute(),
-    known.blocked_by ? undefined : ctx.db.selectFrom('team_task_dependencies').select(['task_id', 'depends_on']).where('task_id', 'in', ids).orderBy('depends_on').execute(),
+    known.assignees ? undefined : assigneesOfTasks(ctx, byId).then((r) => r.rows),
+    known.labels ? undefined : labelsOfTasks(ctx, byId).then((r) => r.rows),
+    known.blocked_by ? undefined : dependenciesOfTasks(ctx, byId).then((r) => r.rows),
     known.waiting_on ? undefined : openDependencies(ctx, ids),
   ]);
   const byAssignee = groupBy(assignees ?? [], (a) => a.agent_id);
@@ -71,7 +80,7 @@ export async function hydrateOne(ctx: Ctx, row: TaskRow, known: Partial<Relation
  */
 export async function loadTask(ctx: Ctx, teamRef: string | undefined, taskId: string, expectedVersion?: number): Promise<{ row: TaskRow; task: Task }> {
   const team = await ctx.team(teamRef);
-  const row = await ctx.db.selectFrom('team_tasks').selectAll().where('id', '=', taskId).where('team_id', '=', team.id).executeTakeFirst();
+  const row = readTask(await ctx.db.selectFrom('team_tasks').selectAll().where('id', '=', taskId).where('team_id', '=', team.id).executeTakeFirst());
   if (!row) throw notFound('task', taskId, `it is not in team '${team.name}'; list tasks with team_task(action='list')`);
   if (expectedVersion !== undefined && expectedVersion !== row.version) {
     throw new TeamTableError('VERSION_CONFLICT', `task ${row.id} is at version ${row.version}, not ${expectedVersion}: it changed since you read it; get it again and retry`, {
@@ -116,24 +125,45 @@ async function setLabels(ctx: Ctx, taskId: string, labels: string[]) {
   if (labels.length) await ctx.db.insertInto('team_task_labels').values(labels.map((label) => ({ task_id: taskId, label }))).execute();
 }
 
-const updateTask = prepared((db, { id, read, ...changes }: Omit<TaskRow, 'team_id' | 'created_by' | 'created_at'> & { read: number }) =>
-  db.updateTable('team_tasks').set(changes).where('id', '=', id).where('version', '=', read),
+/** What a save may change: everything but the task's identity and its creation. */
+type Changeable = Omit<TaskRow, 'id' | 'team_id' | 'created_by' | 'created_at'>;
+const CHANGEABLE: (keyof Changeable)[] = [
+  'title', 'description', 'status', 'priority', 'updated_at', 'completed_at', 'blocked_reason', 'blocked_from',
+  'version', 'reviewer', 'parent_id', 'task_type', 'claimed_by', 'lease_expires_at',
+];
+
+// Compiled once per set of columns saved (a claim's, an update's …); `read` is the version the save expects.
+const updateTask = prepared(
+  (db, { id, read, ...changes }: Partial<Changeable> & { id: string; read: number }) => db.updateTable('team_tasks').set(changes).where('id', '=', id).where('version', '=', read),
+  (params) => Object.keys(params).join(),
 );
+
+/** Each task row as this call read it (see `readTask`): a save writes only what changed since. */
+const asRead = new WeakMap<TaskRow, TaskRow>();
+
+/** Remembers `row` as read, so that saving it writes only the columns the call changes (see saveTask). */
+export function readTask<T extends TaskRow | undefined>(row: T): T {
+  if (row) asRead.set(row, { ...row });
+  return row;
+}
 
 /**
  * Saves `row` if nobody changed the task since it was read — one conditional write, whatever the database's
- * isolation — bumping its version and `updated_at`. What never changes is not written: setting a column, even to
- * its value, rewrites every index on it (the primary key's, for `id`) and checks the foreign keys that point to it.
+ * isolation — bumping its version and `updated_at`. Only the columns that changed since `readTask` are written
+ * (every changeable one for a row read otherwise): setting a column, even to its value, rewrites every index on it —
+ * a claim would rewrite the list-order and parent indexes for a priority it did not change.
  */
 export async function saveTask(ctx: Ctx, row: TaskRow) {
   const read = row.version;
   row.version += 1;
   row.updated_at = ctx.now;
-  const { id, team_id: _team, created_by: _creator, created_at: _created, ...changeable } = row;
-  const result = await updateTask(ctx, { ...changeable, id, read });
+  const before = asRead.get(row);
+  const changes = Object.fromEntries(CHANGEABLE.filter((column) => !before || row[column] !== before[column]).map((column) => [column, row[column]]));
+  const result = await updateTask(ctx, { ...changes, id: row.id, read });
   if (Number(result.numAffectedRows) === 0) {
     throw new TeamTableError('VERSION_CONFLICT', `task ${row.id} changed while this call was working on it; get it again and retry`, { field: 'expected_version' });
   }
+  readTask(row);
 }
 
 export interface StatusChange {
@@ -190,7 +220,7 @@ export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, chang
   row.status = to;
   row.completed_at = to === 'done' ? ctx.now : '';
   await saveTask(ctx, row);
-  await ctx.emit({
+  ctx.emit({
     team_id: row.team_id,
     type: change.event ?? 'task_updated',
     message: change.message ?? `${ctx.actorId} moved '${row.title}' ${from} → ${to}`,
@@ -274,10 +304,10 @@ const create = defineAction({
     await ctx.db.insertInto('team_tasks').values(row).execute();
     await setLabels(ctx, row.id, [...new Set(input.labels ?? [])]);
     await setDependencies(ctx, row, { blockedBy: input.blocked_by, blocks: input.blocks });
-    await ctx.emit({ team_id: team.id, type: 'task_created', message: `${ctx.actorId} created task '${row.title}'`, related_id: row.id, data: { priority: row.priority, parent_id: row.parent_id } });
+    ctx.emit({ team_id: team.id, type: 'task_created', message: `${ctx.actorId} created task '${row.title}'`, related_id: row.id, data: { priority: row.priority, parent_id: row.parent_id } });
     await setAssignees(ctx, row, assignees);
     if (assignees.length) {
-      await ctx.emit({ team_id: team.id, type: 'task_assigned', message: `task '${row.title}' assigned to ${assignees.join(', ')}`, related_id: row.id, data: { assignees } });
+      ctx.emit({ team_id: team.id, type: 'task_assigned', message: `task '${row.title}' assigned to ${assignees.join(', ')}`, related_id: row.id, data: { assignees } });
     }
     return await hydrateOne(ctx, row);
   },
@@ -412,7 +442,7 @@ const update = defineAction({
         changed.push('blocked_reason');
       }
       await saveTask(ctx, row);
-      await ctx.emit({ team_id: row.team_id, type: 'task_updated', message: `${ctx.actorId} updated '${row.title}' (${changed.join(', ') || 'no change'})`, related_id: row.id, data: { fields: changed } });
+      ctx.emit({ team_id: row.team_id, type: 'task_updated', message: `${ctx.actorId} updated '${row.title}' (${changed.join(', ') || 'no change'})`, related_id: row.id, data: { fields: changed } });
     }
     if (row.claimed_by === ctx.actorId) await touchTask(ctx, row);
     return await hydrateOne(ctx, row);
@@ -434,7 +464,7 @@ const assign = defineAction({
     if (row.status === 'inbox' && assignees.length) await changeStatus(ctx, row, 'assigned');
     else if (row.status === 'assigned' && !assignees.length) await changeStatus(ctx, row, 'inbox');
     else await saveTask(ctx, row);
-    await ctx.emit({
+    ctx.emit({
       team_id: row.team_id,
       type: 'task_assigned',
       message: assignees.length ? `task '${row.title}' assigned to ${assignees.join(', ')}` : `task '${row.title}' unassigned`,
@@ -456,7 +486,7 @@ const remove = defineAction({
     const dependents = await ctx.db.selectFrom('team_task_dependencies').select('task_id').where('depends_on', '=', row.id).execute();
     await ctx.db.updateTable('team_tasks').set({ parent_id: '' }).where('parent_id', '=', row.id).execute();
     await ctx.db.deleteFrom('team_tasks').where('id', '=', row.id).execute();
-    await ctx.emit({ team_id: row.team_id, type: 'task_deleted', message: `${ctx.actorId} deleted task '${row.title}'`, related_id: row.id });
+    ctx.emit({ team_id: row.team_id, type: 'task_deleted', message: `${ctx.actorId} deleted task '${row.title}'`, related_id: row.id });
     if (!RESOLVED.includes(row.status)) await unblockDependents(ctx, row.id, dependents.map((d) => d.task_id));
     return { deleted: true, id: row.id };
   },

@@ -17,7 +17,7 @@ const insertSubscription = prepared((db, row: { id: string; team_id: string; thr
 export async function subscribe(ctx: Ctx, teamId: string, threadId: string, agentId: string, reason: SubscriptionReason) {
   const inserted = await insertSubscription(ctx, { id: newRowId(), team_id: teamId, thread_id: threadId, agent_id: agentId, subscribed_at: ctx.now, reason });
   if (Number(inserted.numAffectedRows ?? 0) > 0) {
-    await ctx.emit({ team_id: teamId, type: 'subscribed', message: `${agentId} subscribed to thread ${threadId} (${reason})`, related_id: threadId, data: { agent_id: agentId, reason } });
+    ctx.emit({ team_id: teamId, type: 'subscribed', message: `${agentId} subscribed to thread ${threadId} (${reason})`, related_id: threadId, data: { agent_id: agentId, reason } });
   }
 }
 
@@ -117,7 +117,7 @@ export async function post(ctx: Ctx, input: PostInput) {
   deliveries.delete(fromAgent);
   await deliver(ctx, message, [...deliveries].map(([to_agent, reason]) => ({ to_agent, reason })));
 
-  await ctx.emit({
+  ctx.emit({
     team_id: input.teamId,
     type: 'message_sent',
     message: `${ctx.actorId} ${input.broadcast ? 'broadcast to the team' : `posted ${input.toAgent ? `to ${input.toAgent}` : `in thread ${input.threadId}`}`}`,
@@ -125,7 +125,7 @@ export async function post(ctx: Ctx, input: PostInput) {
     data: { thread_id: input.threadId, to_agent: input.toAgent ?? '', task_id: message.task_id, comment_type: message.type, recipients: [...deliveries.keys()] },
   });
   for (const id of mentions) {
-    await ctx.emit({ team_id: input.teamId, type: 'mention', message: `${ctx.actorId} mentioned @${id}`, related_id: message.id, data: { agent_id: id, thread_id: input.threadId } });
+    ctx.emit({ team_id: input.teamId, type: 'mention', message: `${ctx.actorId} mentioned @${id}`, related_id: message.id, data: { agent_id: id, thread_id: input.threadId } });
   }
   if (input.threadId && !direct) {
     if (fromAgent) await subscribe(ctx, input.teamId, input.threadId, fromAgent, 'auto');

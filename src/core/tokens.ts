@@ -101,7 +101,7 @@ const create = defineAction({
     };
     await ctx.db.insertInto('tokens').values(row).execute();
     const who = agent ? `agent '${agent.id}'` : `the owner '${row.owner_name}'`;
-    await ctx.emit({ team_id: row.team_id ?? '', type: 'token_created', message: `${ctx.actorId} created token ${row.id} for ${who}`, related_id: row.id, data: { agent_id: row.agent_id ?? '' } });
+    ctx.emit({ team_id: row.team_id ?? '', type: 'token_created', message: `${ctx.actorId} created token ${row.id} for ${who}`, related_id: row.id, data: { agent_id: row.agent_id ?? '' } });
     return { ...toToken(row), token, note: 'The token is shown this once: store it now. Only its hash is kept; revoke it with token_revoke.' };
   },
 });
@@ -147,7 +147,7 @@ const revoke = defineAction({
     if (row.revoked_at) return { ...toToken(row), already_revoked: true };
     const revoked = { ...row, revoked_at: ctx.now, revoked_by: ctx.actorId };
     await ctx.db.updateTable('tokens').set({ revoked_at: revoked.revoked_at, revoked_by: revoked.revoked_by }).where('id', '=', row.id).execute();
-    await ctx.emit({ team_id: row.team_id ?? '', type: 'token_revoked', message: `${ctx.actorId} revoked token ${row.id}`, related_id: row.id, data: { agent_id: row.agent_id ?? '' } });
+    ctx.emit({ team_id: row.team_id ?? '', type: 'token_revoked', message: `${ctx.actorId} revoked token ${row.id}`, related_id: row.id, data: { agent_id: row.agent_id ?? '' } });
     return toToken(revoked);
   },
 });

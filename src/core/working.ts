@@ -99,7 +99,7 @@ const update = defineAction({
       .set({ status: agentStatus, current_task_id: next.current_task_id, last_active_at: ctx.now })
       .where('id', '=', agent.id)
       .execute();
-    await ctx.emit({ team_id: agent.team_id, type: 'working_updated', message: `agent '${agent.id}' is ${next.status}${next.current_task_id ? ` on ${next.current_task_id}` : ''}`, related_id: agent.id });
+    ctx.emit({ team_id: agent.team_id, type: 'working_updated', message: `agent '${agent.id}' is ${next.status}${next.current_task_id ? ` on ${next.current_task_id}` : ''}`, related_id: agent.id });
     return withMarkdown(next);
   },
 });
@@ -116,7 +116,7 @@ const clear = defineAction({
     await ctx.db.deleteFrom('agent_working_state').where('agent_id', '=', agent.id).execute();
     const status = ['stopped', 'paused'].includes(agent.status) ? agent.status : 'idle';
     await ctx.db.updateTable('persistent_agents').set({ status, current_task_id: '', last_active_at: ctx.now }).where('id', '=', agent.id).execute();
-    await ctx.emit({ team_id: agent.team_id, type: 'working_cleared', message: `agent '${agent.id}' cleared its working state`, related_id: agent.id });
+    ctx.emit({ team_id: agent.team_id, type: 'working_cleared', message: `agent '${agent.id}' cleared its working state`, related_id: agent.id });
     return { cleared: true, agent_id: agent.id };
   },
 });

@@ -12,6 +12,19 @@ import { openSqlite } from './sqlite/open.js';
 
 export type Db = Kysely<Database>;
 
+/** What a write's use case left to do just before its commit, by transaction (see `beforeCommit`). */
+const finishing = new WeakMap<Db, (() => Promise<void>)[]>();
+
+/**
+ * Has `finish` run at the end of the write transaction `tx`, after its work and before its commit, in the order
+ * registered; a failure rolls the transaction back like any of its statements.
+ */
+export function beforeCommit(tx: Db, finish: () => Promise<void>): void {
+  const list = finishing.get(tx);
+  if (list) list.push(finish);
+  else finishing.set(tx, [finish]);
+}
+
 export interface OpenOptions {
   /** Stop migrating at this version (tests of upgrades); the default is the latest. */
   schemaVersion?: number;
@@ -63,7 +76,9 @@ export class Store {
   async write<T>(work: (tx: Db) => Promise<T>, mode: WriteMode = 'exclusive'): Promise<T> {
     const result = await this.dialect.db.transaction().execute(async (tx) => {
       await this.dialect.serializeWrite(tx, mode);
-      return work(tx);
+      const value = await work(tx);
+      for (const finish of finishing.get(tx) ?? []) await finish();
+      return value;
     });
     this.tail?.wake();
     return result;
