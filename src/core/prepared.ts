@@ -1,6 +1,7 @@
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
 import { createQueryId } from 'kysely';
 import type { DialectName } from '../store/dialect.js';
+import { runCompiled } from '../store/store.js';
 import type { Db } from '../store/store.js';
 
 /** Where a parameter goes while a prepared query is compiled; each run puts that parameter's value in its place. */
@@ -33,7 +34,7 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
       compiled.set(key, query);
     }
     const parameters = query.parameters.map((value) => (value instanceof Slot ? params[value.name] : value));
-    return target.db.executeQuery<R>({ ...query, parameters, queryId: createQueryId() });
+    return runCompiled<R>(target.db, { ...query, parameters, queryId: createQueryId() });
   };
 }
 

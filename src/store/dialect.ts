@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { TeamTableError } from '../core/errors.js';
 import type { CommitSignal } from './feed.js';
 import type { LeaseStore } from './leader.js';
@@ -41,6 +41,12 @@ export interface StoreDialect {
    * cause; undefined for any other error.
    */
   storeError(error: unknown): TeamTableError | undefined;
+  /**
+   * Runs a compiled query at once on the connection that holds the write transaction under way, without Kysely's
+   * executor (its connection hand-off costs a few µs a statement). Only SQLite, whose one connection a write
+   * transaction holds for its whole length, has it.
+   */
+  readonly runInWrite?: (query: CompiledQuery) => QueryResult<unknown>;
   /** How this process notices commits of other connections (the event feed polls it). */
   readonly commits: CommitSignal;
   /** Leases on background work that one process per database does at a time. */

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
 import { TeamTableError } from '../core/errors.js';
 import type { StoreDialect, WriteMode } from './dialect.js';
 import { LogFeed } from './feed.js';
@@ -11,6 +11,23 @@ import { isPostgresUrl } from './location.js';
 import { openSqlite } from './sqlite/open.js';
 
 export type Db = Kysely<Database>;
+
+/** The dialect's way to run a statement at once in a write transaction, by transaction (see `runCompiled`). */
+const direct = new WeakMap<Db, NonNullable<StoreDialect['runInWrite']>>();
+
+/**
+ * Runs a compiled query on `db`: at once on the connection, in a write transaction of a dialect that can (SQLite);
+ * through Kysely otherwise. The core's prepared statements go this way.
+ */
+export function runCompiled<R>(db: Db, query: CompiledQuery<R>): Promise<QueryResult<R>> {
+  const run = direct.get(db);
+  if (!run) return db.executeQuery(query);
+  try {
+    return Promise.resolve(run(query) as QueryResult<R>);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 /** What a write's use case left to do just before its commit, by transaction (see `beforeCommit`). */
 const finishing = new WeakMap<Db, (() => Promise<void>)[]>();
@@ -76,9 +93,15 @@ export class Store {
   async write<T>(work: (tx: Db) => Promise<T>, mode: WriteMode = 'exclusive'): Promise<T> {
     const result = await this.dialect.db.transaction().execute(async (tx) => {
       await this.dialect.serializeWrite(tx, mode);
-      const value = await work(tx);
-      for (const finish of finishing.get(tx) ?? []) await finish();
-      return value;
+      if (this.dialect.runInWrite) direct.set(tx, this.dialect.runInWrite);
+      try {
+        const value = await work(tx);
+        for (const finish of finishing.get(tx) ?? []) await finish();
+        return value;
+      } finally {
+        // Past its commit or rollback, the transaction's statements must not reach the connection directly.
+        direct.delete(tx);
+      }
     });
     this.tail?.wake();
     return result;

@@ -194,8 +194,9 @@ export function openSqlite(path: string): StoreDialect {
     throw sqliteFailure(error, path, true) ?? (error instanceof TeamTableError ? error : unavailable(path, (error as Error).message, 'cannot_open'));
   }
   const connection = raw;
+  const statements = withStatementCache(connection);
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: withStatementCache(connection) }, () => connection.inTransaction),
+    dialect: new ImmediateSqliteDialect({ database: statements }, () => connection.inTransaction),
   });
   return {
     name: 'sqlite',
@@ -217,6 +218,13 @@ export function openSqlite(path: string): StoreDialect {
     // SQLite has no statement time limit (only the busy timeout on the lock).
     untimed: async () => {},
     storeError: (error) => sqliteFailure(error, path),
+    // What Kysely's SQLite connection does with a query, minus its promises.
+    runInWrite(query) {
+      const statement = statements.prepare(query.sql);
+      if (statement.reader) return { rows: statement.all(query.parameters) };
+      const { changes, lastInsertRowid } = statement.run(query.parameters);
+      return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+    },
     // data_version changes whenever another connection commits to the file; this connection's own commits wake
     // the feed directly (Store.write). A pragma read costs about a microsecond, so polling it often is cheap.
     commits: { version: async () => connection.pragma('data_version', { simple: true }), pollMs: 25 },
