@@ -9,6 +9,13 @@ import { isLeadAgent } from './roles.js';
 
 export type Clock = () => Date;
 
+/** A write under the shared lock reached work that needs the exclusive one (see Ctx.requireExclusive). */
+export class SharedLockTooWeak extends Error {
+  constructor() {
+    super('this write needs the exclusive write lock');
+  }
+}
+
 interface EventValues {
   id: string;
   team_id: string;
@@ -100,6 +107,8 @@ export class Ctx {
     private readonly journal = new Journal(),
     readonly depth = 0,
     private readonly memos = new Map<string, Promise<unknown>>(),
+    /** The write holds the shared write lock (a claim on PostgreSQL): others write beside it. */
+    private readonly sharedLock = false,
   ) {}
 
   /**
@@ -112,13 +121,22 @@ export class Ctx {
   }
 
   /** The same call's context on a transaction (time and memos carry over; the actor too, unless re-read in it). */
-  inTransaction(tx: Db, actor: ResolvedActor = this.actor): Ctx {
-    return new Ctx(tx, actor, this.now, this.dialect, this.journal, this.depth, this.memos);
+  inTransaction(tx: Db, actor: ResolvedActor = this.actor, sharedLock = false): Ctx {
+    return new Ctx(tx, actor, this.now, this.dialect, this.journal, this.depth, this.memos, sharedLock);
   }
 
   /** The context a workflow rule acts in: same transaction and time, the rule as actor, one level deeper. */
   asRule(ruleId: string, depth: number): Ctx {
-    return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.journal, depth, this.memos);
+    return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.journal, depth, this.memos, this.sharedLock);
+  }
+
+  /**
+   * Refuses to go on under the shared write lock: what follows reads rows no lock of this write holds and writes by
+   * them (a rule acting on a task, a notification counted against a rate limit), which only the exclusive lock
+   * keeps from interleaving with another write. The call is then done again under it (Core).
+   */
+  requireExclusive(): void {
+    if (this.sharedLock) throw new SharedLockTooWeak();
   }
 
   /** The events this use case and its rules appended, in order: the rule engine walks them. */

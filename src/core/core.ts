@@ -6,11 +6,12 @@ import { Leader } from '../store/leader.js';
 import type { LeaderOptions } from '../store/leader.js';
 import type { RateLimitStore } from '../store/rateLimits.js';
 import type { AgentRow } from '../store/schema.js';
+import type { WriteMode } from '../store/dialect.js';
 import type { Db, Store } from '../store/store.js';
 import { TOOL_NAMES } from './action.js';
 import type { ActionDef, ToolName } from './action.js';
 import { ACTIONS, actionsOf } from './catalog.js';
-import { Ctx } from './context.js';
+import { Ctx, SharedLockTooWeak } from './context.js';
 import { prepared } from './prepared.js';
 import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, notFound } from './errors.js';
@@ -103,26 +104,41 @@ export class Core {
     const now = this.clock().toISOString();
     // Who is acting, and whether it may, is settled before the write lock is taken: a refused call never waits
     // for it, and a claim holds it only for the claim itself.
-    const reader = new Ctx(this.store.db, await this.resolveActor(actor), now, this.store.dialect.name);
-    bindSettings(reader, this.notifications);
+    const resolved = await this.resolveActor(actor);
+    const readerCtx = () => {
+      const ctx = new Ctx(this.store.db, resolved, now, this.store.dialect.name);
+      bindSettings(ctx, this.notifications);
+      return ctx;
+    };
+    const reader = readerCtx();
     if (!def.checksPermission) await authorize(reader, def);
     await this.sweepIfDue(now);
     if (!def.write) return assertBounded(await def.run(reader, input), context);
     const hash = key === undefined ? '' : requestHash(def, input);
-    return this.store.write(async (tx) => {
-      if (key !== undefined) {
-        const first = await replay(reader.inTransaction(tx), key, hash);
-        if (first) return first;
-      }
-      const ctx = reader.inTransaction(tx, await this.actorUnderLock(tx, reader.actor, def, now));
-      const result = await def.run(ctx, input);
-      await runRules(ctx);
-      await notifyOnChange(ctx);
-      // Checked before the commit: a write whose answer could not be sent is not made.
-      const answer = assertBounded(def.answersWithTask ? await afterRules(ctx, result) : result, context);
-      if (key !== undefined) await remember(ctx, def, key, hash, answer);
-      return answer;
-    }, def.rowLocked ? 'shared' : 'exclusive');
+    const write = (base: Ctx, mode: WriteMode) =>
+      this.store.write(async (tx) => {
+        if (key !== undefined) {
+          const first = await replay(base.inTransaction(tx), key, hash);
+          if (first) return first;
+        }
+        const ctx = base.inTransaction(tx, await this.actorUnderLock(tx, base.actor, def, now), mode === 'shared');
+        const result = await def.run(ctx, input);
+        await runRules(ctx);
+        await notifyOnChange(ctx);
+        // Checked before the commit: a write whose answer could not be sent is not made.
+        const answer = assertBounded(def.answersWithTask ? await afterRules(ctx, result) : result, context);
+        if (key !== undefined) await remember(ctx, def, key, hash, answer);
+        return answer;
+      }, mode);
+    // An idempotency key is read before it is written: two retries at once must not both miss it.
+    if (!def.rowLocked || !this.store.dialect.sharedWrites || key !== undefined) return write(reader, 'exclusive');
+    try {
+      return await write(reader, 'shared');
+    } catch (error) {
+      // A claim that sets off rules or notifications is done again, from the start, under the exclusive lock.
+      if (!(error instanceof SharedLockTooWeak)) throw error;
+      return write(readerCtx(), 'exclusive');
+    }
   }
 
   /** The actor a bearer token acts as (HTTP), or an UNAUTHENTICATED error saying why not. */

@@ -24,6 +24,7 @@ export interface NotificationInput {
  * transaction (notificationRouting.ts): the answer carries the deliveries they made.
  */
 export async function createNotification(ctx: Ctx, input: NotificationInput) {
+  ctx.requireExclusive();
   const row: NotificationRow = {
     id: newRowId(),
     team_id: input.team_id,

@@ -77,6 +77,7 @@ export async function runRules(ctx: Ctx): Promise<void> {
     const labels = (await ctx.db.selectFrom('team_task_labels').select('label').where('task_id', '=', task.id).execute()).map((l) => l.label);
     for (const rule of rules) {
       if (!matches(rule.condition, rule.trigger, event, task, labels)) continue;
+      ctx.requireExclusive();
       const key = `${rule.id}:${task.id}`;
       if (fired.has(key) || i >= MAX_EVENTS) {
         if (!reported.has(rule.id)) await reportLoop(ctx, rule, task);

@@ -31,6 +31,8 @@ export interface StoreDialect {
    * an exclusive one.
    */
   serializeWrite(tx: Kysely<any>, mode: WriteMode): Promise<void>;
+  /** Whether `shared` writes do run beside each other (PostgreSQL); on SQLite every write holds the file's one lock. */
+  readonly sharedWrites: boolean;
   /**
    * Lifts the per-statement time limit for the rest of this transaction: work that legitimately runs long (a
    * migration indexing a big database, an import) and waiting for it must not fail at the limit and be redone forever.

@@ -98,4 +98,20 @@ describe('claims with leases', () => {
     expect((await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).title).toBe('v2');
     await expect(t.call(agent('loki'), 'team_task', { action: 'claim', task_id: task.id, expected_version: 1 })).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
   });
+
+  it('claims made at once that set off a rate-limited notification rule count against it one after another', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const rule = await t.call(OWNER, 'team_manage', { action: 'notify_rule_create', name: 'claims', events: ['task_claimed'], destinations: [{ type: 'inbox', agent_id: 'jarvis' }], rate_limit: 3 });
+    for (let i = 0; i < 10; i++) {
+      await t.call(OWNER, 'team_agent', { action: 'create', name: `w${i}` });
+      await t.call(OWNER, 'team_task', { action: 'create', title: `t${i}` });
+    }
+    // On PostgreSQL claims lock only their own task and agent, so these run side by side until the rule makes each
+    // wait its turn.
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => t.call(agent(`w${i}`), 'team_task', { action: 'claim_next' })));
+    expect(new Set(claims.map((c) => c.task.id)).size).toBe(10);
+    const [listed] = (await t.call(OWNER, 'team_manage', { action: 'notify_rule_list' })).rules;
+    expect(listed).toMatchObject({ id: rule.id, dropped: 7 });
+  });
 });

@@ -188,6 +188,7 @@ export function openPostgres(location: string): StoreDialect {
       if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${lockKey}, ${WRITE_LOCK})`.execute(tx);
       else await sql`select pg_advisory_xact_lock(${lockKey}, ${WRITE_LOCK})`.execute(tx);
     },
+    sharedWrites: true,
     storeError: (error) => postgresFailure(error, target.label),
     commits,
     leases,

@@ -215,6 +215,7 @@ export function openSqlite(path: string): StoreDialect {
     // One writer at a time already (BEGIN IMMEDIATE): the rowid numbers the log in commit order.
     orderedLog: async () => {},
     serializeWrite: async () => {},
+    sharedWrites: false,
     // SQLite has no statement time limit (only the busy timeout on the lock).
     untimed: async () => {},
     storeError: (error) => sqliteFailure(error, path),
