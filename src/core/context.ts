@@ -1,7 +1,7 @@
 import type { DialectName } from '../store/dialect.js';
 import { beforeCommit } from '../store/store.js';
 import type { Db } from '../store/store.js';
-import type { AgentRow, TeamRow } from '../store/schema.js';
+import type { AgentRow, EventRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
 import { newRowId, teamSlug } from './ids.js';
 import { numbered, prepared } from './prepared.js';
@@ -16,16 +16,8 @@ export class SharedLockTooWeak extends Error {
   }
 }
 
-interface EventValues {
-  id: string;
-  team_id: string;
-  type: string;
-  agent_id: string;
-  message: string;
-  related_id: string;
-  data: string;
-  created_at: string;
-}
+/** An event's row as written: the log numbers it (`seq`). */
+type EventValues = Omit<EventRow, 'seq'>;
 const EVENT_COLUMNS = ['id', 'team_id', 'type', 'agent_id', 'message', 'related_id', 'data', 'created_at'] as const;
 /** Events per insert statement: a prepared shape per count up to it. */
 const EVENTS_PER_INSERT = 32;
