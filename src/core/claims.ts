@@ -79,10 +79,11 @@ export interface ReadyFilters {
 
 /**
  * Tasks ready to be claimed from one team's queue in one status: unclaimed, every dependency resolved, and the
- * filters. On PostgreSQL the rows read are locked and rows another claimer holds are skipped (the graphile-worker
- * shape); on SQLite the write transaction already holds the database's write lock.
+ * filters. On PostgreSQL a claim's read locks the rows it reads and skips rows another claimer holds (the
+ * graphile-worker shape); on SQLite the write transaction already holds the database's write lock. `look` reads
+ * without locking (what a heartbeat shows).
  */
-function readyIn(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters) {
+function readyIn(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, look = false) {
   let query = ctx.db
     .selectFrom('team_tasks as t')
     .selectAll('t')
@@ -104,19 +105,22 @@ function readyIn(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: Read
     const label = filters.label;
     query = query.where(({ exists, selectFrom }) => exists(selectFrom('team_task_labels as l').select('l.task_id').whereRef('l.task_id', '=', 't.id').where('l.label', '=', label)));
   }
-  return ctx.dialect === 'postgres' ? query.forUpdate('t').skipLocked() : query;
+  return ctx.dialect === 'postgres' && !look ? query.forUpdate('t').skipLocked() : query;
 }
 
 /**
- * The inbox's best ready task: read off the `tasks_ready_queue` index (team, status, priority, created_at, id) in
- * order and stopping at the first ready row, so the cost does not grow with done tasks or with the backlog. A
- * single query ordering by a CASE over the role's task types was rejected: it cannot follow the index, so SQLite
- * sorted every task of the team on every claim (5 ms at 10k tasks, 30× slower with 100k done). Instead, at the best
- * priority, each preferred type is one indexed lookup (`tasks_ready_by_type`).
+ * The inbox's ready tasks, best first: read off the `tasks_ready_queue` index (team, status, priority, created_at, id)
+ * in order, stopping after the first ready rows asked for, so the cost does not grow with done tasks or with the
+ * backlog. A single query ordering by a CASE over the role's task types was rejected: it cannot follow the index, so
+ * SQLite sorted every task of the team on every claim (5 ms at 10k tasks, 30× slower with 100k done). Instead, at the
+ * best priority, each preferred type is one indexed lookup (`tasks_ready_by_type`).
  */
-export function inboxHead(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters) {
-  return readyIn(ctx, teamId, filters).where('t.status', '=', 'inbox').orderBy('t.priority').orderBy('t.created_at').orderBy('t.id').limit(1);
+export function readyInbox(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, look = false) {
+  return readyIn(ctx, teamId, filters, look).where('t.status', '=', 'inbox').orderBy('t.priority').orderBy('t.created_at').orderBy('t.id');
 }
+
+/** The inbox's best ready task, as claim_next reads it. */
+export const inboxHead = (ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters) => readyInbox(ctx, teamId, filters).limit(1);
 
 /** Ready tasks assigned to `agentId` (the page claim_next ranks with the inbox's best). */
 function assignedReady(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, agentId: string) {

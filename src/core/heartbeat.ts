@@ -3,7 +3,7 @@ import type { AgentRow, EventRow, TeamRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import { mayView } from './audience.js';
 import type { Ctx } from './context.js';
-import { openDependencies } from './dependencies.js';
+import { readyInbox } from './claims.js';
 import { agentTarget, isoDate } from './fields.js';
 import { markResponsive } from './liveness.js';
 import type { WakeReason } from './wakeReasons.js';
@@ -90,24 +90,13 @@ async function taskSections(ctx: Ctx, agent: AgentRow) {
     ? [`## Your tasks (${relevant.length})`, ...relevant.slice(0, SHOWN.tasks).map(taskLine), ...(relevant.length > SHOWN.tasks ? [`- … ${relevant.length - SHOWN.tasks} more: team_task(action='list', assignee_filter='${agent.id}')`] : [])].join('\n')
     : '## Your tasks\nNone assigned.';
 
-  const inbox = await ctx.db
-    .selectFrom('team_tasks')
-    .selectAll()
-    .where('team_id', '=', agent.team_id)
-    .where('status', '=', 'inbox')
-    .where('claimed_by', '=', '')
-    .orderBy('priority')
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(50)
-    .execute();
-  const waiting = await openDependencies(ctx, inbox.map((t) => t.id));
-  const ready = inbox.filter((t) => !waiting.get(t.id)?.length);
+  // The first ready ones, however many wait on dependencies before them.
+  const ready = await readyInbox(ctx, agent.team_id, {}, true).limit(SHOWN.claimable).execute();
   const total = Number(
     (await ctx.db.selectFrom('team_tasks').select((eb) => eb.fn.countAll<number>().as('n')).where('team_id', '=', agent.team_id).where('status', '=', 'inbox').executeTakeFirstOrThrow()).n,
   );
   const claimableText = ready.length
-    ? [`## Claimable (${total} in the inbox; team_task(action='claim_next') takes the best for you)`, ...ready.slice(0, SHOWN.claimable).map((t) => `- ${t.id} p${t.priority} "${clip(t.title, 80)}"${t.task_type ? ` [${t.task_type}]` : ''}`)].join('\n')
+    ? [`## Claimable (${total} in the inbox; team_task(action='claim_next') takes the best for you)`, ...ready.map((t) => `- ${t.id} p${t.priority} "${clip(t.title, 80)}"${t.task_type ? ` [${t.task_type}]` : ''}`)].join('\n')
     : '## Claimable\nNothing ready in the inbox.';
   return { open: relevant.length, claimable: total, tasksText, claimableText };
 }

@@ -55,4 +55,15 @@ describe('the heartbeat prompt', () => {
     expect(beat.prompt).toMatch(/… 44 older: /);
     expect(beat.prompt).toMatch(/… \d+ more: team_task\(action='list', assignee_filter='loki'\)/);
   });
+
+  it('shows the ready tasks as claimable however many tasks ahead of them wait on dependencies', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const first = await t.call(OWNER, 'team_task', { action: 'create', title: 'first', assignees: ['jarvis'] });
+    for (let i = 0; i < 60; i++) await t.call(OWNER, 'team_task', { action: 'create', title: `waits ${i}`, priority: 1, blocked_by: [first.id] });
+    const ready = await t.call(OWNER, 'team_task', { action: 'create', title: 'ready now', priority: 4 });
+    const beat = await t.call(agent('loki'), 'team_agent', { action: 'heartbeat' });
+    expect(beat.prompt).toContain(`## Claimable (61 in the inbox; team_task(action='claim_next') takes the best for you)\n- ${ready.id} p4 "ready now"`);
+    expect((await t.call(agent('loki'), 'team_task', { action: 'claim_next' })).task.id).toBe(ready.id);
+  });
 });
