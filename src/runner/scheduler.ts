@@ -45,6 +45,8 @@ export class Scheduler {
   private readonly options: Required<Pick<SchedulerOptions, 'maxConcurrentRuns' | 'coalesceMs'>> & SchedulerOptions;
   private readonly log: (line: string) => void;
   private leading = false;
+  /** Counts takeovers and hand-overs: a takeover that lost the lead while it waited, and led again, does nothing. */
+  private term = 0;
   private subscription: FeedSubscription | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private dispatchTimer: NodeJS.Timeout | undefined;
@@ -115,11 +117,13 @@ export class Scheduler {
   private async lead(): Promise<void> {
     if (this.leading) return;
     this.leading = true;
+    const term = ++this.term;
     try {
       const recovered = await this.core.runs.recover(this.holder);
       if (recovered) this.log(`scheduler: ${recovered} run(s) of a previous scheduler marked interrupted`);
       const cursor = await this.core.runs.cursor();
-      if (!this.leading) return;
+      // Lost the lead meanwhile; or lost it and took it again, when the later takeover subscribes.
+      if (term !== this.term) return;
       this.subscription = this.core.feed.subscribe(cursor, (events) => void this.serial(() => this.onEvents(events)));
       this.log('scheduler: leading');
       await this.tick();
@@ -131,6 +135,7 @@ export class Scheduler {
   private async follow(): Promise<void> {
     const was = this.leading;
     this.leading = false;
+    this.term++;
     this.subscription?.close();
     this.subscription = undefined;
     clearTimeout(this.heartbeatTimer);
