@@ -128,7 +128,7 @@ export function act<A extends unknown[]>(work: (cli: Cli, ...args: A) => Promise
     try {
       await work(new Cli(core, options), ...(received.slice(0, -2) as A));
     } finally {
-      await core.store.close();
+      await core.close();
     }
   };
 }

@@ -88,7 +88,7 @@ program
       const result = await core.call(actorOf(options), tool, args as Record<string, unknown>);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     } finally {
-      await core.store.close();
+      await core.close();
     }
   });
 

@@ -76,6 +76,6 @@ export function registerNotificationCommands(program: Command): void {
         process.once('SIGTERM', resolve);
       });
       await sender.stop();
-      await core.store.close();
+      await core.close();
     });
 }

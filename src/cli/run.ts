@@ -23,7 +23,7 @@ export function runCommand(): Command {
       if (options.printRecipes) {
         const { printRecipes } = await import('./recipes.js');
         process.stdout.write(await printRecipes(core, absoluteLocation(options.db)));
-        await core.store.close();
+        await core.close();
         return;
       }
       const { startBackground } = await import('./background.js');
@@ -34,7 +34,7 @@ export function runCommand(): Command {
       const shutdown = async () => {
         clearInterval(alive);
         await background.stop();
-        await core.store.close();
+        await core.close();
         process.exit(0);
       };
       process.on('SIGINT', shutdown);

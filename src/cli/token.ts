@@ -44,7 +44,7 @@ export function tokenCommand(cli: CliContext): Command {
     try {
       return await work(core, cli.actorOf({ owner }));
     } finally {
-      await core.store.close();
+      await core.close();
     }
   };
   const token = new Command('token').description('bearer tokens for the HTTP server: create, list, revoke');

@@ -28,14 +28,13 @@ export function registerTransfer(program: Command): void {
     .action(
       act(async (cli) => {
         const o = cli.options as Record<string, any>;
-        const { exportDump } = await import('../store/dump.js');
         const teamIds = o.team !== undefined ? [(await cli.call<{ id: string }>('team_manage', { action: 'get', team_id: o.team })).id] : undefined;
         const toFile = o.out !== undefined && o.out !== '-';
         // Written beside the target and renamed when complete: a failed export leaves no half file behind.
         const partial = `${o.out}.partial`;
         const out = toFile ? createWriteStream(partial) : process.stdout;
         const progress = progressLine();
-        const rows = await exportDump(cli.core.store, out, { teamIds, progress: (done, total) => progress('exporting', done, total) });
+        const rows = await cli.core.exportTeams(out, { teamIds, progress: (done, total) => progress('exporting', done, total) });
         progress.done();
         if (toFile) {
           out.end();
@@ -56,7 +55,6 @@ export function registerTransfer(program: Command): void {
     .addOption(jsonOption())
     .action(
       act(async (cli, file: string) => {
-        const { importDump } = await import('../store/dump.js');
         const fromStdin = file === '-';
         const size = fromStdin ? 0 : (await stat(file)).size;
         const input = fromStdin ? process.stdin : createReadStream(file, 'utf8');
@@ -65,7 +63,7 @@ export function registerTransfer(program: Command): void {
         // Buffered from now on: readline drops the lines (and the end) that come before anyone iterates, and the
         // import iterates only once its transaction has begun — a network round trip on PostgreSQL.
         const lines = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
-        const result = await importDump(cli.core.store, { [Symbol.asyncIterator]: () => lines }, {
+        const result = await cli.core.importTeams({ [Symbol.asyncIterator]: () => lines }, {
           progress: (bytes) => {
             read += bytes;
             if (size) progress('importing', Math.min(read, size), size);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Writable } from 'node:stream';
+import type { ImportResult, Progress } from '../store/dump.js';
 import type { EventFeed } from '../store/feed.js';
 import { Leader } from '../store/leader.js';
 import type { LeaderOptions } from '../store/leader.js';
@@ -201,6 +203,26 @@ export class Core {
     } catch (error) {
       throw this.store.explain(error);
     }
+  }
+
+  /**
+   * Writes one line per row of the teams `teamIds` (every team when omitted) to `out` — ids, the event log with its
+   * numbers, private mail included (the owner's `export`); answers how many rows.
+   */
+  async exportTeams(out: Writable, options: { teamIds?: string[]; progress?: Progress } = {}): Promise<number> {
+    const { exportDump } = await import('../store/dump.js'); // only the operator's command needs it
+    return exportDump(this.store, out, { ...options, now: this.clock().toISOString() });
+  }
+
+  /** Loads an export, all of it or nothing; its teams must not exist here yet (the owner's `import`). */
+  async importTeams(lines: AsyncIterable<string>, options: { progress?: (bytes: number) => void } = {}): Promise<ImportResult> {
+    const { importDump } = await import('../store/dump.js');
+    return importDump(this.store, lines, options);
+  }
+
+  /** Closes the database; the core is not used after. */
+  close(): Promise<void> {
+    return this.store.close();
   }
 
   /** The notification outbox, as the sender (src/outbox) takes and settles its deliveries. */

@@ -102,7 +102,7 @@ export async function startHttpServer(core: Core, options: HttpServerOptions): P
       await drained;
       clearTimeout(cut);
       await working?.stop().catch((error) => log(`stopping background work failed: ${error}`));
-      await core.store.close();
+      await core.close();
     })());
   return { url, close };
 }

@@ -36,7 +36,7 @@ export function coreLoader(openCore: () => Promise<Core>, log: (line: string) =>
       // An open under way finishes first: its background work then exists and is stopped before the store closes.
       const core = await loading?.catch(() => undefined);
       await (await working)?.stop().catch((error) => log(`stopping background work failed: ${error}`));
-      await core?.store.close().catch(() => {});
+      await core?.close().catch(() => {});
     },
   };
 }
