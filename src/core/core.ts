@@ -7,7 +7,7 @@ import type { EventFeed } from '../store/feed.js';
 import { Leader } from '../store/leader.js';
 import type { LeaderOptions } from '../store/leader.js';
 import type { RateLimitStore } from '../store/rateLimits.js';
-import type { AgentRow } from '../store/schema.js';
+import type { AgentRow, EventRow } from '../store/schema.js';
 import type { WriteMode } from '../store/dialect.js';
 import type { Db, Store } from '../store/store.js';
 import { TOOL_NAMES } from './action.js';
@@ -16,10 +16,11 @@ import { ACTIONS, actionsOf } from './catalog.js';
 import { Ctx, SharedLockTooWeak } from './context.js';
 import { prepared } from './prepared.js';
 import type { Actor, Clock, ResolvedActor } from './context.js';
-import { TeamTableError, notFound } from './errors.js';
+import { TeamTableError, denied, notFound, validation } from './errors.js';
 import { remember, replay, requestHash } from './idempotency.js';
 import { assertBounded } from './paging.js';
-import { authorize } from './roles.js';
+import { authorize, isLeadAgent } from './roles.js';
+import { concerns, mayView } from './audience.js';
 import { runRules } from './ruleEngine.js';
 import { DEFAULT_SETTINGS, bindSettings } from './notificationConfig.js';
 import type { NotificationSettings } from './notificationConfig.js';
@@ -38,6 +39,15 @@ const touchAgent = prepared((db, p: { id: string; now: string }) => db.updateTab
 
 /** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
 const SWEEP_EVERY_MS = 1_000;
+
+/** What a push stream sends: whom it is for, and which events of the log (Core.streamScope). */
+export interface StreamScope {
+  /** `agent:<id>` (what concerns that agent), `team:<id>` (everything in the team), or `all` (the owner's default). */
+  name: string;
+  /** The agent whose concerns it carries; undefined for a team's or everything. */
+  agentId: string | undefined;
+  wants(event: EventRow): boolean;
+}
 
 export interface CoreOptions {
   clock?: Clock;
@@ -146,6 +156,30 @@ export class Core {
   /** The actor a bearer token acts as (HTTP), or an UNAUTHENTICATED error saying why not. */
   authenticate(token: string | undefined): Promise<Authenticated> {
     return authenticate(this.store.db, token);
+  }
+
+  /**
+   * Which events of the log a push stream carries for `viewer`: what concerns an agent (its own by default, another's
+   * with `agent_id` for a lead of its team or the owner), a whole team with `team_id` (a lead of it, or the owner), or
+   * everything (the owner without either). Private events reach only those allowed to see them (`mayView`).
+   */
+  async streamScope(actor: Actor, viewer: ResolvedActor, request: { agent_id?: string; team_id?: string }): Promise<StreamScope> {
+    const agentId = request.agent_id?.toLowerCase();
+    if (agentId && request.team_id) throw validation('team_id', 'ask for one stream: agent_id (an agent’s) or team_id (a whole team), not both');
+    const isLeadOf = (teamId: string) => viewer.kind === 'owner' || (viewer.agent.team_id === teamId && isLeadAgent(viewer.agent));
+    const agentScope = (id: string): StreamScope => ({ name: `agent:${id}`, agentId: id, wants: (e) => concerns(e, id) && mayView(e, viewer) });
+    if (agentId && agentId !== viewer.id) {
+      const target = (await this.call(actor, 'team_agent', { action: 'get', agent_id: agentId })) as { id: string; team_id: string };
+      if (!isLeadOf(target.team_id)) throw denied(`agent '${viewer.id}' may not follow the stream of agent '${target.id}': only that agent, a lead of its team or the owner may`, { agent_id: target.id });
+      return agentScope(target.id);
+    }
+    if (request.team_id !== undefined) {
+      const team = (await this.call(actor, 'team_manage', { action: 'get', team_id: request.team_id })) as { id: string };
+      if (!isLeadOf(team.id)) throw denied(`agent '${viewer.id}' may not follow the whole team's stream: only a lead of the team or the owner may; without team_id you get what concerns you`, { team_id: team.id });
+      return { name: `team:${team.id}`, agentId: undefined, wants: (e) => e.team_id === team.id && mayView(e, viewer) };
+    }
+    if (viewer.kind === 'owner') return { name: 'all', agentId: undefined, wants: () => true };
+    return agentScope(viewer.id);
   }
 
   /** The event log as this process tails it: push streams, resource subscriptions and the runner subscribe to it. */

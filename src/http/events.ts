@@ -1,10 +1,8 @@
 import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { concerns, mayView } from '../core/audience.js';
-import type { Actor, ResolvedActor } from '../core/context.js';
+import type { ResolvedActor } from '../core/context.js';
 import type { Core } from '../core/core.js';
-import { denied, validation } from '../core/errors.js';
-import { isLeadAgent } from '../core/roles.js';
+import { validation } from '../core/errors.js';
 import type { EventRow } from '../store/schema.js';
 import type { Env } from './env.js';
 import { STREAM_DEFAULTS } from './streamDefaults.js';
@@ -12,46 +10,12 @@ import type { StreamOptions } from './streamDefaults.js';
 import { StreamHub, control } from './streamHub.js';
 import type { HubStream } from './streamHub.js';
 
-/** What a stream sends: whom it is for, and which events of the log. */
-interface Scope {
-  /** `agent:<id>` (what concerns that agent), `team:<id>` (everything in the team), or `all` (the owner's default). */
-  name: string;
-  /** The agent whose concerns it carries; undefined for a team's or everything. */
-  agentId: string | undefined;
-  wants(event: EventRow): boolean;
-}
-
 /** `Last-Event-ID` (a reconnecting client) wins over `?after=` (the URL it first connected with), then the head. */
 function startAfter(c: Context<Env>, head: number): number {
   const [field, value] = c.req.header('last-event-id') !== undefined ? ['Last-Event-ID', c.req.header('last-event-id')!] : ['after', c.req.query('after')];
   if (value === undefined || value === '') return head;
   if (!/^\d+$/.test(value.trim())) throw validation(field, `must be an event sequence number (a whole number ≥ 0), got '${value.slice(0, 40)}'`);
   return Number(value.trim());
-}
-
-/**
- * Which events a stream carries. An agent hears what concerns it (`src/core/audience.ts`); `agent_id` asks for
- * another agent's stream (the owner, or a lead of its team); `team_id` for everything in a team (the owner, or a
- * lead of that team); the owner without either hears everything. Private events reach only those `mayView` allows.
- */
-async function scopeOf(c: Context<Env>, core: Core, actor: Actor, viewer: ResolvedActor): Promise<Scope> {
-  const agentId = c.req.query('agent_id')?.toLowerCase();
-  const teamRef = c.req.query('team_id');
-  if (agentId && teamRef) throw validation('team_id', 'ask for one stream: agent_id (an agent’s) or team_id (a whole team), not both');
-  const isLeadOf = (teamId: string) => viewer.kind === 'owner' || (viewer.agent.team_id === teamId && isLeadAgent(viewer.agent));
-  const agentScope = (id: string): Scope => ({ name: `agent:${id}`, agentId: id, wants: (e) => concerns(e, id) && mayView(e, viewer) });
-  if (agentId && agentId !== viewer.id) {
-    const target = (await core.call(actor, 'team_agent', { action: 'get', agent_id: agentId })) as { id: string; team_id: string };
-    if (!isLeadOf(target.team_id)) throw denied(`agent '${viewer.id}' may not follow the stream of agent '${target.id}': only that agent, a lead of its team or the owner may`, { agent_id: target.id });
-    return agentScope(target.id);
-  }
-  if (teamRef !== undefined) {
-    const team = (await core.call(actor, 'team_manage', { action: 'get', team_id: teamRef })) as { id: string };
-    if (!isLeadOf(team.id)) throw denied(`agent '${viewer.id}' may not follow the whole team's stream: only a lead of the team or the owner may; without team_id you get what concerns you`, { team_id: team.id });
-    return { name: `team:${team.id}`, agentId: undefined, wants: (e) => e.team_id === team.id && mayView(e, viewer) };
-  }
-  if (viewer.kind === 'owner') return { name: 'all', agentId: undefined, wants: () => true };
-  return agentScope(viewer.id);
 }
 
 /**
@@ -101,7 +65,7 @@ export class EventStreams {
   readonly handle = async (c: Context<Env>): Promise<Response> => {
     const { actor, tokenId } = c.var.auth;
     const viewer = await this.core.resolveActor(actor);
-    const scope = await scopeOf(c, this.core, actor, viewer);
+    const scope = await this.core.streamScope(actor, viewer, { agent_id: c.req.query('agent_id'), team_id: c.req.query('team_id') });
     const head = await this.core.feed.head();
     const after = startAfter(c, head);
     const res = c.env.outgoing;
