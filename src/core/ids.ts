@@ -3,13 +3,28 @@ import { LIMITS } from './limits.js';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
+/**
+ * Random bytes drawn from the system a page at a time: one `randomBytes` call costs some 8 µs whatever its size
+ * (most of it the call itself), and every write makes ids.
+ */
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let poolAt = 0;
+
+function randomByte(): number {
+  if (poolAt === POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolAt = 0;
+  }
+  return pool[poolAt++]!;
+}
+
 function randomId(length: number): string {
   // 36^n ids from unbiased bytes: a byte ≥ 252 would favour the first letters, so it is drawn again.
   let id = '';
   while (id.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 252 && id.length < length) id += ALPHABET[byte % 36];
-    }
+    const byte = randomByte();
+    if (byte < 252) id += ALPHABET[byte % 36];
   }
   return id;
 }
@@ -25,6 +40,13 @@ export const newId = (): string => randomId(8);
  * 8 hex characters (2^32) collide with even odds by some 77,000 rows, which a busy team's event log reaches.
  */
 export const newRowId = (): string => randomId(16);
+
+/**
+ * A new 16-character id that sorts by creation: the millisecond in 9 base-36 characters, then 7 random ones (36^7 ≈
+ * 7.8·10^10 a millisecond). For the rows a notifying call adds to the outbox: each new id lands on the rightmost
+ * page of the id's index, which stays in the cache, instead of on a random page of a large index.
+ */
+export const newTimeOrderedId = (): string => Date.now().toString(36).padStart(9, '0') + randomId(7);
 
 /**
  * The agent id derived from a display name: lowercase ASCII letters and digits, spaces become hyphens

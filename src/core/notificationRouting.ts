@@ -1,8 +1,7 @@
-import type { Insertable } from 'kysely';
-import type { DeliveryRow, NotificationDeliveriesTable, NotificationRow, TeamRow } from '../store/schema.js';
+import type { DeliveryRow, NotificationRow, TeamRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { notFound } from './errors.js';
-import { newRowId } from './ids.js';
+import { newTimeOrderedId } from './ids.js';
 import { prepared } from './prepared.js';
 import { ruleIdOf, settingsOf } from './notificationConfig.js';
 import type { Conditions, NotificationSettings } from './notificationConfig.js';
@@ -149,36 +148,36 @@ export async function deliverToInbox(ctx: Ctx, agents: string[], payload: Delive
 const summary = (destination: RoutedDestination): Record<string, unknown> =>
   destination.type === 'channel' ? { type: 'channel', channel: destination.channel, service: destination.service } : destination.type === 'inbox' ? { type: 'inbox', agents: destination.agents } : { type: destination.type };
 
+/** One outbox row, compiled once: every column but the lease ones, whose default ('') says no sender holds it. */
+const insertDelivery = prepared((db, row: Omit<DeliveryRow, 'lease_holder' | 'lease_expires_at'>) => db.insertInto('notification_deliveries').values(row));
+
 async function enqueue(ctx: Ctx, n: NotificationRow, ruleId: string, destinations: RoutedDestination[], payload: DeliveryPayload, decided: Verdict): Promise<RoutedDelivery[]> {
   const body = JSON.stringify(payload);
-  const rows: Insertable<NotificationDeliveriesTable>[] = [];
   const routed: RoutedDelivery[] = [];
   for (const destination of destinations) {
-    let outcome: Pick<DeliveryRow, 'attempts' | 'sent_at'> & Partial<DeliveryRow> = { attempts: 0, sent_at: '' };
+    let outcome: Pick<DeliveryRow, 'state' | 'last_error' | 'attempts' | 'sent_at'> = { state: decided.state, last_error: decided.last_error, attempts: 0, sent_at: '' };
     if (decided.state === 'pending' && destination.type === 'inbox') {
       await deliverToInbox(ctx, destination.agents, payload);
-      outcome = { state: 'sent', attempts: 1, sent_at: ctx.now };
+      outcome = { ...outcome, state: 'sent', attempts: 1, sent_at: ctx.now };
     } else if (decided.state !== 'dropped' && destination.type === 'owner' && !destination.via) {
       outcome = { ...outcome, state: 'failed', last_error: 'no owner line: set notifications.owner_destination in the config file' };
     }
-    // The lease columns keep their defaults ('', no sender holds it).
     const row = {
-      id: newRowId(),
+      id: newTimeOrderedId(),
       notification_id: n.id,
       team_id: n.team_id,
       rule_id: ruleId,
       destination: JSON.stringify(destination),
       payload: body,
-      ...decided,
-      counted: rows.length === 0 && decided.state !== 'dropped' ? 1 : 0,
+      next_attempt_at: decided.next_attempt_at,
+      ...outcome,
+      counted: routed.length === 0 && decided.state !== 'dropped' ? 1 : 0,
       created_at: ctx.now,
       updated_at: ctx.now,
-      ...outcome,
     };
-    rows.push(row);
+    await insertDelivery(ctx, row);
     routed.push({ id: row.id, rule_id: ruleId, destination: summary(destination), state: row.state });
   }
-  if (rows.length) await ctx.db.insertInto('notification_deliveries').values(rows).execute();
   return routed;
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { DeliveryRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Db } from '../store/store.js';
+import { UNSENT_DELIVERIES } from '../store/migrations/013_unsent_deliveries.js';
 import { defineAction } from './action.js';
 import { Ctx } from './context.js';
 import type { Clock } from './context.js';
@@ -88,6 +89,7 @@ export class NotificationOutbox {
       db
         .selectFrom('notification_deliveries')
         .selectAll()
+        .where(UNSENT_DELIVERIES)
         .where('state', '=', state)
         .where('next_attempt_at', '<=', now)
         .where('lease_expires_at', '<=', now)
@@ -103,7 +105,7 @@ export class NotificationOutbox {
     const anyDue = await this.store.db
       .selectFrom('notification_deliveries')
       .select('id')
-      .where('state', 'in', ['pending', 'held'])
+      .where(UNSENT_DELIVERIES)
       .where('next_attempt_at', '<=', now)
       .where('lease_expires_at', '<=', now)
       .limit(1)
@@ -196,6 +198,7 @@ export class NotificationOutbox {
       this.store.db
         .selectFrom('notification_deliveries')
         .select('next_attempt_at')
+        .where(UNSENT_DELIVERIES)
         .where('state', '=', state)
         .where('lease_expires_at', '<=', now)
         .orderBy('next_attempt_at')

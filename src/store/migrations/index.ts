@@ -12,6 +12,7 @@ import { notificationDelivery } from './009_notification_delivery.js';
 import { search } from './010_search.js';
 import { scaleIndexes } from './011_scale_indexes.js';
 import { rateLimits } from './012_rate_limits.js';
+import { unsentDeliveries } from './013_unsent_deliveries.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
 
@@ -23,4 +24,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries];
