@@ -1,7 +1,7 @@
 import type { AgentRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { validation } from './errors.js';
-import { newRowId } from './ids.js';
+import { newOpaqueId } from './ids.js';
 import { countUpTo, takePage } from './paging.js';
 
 /**
@@ -112,7 +112,7 @@ export async function checkMail(ctx: Ctx, agent: AgentRow, options: { limit: num
     position: (row) => [row.id],
     render: ({ handout_id, handout_session: _session, handed_out_at: _at, ...copy }) => ({ ...copy, redelivered: handout_id !== '' }),
   });
-  const ackCursor = page.items.length ? newRowId() : null;
+  const ackCursor = page.items.length ? newOpaqueId() : null;
   if (ackCursor) {
     const ids = page.items.map((m) => m.id);
     await ctx.db.updateTable('team_pending_messages').set({ handout_id: ackCursor, handout_session: ctx.sessionKey, handed_out_at: ctx.now }).where('id', 'in', ids).execute();

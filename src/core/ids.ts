@@ -36,17 +36,15 @@ function randomId(length: number): string {
 export const newId = (): string => randomId(8);
 
 /**
- * A new 16-character id for rows made in bulk — events, mailbox copies, messages, subscriptions, notifications.
- * 8 hex characters (2^32) collide with even odds by some 77,000 rows, which a busy team's event log reaches.
+ * A new 16-character id for rows made in bulk — events, mailbox copies, messages, subscriptions, notifications, the
+ * outbox — that sorts by creation: the millisecond in 9 base-36 characters, then 7 random ones (36^7 ≈ 7.8·10^10 a
+ * millisecond). Each new id lands on the rightmost page of its table's id index, which stays in the cache, instead
+ * of on a random page of an index that grows with history (millions of events).
  */
-export const newRowId = (): string => randomId(16);
+export const newRowId = (): string => Date.now().toString(36).padStart(9, '0') + randomId(7);
 
-/**
- * A new 16-character id that sorts by creation: the millisecond in 9 base-36 characters, then 7 random ones (36^7 ≈
- * 7.8·10^10 a millisecond). For the rows a notifying call adds to the outbox: each new id lands on the rightmost
- * page of the id's index, which stays in the cache, instead of on a random page of a large index.
- */
-export const newTimeOrderedId = (): string => Date.now().toString(36).padStart(9, '0') + randomId(7);
+/** A new 16-character random id that says nothing and cannot be guessed (an acknowledgement cursor). */
+export const newOpaqueId = (): string => randomId(16);
 
 /**
  * The agent id derived from a display name: lowercase ASCII letters and digits, spaces become hyphens

@@ -1,7 +1,7 @@
 import type { DeliveryRow, NotificationRow, TeamRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { notFound } from './errors.js';
-import { newTimeOrderedId } from './ids.js';
+import { newRowId } from './ids.js';
 import { prepared } from './prepared.js';
 import { ruleIdOf, settingsOf } from './notificationConfig.js';
 import type { Conditions, NotificationSettings } from './notificationConfig.js';
@@ -163,7 +163,7 @@ async function enqueue(ctx: Ctx, n: NotificationRow, ruleId: string, destination
       outcome = { ...outcome, state: 'failed', last_error: 'no owner line: set notifications.owner_destination in the config file' };
     }
     const row = {
-      id: newTimeOrderedId(),
+      id: newRowId(),
       notification_id: n.id,
       team_id: n.team_id,
       rule_id: ruleId,
