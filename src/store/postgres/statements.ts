@@ -1,0 +1,41 @@
+import type pg from 'pg';
+
+/** How many distinct statements a connection prepares by default (the `prepared_statements` URL parameter). */
+export const DEFAULT_PREPARED_STATEMENTS = 200;
+
+/** PostgreSQL's refusal to run a prepared statement whose result columns changed since it was prepared. */
+export const STALE_PLAN = /cached plan must not change result type/;
+
+/**
+ * Sends `client`'s statements with parameters as server-side prepared statements, so PostgreSQL parses and plans
+ * each once per connection instead of on every run. Kysely sends every query unnamed; on the bench machine parsing
+ * and planning was about half of a claim's statement cost (0.45 against 0.24 ms a statement, replaying one
+ * `claim_next`'s 20 statements; BENCHMARKS.md, PostgreSQL).
+ *
+ * Bounded: the first `limit` distinct statements a connection runs are prepared and the rest run unnamed as
+ * before, so the server's memory per connection stays bounded whatever SQL is built (an `in (…)` list of every
+ * length is a statement of its own). A statement whose result columns changed under it (`select *` after a newer
+ * version added a column) fails once with PostgreSQL's "cached plan must not change result type"; it is prepared
+ * afresh under a new name at its next run.
+ *
+ * Statements without parameters (BEGIN, COMMIT, DDL) keep the simple protocol.
+ */
+export function prepareStatements(client: pg.PoolClient, limit: number): void {
+  const names = new Map<string, string>();
+  let prepared = 0;
+  const unnamed = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
+  const query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || rest.length) return unnamed(text, values, ...rest);
+    let name = names.get(text);
+    if (name === undefined) {
+      if (prepared >= limit) return unnamed(text, values);
+      name = `tt${prepared++}`;
+      names.set(text, name);
+    }
+    return unnamed({ name, text, values }).catch((error: unknown) => {
+      if (STALE_PLAN.test(String((error as Error | undefined)?.message))) names.delete(text);
+      throw error;
+    });
+  };
+  client.query = query as typeof client.query;
+}
