@@ -39,3 +39,30 @@ export function prepareStatements(client: pg.PoolClient, limit: number): void {
   };
   client.query = query as typeof client.query;
 }
+
+/**
+ * Sends a transaction's BEGIN with its first statement when that statement has no parameters (the write lock every
+ * write takes first, `set local` in a migration): one round trip instead of two. PostgreSQL runs the two as one
+ * simple query, in order, and answers once; a parameterized first statement cannot share it (the extended protocol
+ * carries one statement), so BEGIN then goes alone, as before.
+ */
+export function beginWithFirstStatement(client: pg.PoolClient): void {
+  const send = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult | pg.QueryResult[]>;
+  let beginPending = false;
+  const query = async (text: unknown, values?: unknown, ...rest: unknown[]) => {
+    if (text === 'begin' && !rest.length) {
+      beginPending = true;
+      return { command: 'BEGIN', rowCount: null, rows: [] };
+    }
+    if (!beginPending) return send(text, values, ...rest);
+    beginPending = false;
+    const parameterless = typeof text === 'string' && !(Array.isArray(values) && values.length) && !rest.length;
+    if (!parameterless) {
+      await send('begin');
+      return send(text, values, ...rest);
+    }
+    const answers = await send(`begin; ${text}`);
+    return Array.isArray(answers) ? answers[answers.length - 1] : answers;
+  };
+  client.query = query as typeof client.query;
+}
