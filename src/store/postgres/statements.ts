@@ -3,14 +3,21 @@ import type pg from 'pg';
 /** How many distinct statements a connection prepares by default (the `prepared_statements` URL parameter). */
 export const DEFAULT_PREPARED_STATEMENTS = 200;
 
+const LIMITED = /\blimit (\$\d|\d)/;
+
 /** PostgreSQL's refusal to run a prepared statement whose result columns changed since it was prepared. */
 export const STALE_PLAN = /cached plan must not change result type/;
 
 /**
- * Sends `client`'s statements with parameters as server-side prepared statements, so PostgreSQL parses and plans
- * each once per connection instead of on every run. Kysely sends every query unnamed; on the bench machine parsing
- * and planning was about half of a claim's statement cost (0.45 against 0.24 ms a statement, replaying one
- * `claim_next`'s 20 statements; BENCHMARKS.md, PostgreSQL).
+ * Sends `client`'s statements with parameters as server-side prepared statements, so PostgreSQL parses each once
+ * per connection and, after five runs, plans it once (a generic plan) instead of on every run. Kysely sends every
+ * query unnamed; on the bench machine parsing and planning was about half of a claim's statement cost (0.45
+ * against 0.24 ms a statement, replaying one `claim_next`'s 20 statements; BENCHMARKS.md, PostgreSQL).
+ *
+ * Statements with a LIMIT stay unnamed, planned with their values on every run: a generic plan cannot know how
+ * soon the LIMIT stops it. claim_next's read of the tasks assigned to an agent got, as a generic plan, a walk of
+ * the whole task table's primary key (41 ms with 20,000 done tasks, against 0.15 ms planned with its values), and
+ * PostgreSQL kept it, its estimate being cheap.
  *
  * Bounded: the first `limit` distinct statements a connection runs are prepared and the rest run unnamed as
  * before, so the server's memory per connection stays bounded whatever SQL is built (an `in (…)` list of every
@@ -25,7 +32,7 @@ export function prepareStatements(client: pg.PoolClient, limit: number): void {
   let prepared = 0;
   const unnamed = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
   const query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
-    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || rest.length) return unnamed(text, values, ...rest);
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || rest.length || LIMITED.test(text)) return unnamed(text, values, ...rest);
     let name = names.get(text);
     if (name === undefined) {
       if (prepared >= limit) return unnamed(text, values);
