@@ -11,8 +11,8 @@ export const STALE_PLAN = /cached plan must not change result type/;
 /**
  * Sends `client`'s statements with parameters as server-side prepared statements, so PostgreSQL parses each once
  * per connection and, after five runs, plans it once (a generic plan) instead of on every run. Kysely sends every
- * query unnamed; on the bench machine parsing and planning was about half of a claim's statement cost (0.45
- * against 0.24 ms a statement, replaying one `claim_next`'s 20 statements; BENCHMARKS.md, PostgreSQL).
+ * query unnamed; on the bench machine a claim's statements without a LIMIT cost about 0.1 ms less each prepared
+ * (0.17–0.38 against 0.25–0.50 ms; `bench/scenarios/pg-claim-cost.mjs`, BENCHMARKS.md's PostgreSQL section).
  *
  * Statements with a LIMIT stay unnamed, planned with their values on every run: a generic plan cannot know how
  * soon the LIMIT stops it. claim_next's read of the tasks assigned to an agent got, as a generic plan, a walk of
