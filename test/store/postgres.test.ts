@@ -82,6 +82,36 @@ describe('PostgreSQL', () => {
     expect(facts.map((f: { key: string }) => f.key)).toEqual(['after']);
   });
 
+  it('prepares at most prepared_statements statements a connection, none with 0, and serves on after a newer version adds a column', async () => {
+    const onOneConnection = (prepared: number) => {
+      const url = new URL(tempPgUrl());
+      url.searchParams.set('pool_size', '1');
+      url.searchParams.set('prepared_statements', String(prepared));
+      return url.toString();
+    };
+    const preparedCount = async (store: Store) => (await sql<{ n: number }>`select count(*) as n from pg_prepared_statements`.execute(store.db)).rows[0]!.n;
+    for (const [limit, expected] of [
+      [3, 3],
+      [0, 0],
+    ]) {
+      const { store, core } = await open(onOneConnection(limit!));
+      await createTeam(core, 'Ops');
+      for (const key of ['a', 'b']) await saveFact(core, key);
+      expect((await core.call(OWNER, 'team_memory', { action: 'fact_list', team_id: 'ops' })).facts).toHaveLength(2);
+      expect(await preparedCount(store)).toBe(expected);
+    }
+
+    const { store, core } = await open(onOneConnection(200));
+    await createTeam(core, 'Ops');
+    const team = () => store.db.selectFrom('teams').selectAll().where('name', '=', 'Ops').execute();
+    await team();
+    await sql`alter table teams add column added_later text`.execute(store.db);
+    // The statement prepared before the column came fails once, as a storage error worth retrying; then it serves.
+    const failure = await team().catch((error: unknown) => store.explain(error));
+    expect(failure).toMatchObject({ code: 'STORE_UNAVAILABLE', details: { cause: 'schema_changed' } });
+    expect(await team()).toMatchObject([{ name: 'Ops', added_later: null }]);
+  });
+
   it('numbers events in commit order: a reader never sees a number while a smaller one may still commit', async () => {
     const url = tempPgUrl();
     const { store, core } = await open(url);

@@ -6,6 +6,7 @@ import type { Database } from '../schema.js';
 import { postgresCommits } from './commits.js';
 import { postgresLeases } from './leases.js';
 import { postgresRateLimits } from './rateLimits.js';
+import { DEFAULT_PREPARED_STATEMENTS, STALE_PLAN, beginWithFirstStatement, prepareStatements } from './statements.js';
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
@@ -23,11 +24,14 @@ export interface PostgresTarget {
   schema: string;
   poolSize: number;
   statementTimeoutMs: number;
+  /** Distinct statements each connection prepares on the server (0: none, for a pooler that cannot keep them). */
+  preparedStatements: number;
 }
 
 /**
- * Reads `postgres://user@host:port/db?pool_size=10&statement_timeout=30000&schema=public`. The three parameters are
- * ours: the pool's size, the longest a statement may run (ms), and the schema that holds the tables (made on open).
+ * Reads `postgres://user@host:port/db?pool_size=10&statement_timeout=30000&schema=public&prepared_statements=200`.
+ * The four parameters are ours: the pool's size, the longest a statement may run (ms), the schema that holds the
+ * tables (made on open), and how many statements each connection prepares on the server.
  */
 export function parseTarget(location: string): PostgresTarget {
   const url = new URL(location);
@@ -36,20 +40,21 @@ export function parseTarget(location: string): PostgresTarget {
     url.searchParams.delete(name);
     return value;
   };
-  const positive = (name: string, fallback: number) => {
+  const whole = (name: string, fallback: number, least = 1) => {
     const value = take(name);
     if (value === null) return fallback;
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw unavailableAt(`${url.hostname}`, `${name} must be a positive whole number, not '${value}'`, 'bad_url');
+    if (!Number.isInteger(n) || n < least) throw unavailableAt(`${url.hostname}`, `${name} must be a whole number of at least ${least}, not '${value}'`, 'bad_url');
     return n;
   };
-  const poolSize = positive('pool_size', DEFAULT_POOL_SIZE);
-  const statementTimeoutMs = positive('statement_timeout', DEFAULT_STATEMENT_TIMEOUT_MS);
+  const poolSize = whole('pool_size', DEFAULT_POOL_SIZE);
+  const statementTimeoutMs = whole('statement_timeout', DEFAULT_STATEMENT_TIMEOUT_MS);
+  const preparedStatements = whole('prepared_statements', DEFAULT_PREPARED_STATEMENTS, 0);
   const schema = take('schema') ?? 'public';
   // At most 51 characters: the commit notifications' channel, `<schema>.team_events`, must fit PostgreSQL's 63.
   if (!/^[a-z_][a-z0-9_]{0,50}$/.test(schema)) throw unavailableAt(url.hostname, `schema must be a lower-case SQL name of at most 51 characters, not '${schema}'`, 'bad_url');
   const label = `${url.hostname}:${url.port || 5432}${url.pathname}`;
-  return { connectionString: url.toString(), label, schema, poolSize, statementTimeoutMs };
+  return { connectionString: url.toString(), label, schema, poolSize, statementTimeoutMs, preparedStatements };
 }
 
 const unavailableAt = (label: string, why: string, cause: string, details: Record<string, unknown> = {}) =>
@@ -72,6 +77,7 @@ export function postgresFailure(error: unknown, label: string): TeamTableError |
   const { code, message } = (error ?? {}) as { code?: unknown; message?: string };
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return unavailableAt(label, `cannot reach it (${code}); is PostgreSQL running there?`, 'unreachable', { pg_code: code });
   const text = message ?? String(error);
+  if (STALE_PLAN.test(text)) return unavailableAt(label, `a newer team-table changed the schema under a prepared statement (${text}); retry`, 'schema_changed');
   if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(text)) {
     return unavailableAt(label, `cannot reach it (${text})`, 'unreachable');
   }
@@ -125,6 +131,8 @@ export function openPostgres(location: string): StoreDialect {
           if (!heard.has(connection)) {
             heard.add(connection);
             connection.on('error', () => {});
+            if (target.preparedStatements) prepareStatements(connection, target.preparedStatements);
+            beginWithFirstStatement(connection);
           }
           try {
             schemaReady ??= ensureSchema(connection).catch((error) => {
@@ -185,8 +193,9 @@ export function openPostgres(location: string): StoreDialect {
       await sql`set local statement_timeout = 0`.execute(tx);
     },
     async serializeWrite(tx, mode) {
-      if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${lockKey}, ${WRITE_LOCK})`.execute(tx);
-      else await sql`select pg_advisory_xact_lock(${lockKey}, ${WRITE_LOCK})`.execute(tx);
+      // Without parameters, so that it travels with the transaction's BEGIN (beginWithFirstStatement).
+      if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${lockKey}, ${sql.lit(WRITE_LOCK)})`.execute(tx);
+      else await sql`select pg_advisory_xact_lock(${lockKey}, ${sql.lit(WRITE_LOCK)})`.execute(tx);
     },
     sharedWrites: true,
     storeError: (error) => postgresFailure(error, target.label),
