@@ -41,6 +41,8 @@ export class NotificationSender {
   readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private leader: Leader | undefined;
   private active = false;
+  /** Counts takeovers and hand-overs: a takeover that lost the lead while it waited, and led again, does nothing. */
+  private term = 0;
   private subscription: FeedSubscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
@@ -100,10 +102,11 @@ export class NotificationSender {
 
   private activate() {
     this.active = true;
+    const term = ++this.term;
     this.core.feed
       .head()
       .then((head) => {
-        if (!this.active) return;
+        if (term !== this.term) return;
         this.subscription = this.core.feed.subscribe(head, (events) => {
           if (events.some((e) => WAKE_EVENTS.has(e.type))) this.wakeSoon();
         });
@@ -114,6 +117,7 @@ export class NotificationSender {
 
   private deactivate() {
     this.active = false;
+    this.term++;
     this.subscription?.close();
     this.subscription = undefined;
     clearTimeout(this.timer);
