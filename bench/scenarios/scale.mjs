@@ -231,8 +231,13 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
   const started = performance.now();
   raw.exec('begin');
   for (const table of CONFIG) raw.exec(`insert into main.${table} select * from tpl.${table}`);
+  // The columns the bulk's schema has (the template is at the latest; later columns are filled by the migrations).
+  const columnsOf = (table) => {
+    const older = new Set(raw.prepare(`select name from pragma_table_info('${table}', 'main')`).pluck().all());
+    return raw.prepare(`select name from pragma_table_info('${table}', 'tpl')`).pluck().all().filter((c) => older.has(c));
+  };
   const statements = HISTORY.map(({ table, order, skip = [], orIgnore, openOnlyNewest }) => {
-    const columns = raw.prepare(`select name from pragma_table_info('${table}', 'tpl')`).pluck().all().filter((c) => !skip.includes(c));
+    const columns = columnsOf(table).filter((c) => !skip.includes(c));
     const value = (c) => (ID_COLUMN.test(c) ? `remap("${c}", :k)` : TIME_COLUMN.test(c) || c === 'expires_at' ? `shift("${c}", :ms)` : `"${c}"`);
     const insert = `insert ${orIgnore ? 'or ignore ' : ''}into main.${table} (${columns.map((c) => `"${c}"`).join(', ')}) select ${columns.map(value).join(', ')} from tpl.${table}`;
     return {
@@ -252,9 +257,10 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
   const copySeconds = (performance.now() - started) / 1000;
   // Every copied row has the shape of a row the core wrote.
   for (const { table } of HISTORY) {
-    const made = new Set(raw.prepare(`select * from tpl.${table}`).all().map(shapeOf));
+    const columns = columnsOf(table).map((c) => `"${c}"`).join(', ');
+    const made = new Set(raw.prepare(`select ${columns} from tpl.${table}`).all().map(shapeOf));
     if (!made.size) continue;
-    const copied = raw.prepare(`select * from main.${table} order by random() limit 2000`).all();
+    const copied = raw.prepare(`select ${columns} from main.${table} order by random() limit 2000`).all();
     const odd = copied.find((r) => !made.has(shapeOf(r)));
     if (odd) throw new Error(`a copied ${table} row has a shape no core-made row has: ${shapeOf(odd)}`);
   }
