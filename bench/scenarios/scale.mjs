@@ -231,8 +231,13 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
   const started = performance.now();
   raw.exec('begin');
   for (const table of CONFIG) raw.exec(`insert into main.${table} select * from tpl.${table}`);
+  // The columns the bulk's schema has (the template is at the latest; later columns are filled by the migrations).
+  const columnsOf = (table) => {
+    const older = new Set(raw.prepare(`select name from pragma_table_info('${table}', 'main')`).pluck().all());
+    return raw.prepare(`select name from pragma_table_info('${table}', 'tpl')`).pluck().all().filter((c) => older.has(c));
+  };
   const statements = HISTORY.map(({ table, order, skip = [], orIgnore, openOnlyNewest }) => {
-    const columns = raw.prepare(`select name from pragma_table_info('${table}', 'tpl')`).pluck().all().filter((c) => !skip.includes(c));
+    const columns = columnsOf(table).filter((c) => !skip.includes(c));
     const value = (c) => (ID_COLUMN.test(c) ? `remap("${c}", :k)` : TIME_COLUMN.test(c) || c === 'expires_at' ? `shift("${c}", :ms)` : `"${c}"`);
     const insert = `insert ${orIgnore ? 'or ignore ' : ''}into main.${table} (${columns.map((c) => `"${c}"`).join(', ')}) select ${columns.map(value).join(', ')} from tpl.${table}`;
     return {
@@ -252,9 +257,10 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
   const copySeconds = (performance.now() - started) / 1000;
   // Every copied row has the shape of a row the core wrote.
   for (const { table } of HISTORY) {
-    const made = new Set(raw.prepare(`select * from tpl.${table}`).all().map(shapeOf));
+    const columns = columnsOf(table).map((c) => `"${c}"`).join(', ');
+    const made = new Set(raw.prepare(`select ${columns} from tpl.${table}`).all().map(shapeOf));
     if (!made.size) continue;
-    const copied = raw.prepare(`select * from main.${table} order by random() limit 2000`).all();
+    const copied = raw.prepare(`select ${columns} from main.${table} order by random() limit 2000`).all();
     const odd = copied.find((r) => !made.has(shapeOf(r)));
     if (odd) throw new Error(`a copied ${table} row has a shape no core-made row has: ${shapeOf(odd)}`);
   }
@@ -264,15 +270,24 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
   // A copy left at the schema before the indexes, to weigh what they cost each write (see writeCosts).
   const unindexed = label === 'large' ? join(dir, `${label}-${BEFORE_INDEXES}.db`) : undefined;
   if (unindexed) copyFileSync(path, unindexed);
-  const migrationStarted = performance.now();
+  // One migration at a time, each timed (what an upgrade from it costs).
+  const { MIGRATIONS } = await load('store', 'migrations', 'index.js');
+  const migrations = {};
   let lastStep = '';
-  let store = await Store.open(path, {
-    progress: (step, done, total) => {
-      if (step !== lastStep || done === total) progress(`${label}: migrating — ${step} ${done}/${total}`);
-      lastStep = step;
-    },
-  });
-  const migrationSeconds = (performance.now() - migrationStarted) / 1000;
+  for (const { version, name } of MIGRATIONS.filter((m) => m.version > BEFORE_INDEXES)) {
+    const started = performance.now();
+    const step = await Store.open(path, {
+      schemaVersion: version,
+      progress: (step, done, total) => {
+        if (step !== lastStep || done === total) progress(`${label}: migrating — ${step} ${done}/${total}`);
+        lastStep = step;
+      },
+    });
+    await step.close();
+    migrations[`${String(version).padStart(3, '0')}_${name}`] = (performance.now() - started) / 1000;
+  }
+  const migrationSeconds = Object.values(migrations).reduce((a, b) => a + b, 0);
+  let store = await Store.open(path);
   // BENCH_SCALE_ANALYZE=1: the planner with statistics (what `PRAGMA optimize` would gather), to compare plans.
   let analyzeSeconds = null;
   let withoutStatistics;
@@ -288,8 +303,11 @@ async function buildDatabase(dir, label, template, sliceMs, messages, progress) 
     progress(`${label}: ANALYZE ${fmt(analyzeSeconds, 2)} s`);
     store = await Store.open(path);
   }
-  return { path, unindexed, withoutStatistics, store, slices, counts, copySeconds, migrationSeconds, analyzeSeconds };
+  return { path, unindexed, withoutStatistics, store, slices, counts, copySeconds, migrationSeconds, migrations, analyzeSeconds };
 }
+
+/** Each migration's seconds, e.g. "011_scale_indexes 7.98 s, 012_rate_limits 0.01 s". */
+const perMigration = (db) => Object.entries(db.migrations).map(([m, seconds]) => `${m} ${fmt(seconds, 2)} s`).join(', ');
 
 /** Records the SQL the core runs while `recording` is set (all Kysely executors share the patched method). */
 function recorder(store) {
@@ -424,7 +442,7 @@ async function run() {
     const small = await buildDatabase(dir, 'small', template, sliceMs, SMALL, log);
     const large = await buildDatabase(dir, 'large', template, sliceMs, LARGE, log);
     for (const [label, db] of [['small', small], ['large', large]]) {
-      log(`${label}: ${db.slices} slices in ${fmt(db.copySeconds)} s; migration to the latest schema ${fmt(db.migrationSeconds, 2)} s; ${JSON.stringify(db.counts)}`);
+      log(`${label}: ${db.slices} slices in ${fmt(db.copySeconds)} s; migration to the latest schema ${fmt(db.migrationSeconds, 2)} s (${perMigration(db)}); ${JSON.stringify(db.counts)}`);
     }
     const context = { ...template, since: new Date(Date.now() - 3_600_000).toISOString() };
     const cores = { small: new Core(small.store), large: new Core(large.store) };
@@ -490,7 +508,7 @@ async function run() {
     }
     const passed = reads.filter((r) => r.ratio <= GOAL).length;
     console.log(`\n  goal: every read's p50 at ${LARGE.toLocaleString('en-US')} messages ≤ ${GOAL}× at ${SMALL.toLocaleString('en-US')}: ${passed}/${reads.length} — ${passFail(passed === reads.length)}`);
-    console.log(`  migration to the latest schema on the large database: ${fmt(large.migrationSeconds, 2)} s`);
+    console.log(`  migration to the latest schema on the large database: ${fmt(large.migrationSeconds, 2)} s (${perMigration(large)})`);
     const writes = await writeCosts(large, context);
     if (large.withoutStatistics) await comparePlans(large, cores.large, list, recorders.small);
     writeResult(name, {
@@ -498,7 +516,7 @@ async function run() {
       large: LARGE,
       rounds: ROUNDS,
       template: template.counts,
-      databases: Object.fromEntries(['small', 'large'].map((k) => [k, { slices: { small, large }[k].slices, counts: { small, large }[k].counts, copy_seconds: { small, large }[k].copySeconds, migration_seconds: { small, large }[k].migrationSeconds }])),
+      databases: Object.fromEntries(['small', 'large'].map((k) => [k, { slices: { small, large }[k].slices, counts: { small, large }[k].counts, copy_seconds: { small, large }[k].copySeconds, migration_seconds: { small, large }[k].migrationSeconds, migrations: { small, large }[k].migrations }])),
       results,
       plans,
       writes,

@@ -21,15 +21,9 @@ import { countUpTo, takePage } from './paging.js';
 /** A hand-out id: the ack_cursor of one mention_check answer. */
 const ACK_CURSOR = /^[0-9a-z]{16}$/;
 
-/** The agent's copies not acknowledged yet, that mention_check hands out: not archived, their message not deleted. */
+/** The agent's copies not acknowledged yet, that mention_check hands out: not archived (a deleted message has none). */
 export function unacknowledged(ctx: Ctx, agentId: string) {
-  return ctx.db
-    .selectFrom('team_pending_messages as p')
-    .leftJoin('team_messages as m', 'm.id', 'p.message_id')
-    .where('p.to_agent', '=', agentId)
-    .where('p.delivered', '=', 0)
-    .where('p.archived_at', '=', '')
-    .where((eb) => eb.or([eb('m.deleted_at', 'is', null), eb('m.deleted_at', '=', '')]));
+  return ctx.db.selectFrom('team_pending_messages as p').where('p.to_agent', '=', agentId).where('p.delivered', '=', 0).where('p.archived_at', '=', '');
 }
 
 /** Which of an agent's copies to acknowledge: all of them, or those of one hand-out, of one session, or by id. */

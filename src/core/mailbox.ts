@@ -12,8 +12,9 @@ import { post } from './threads.js';
 /**
  * Mail management. Every message reaches an agent as its own mailbox copy (direct, broadcast, mention, thread
  * activity, notification), so read and archived state is per recipient: archiving a broadcast hides it for that
- * agent only, and archived copies never count as unread. Deleting a message (its author, or a lead) hides it from
- * every mailbox; purging (a lead) removes messages for good, and the event log keeps only that they existed.
+ * agent only, and archived copies never count as unread. Deleting a message (its author, or a lead) removes its copy
+ * from every mailbox (so a mailbox is read, and its unread mail counted, without looking at the messages behind it);
+ * purging (a lead) removes messages for good, and the event log keeps only that they existed.
  */
 
 const ids = z.array(z.string().min(1).max(LIMITS.agentId)).min(1).max(LIMITS.pageSize);
@@ -55,12 +56,8 @@ const inbox = defineAction({
   async run(ctx, input) {
     const agent = await mailboxOwner(ctx, input.agent_id, input.team_id, 'read the mailbox');
     const position = decodeCursor('inbox', input.cursor, 2);
-    const visible = ctx.db
-      .selectFrom('team_pending_messages as p')
-      .leftJoin('team_messages as m', 'm.id', 'p.message_id')
-      .where('p.to_agent', '=', agent.id)
-      .where((eb) => eb.or([eb('m.deleted_at', 'is', null), eb('m.deleted_at', '=', '')]));
-    let query = visible.select(['p.id', 'p.message_id', 'p.from_agent', 'p.from_user', 'p.content', 'p.thread_id', 'p.reason', 'p.created_at', 'p.delivered', 'p.read_at', 'p.archived_at', 'm.task_id']);
+    const mailbox = ctx.db.selectFrom('team_pending_messages as p').where('p.to_agent', '=', agent.id);
+    let query = mailbox.leftJoin('team_messages as m', 'm.id', 'p.message_id').select(['p.id', 'p.message_id', 'p.from_agent', 'p.from_user', 'p.content', 'p.thread_id', 'p.reason', 'p.created_at', 'p.delivered', 'p.read_at', 'p.archived_at', 'm.task_id']);
     if (!input.include_archived) query = query.where('p.archived_at', '=', '');
     if (input.unread_only) query = query.where('p.read_at', '=', '');
     if (input.sender) {
@@ -77,7 +74,7 @@ const inbox = defineAction({
       position: (r) => [r.created_at, r.id],
       render: (r) => cutFields({ ...r, task_id: r.task_id ?? '', read: r.read_at !== '', archived: r.archived_at !== '' }, ['content'], `team_comm(action='message_get', message_id='${r.id}')`),
     });
-    const unread = await countUpTo(ctx, visible.where('p.archived_at', '=', '').where('p.read_at', '=', ''));
+    const unread = await countUpTo(ctx, mailbox.where('p.archived_at', '=', '').where('p.read_at', '=', ''));
     return { agent_id: agent.id, messages: page.items, count: page.items.length, unread_count: unread.count, unread_count_capped: unread.capped, ...pageFields(page) };
   },
 });
@@ -171,6 +168,7 @@ const remove = defineAction({
     const own = ctx.actor.kind === 'agent' ? message.from_agent === ctx.actorId : message.from_user === ctx.actorId;
     if (!own && !ctx.isLead) throw denied(`agent '${ctx.actorId}' may delete only its own messages (this one is ${author}'s); a lead or the owner may delete any`, { author });
     await ctx.db.updateTable('team_messages').set({ deleted_at: ctx.now }).where('id', '=', message.id).execute();
+    await ctx.db.deleteFrom('team_pending_messages').where('message_id', '=', message.id).execute();
     ctx.emit({ team_id: team.id, type: 'message_deleted', message: `${ctx.actorId} deleted a message by ${author}`, related_id: message.id, data: { author, thread_id: message.thread_id } });
     return { deleted: true, id: message.id };
   },

@@ -7,7 +7,7 @@ import { createNotification } from './notifications.js';
 import { escalationTargets, leadsOf } from './roles.js';
 import { rulesOf } from './rules.js';
 import type { Condition, Rule, Trigger } from './rules.js';
-import { changeStatus, setAssignees, saveTask } from './tasks.js';
+import { addLabel, changeStatus, setAssignees, saveTask } from './tasks.js';
 import { post } from './threads.js';
 
 /**
@@ -165,7 +165,7 @@ async function perform(ctx: Ctx, rule: Rule, event: EmittedEvent, task: TaskRow)
       return;
     }
     case 'add_label':
-      await ctx.db.insertInto('team_task_labels').values({ task_id: task.id, label: action.label }).onConflict((c) => c.columns(['task_id', 'label']).doNothing()).execute();
+      await addLabel(ctx, task, action.label);
       ctx.emit({ team_id: task.team_id, type: 'task_updated', message: `rule '${rule.name}' labelled '${task.title}' ${action.label}`, related_id: task.id, data: { fields: ['labels'], rule_id: rule.id } });
       return;
     case 'comment':

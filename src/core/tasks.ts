@@ -120,9 +120,20 @@ export async function addAssignee(ctx: Ctx, task: TaskRow, agentId: string, posi
   await subscribe(ctx, task.team_id, task.id, agentId, 'assigned');
 }
 
-async function setLabels(ctx: Ctx, taskId: string, labels: string[]) {
-  await ctx.db.deleteFrom('team_task_labels').where('task_id', '=', taskId).execute();
-  if (labels.length) await ctx.db.insertInto('team_task_labels').values(labels.map((label) => ({ task_id: taskId, label }))).execute();
+/**
+ * A label row carries its task's place in list order (team, priority, creation), so that a list by label reads only
+ * the tasks carrying it, in order (see list); a change of priority moves them too (update).
+ */
+const labelRow = (task: TaskRow, label: string) => ({ task_id: task.id, label, team_id: task.team_id, priority: task.priority, created_at: task.created_at });
+
+async function setLabels(ctx: Ctx, task: TaskRow, labels: string[]) {
+  await ctx.db.deleteFrom('team_task_labels').where('task_id', '=', task.id).execute();
+  if (labels.length) await ctx.db.insertInto('team_task_labels').values(labels.map((label) => labelRow(task, label))).execute();
+}
+
+/** Adds `label` to the task's labels (a rule's add_label); a label it has already stays as it is. */
+export async function addLabel(ctx: Ctx, task: TaskRow, label: string) {
+  await ctx.db.insertInto('team_task_labels').values(labelRow(task, label)).onConflict((c) => c.columns(['task_id', 'label']).doNothing()).execute();
 }
 
 /** What a save may change: everything but the task's identity and its creation. */
@@ -302,7 +313,7 @@ const create = defineAction({
     };
     await checkReferences(ctx, row, row);
     await ctx.db.insertInto('team_tasks').values(row).execute();
-    await setLabels(ctx, row.id, [...new Set(input.labels ?? [])]);
+    await setLabels(ctx, row, [...new Set(input.labels ?? [])]);
     await setDependencies(ctx, row, { blockedBy: input.blocked_by, blocks: input.blocks });
     ctx.emit({ team_id: team.id, type: 'task_created', message: `${ctx.actorId} created task '${row.title}'`, related_id: row.id, data: { priority: row.priority, parent_id: row.parent_id } });
     await setAssignees(ctx, row, assignees);
@@ -337,20 +348,25 @@ const list = defineAction({
     const agentId = input.assignee_filter ? await assigneeOf(ctx, team.id, input.assignee_filter) : undefined;
     // By assignee, the agent's tasks are read first and sorted (SQLite keeps a CROSS JOIN's order): walking the
     // team's tasks in list order until a page of one agent's turns up reads the whole history for an agent with few.
+    // By label, the label's rows are read in list order (they carry it: see labelRow), each joined to its task:
+    // walking the team's tasks and probing each for the label reads n tasks for each one of a label on one task in n.
     const ofTeam = ctx.db.selectFrom('team_tasks').selectAll('team_tasks');
     const ofAgent = agentId && ctx.db.selectFrom('team_task_assignees as a').crossJoin('team_tasks').whereRef('team_tasks.id', '=', 'a.task_id').where('a.agent_id', '=', agentId).selectAll('team_tasks');
-    let query = ((ofAgent || ofTeam) as typeof ofTeam).where('team_tasks.team_id', '=', team.id);
-    if (input.status) query = query.where('status', '=', input.status);
-    if (input.priority) query = query.where('priority', '=', input.priority);
-    if (input.parent_id) query = query.where('parent_id', '=', input.parent_id);
-    if (input.label) {
-      const label = input.label;
+    const label = input.label;
+    const ofLabel = !agentId && label !== undefined && ctx.db.selectFrom('team_task_labels as l').crossJoin('team_tasks').whereRef('team_tasks.id', '=', 'l.task_id').where('l.team_id', '=', team.id).where('l.label', '=', label).selectAll('team_tasks');
+    // The order is read in the driving table's columns, so that its index gives it without a sort.
+    const order = ofLabel ? (['l.priority', 'l.created_at', 'l.task_id'] as const) : (['team_tasks.priority', 'team_tasks.created_at', 'team_tasks.id'] as const);
+    let query = ((ofAgent || ofLabel || ofTeam) as typeof ofTeam).where('team_tasks.team_id', '=', team.id);
+    if (input.status) query = query.where('team_tasks.status', '=', input.status);
+    if (input.priority) query = query.where(order[0] as 'team_tasks.priority', '=', input.priority);
+    if (input.parent_id) query = query.where('team_tasks.parent_id', '=', input.parent_id);
+    if (label !== undefined && !ofLabel) {
       query = query.where(({ exists, selectFrom }) =>
         exists(selectFrom('team_task_labels as l').select('l.task_id').whereRef('l.task_id', '=', 'team_tasks.id').where('l.label', '=', label)),
       );
     }
-    if (position) query = query.where(after(['priority', 'created_at', 'id'], position));
-    const rows = await query.orderBy('priority').orderBy('created_at').orderBy('id').limit(input.limit + 1).execute();
+    if (position) query = query.where(after(order, position));
+    const rows = await query.orderBy(order[0] as 'team_tasks.priority').orderBy(order[1] as 'team_tasks.created_at').orderBy(order[2] as 'team_tasks.id').limit(input.limit + 1).execute();
     const tasks = await hydrate(ctx, rows.slice(0, input.limit));
     const page = takePage(tasks, { limit: input.limit, list: 'tasks', position: (t) => [t.priority, t.created_at, t.id], render: listed, more: rows.length > input.limit });
     return { team_id: team.id, tasks: page.items, count: page.items.length, ...pageFields(page) };
@@ -430,7 +446,8 @@ const update = defineAction({
     await checkReferences(ctx, row, patch);
     Object.assign(row, patch);
     if (blocked_by || blocks) await setDependencies(ctx, row, { blockedBy: blocked_by, blocks });
-    if (labels) await setLabels(ctx, row.id, [...new Set(labels)]);
+    if (labels) await setLabels(ctx, row, [...new Set(labels)]);
+    else if (patch.priority !== undefined) await ctx.db.updateTable('team_task_labels').set({ priority: row.priority }).where('task_id', '=', row.id).execute();
     const changed = Object.keys(defined({ ...fields, labels, blocked_by, blocks }));
     if (status && status !== row.status) {
       if (status === 'assigned' && task.assignees.length === 0) throw validation('status', `'assigned' needs assignees; use team_task(action='assign') first`);

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { TeamTableError } from '../core/errors.js';
 import type { DialectName } from './dialect.js';
 import { LATEST_SCHEMA_VERSION } from './migrate.js';
+import { copyTaskOrderToLabels, flatReads } from './migrations/014_flat_reads.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -210,6 +211,8 @@ export async function importDump(store: Store, lines: AsyncIterable<string>, opt
     }
     if (!header) throw bad(lineNumber, 'the input is empty');
     if (!ended) throw bad(lineNumber, 'the export is cut short (no closing line)');
+    // An export made before labels carried their task's list order: theirs came in empty.
+    if (header.schema_version < flatReads.version) await copyTaskOrderToLabels(db, sql`team_id = ''`);
     return { teams, rows, events_renumbered: renumber };
   });
 }

@@ -123,6 +123,10 @@ export interface TaskAssigneesTable {
 export interface TaskLabelsTable {
   task_id: string;
   label: string;
+  /** The task's, copied so that a list by label reads in list order (src/core/tasks.ts setLabels). */
+  team_id: string;
+  priority: number;
+  created_at: string;
 }
 
 export interface MessagesTable {

@@ -89,6 +89,21 @@ describe('export and import', () => {
     expect(again.stderr).toMatch(/CONFLICT: import: team 'Research' .* already exists here/);
   });
 
+  it("imports an export made before labels carried their task's list order (schema 13): a list by label finds them in order", async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    for (const [title, priority] of [['later', 3], ['first', 1]] as const) await t.call(OWNER, 'team_task', { action: 'create', title, priority, labels: ['docs'] });
+    await t.store.close();
+    const lines = (await runCli(['export', '--db', t.path])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    lines[0].schema_version = 13;
+    for (const line of lines.filter((l) => l.table === 'team_task_labels')) line.row = { task_id: line.row.task_id, label: line.row.label };
+    const target = tempDbPath();
+    const imported = await runCli(['import', '-', '--db', target, '--json'], { input: lines.map((l) => JSON.stringify(l)).join('\n') });
+    expect(imported.code, imported.stderr).toBe(0);
+    const copy = await openCore({ path: target });
+    expect((await copy.call(OWNER, 'team_task', { action: 'list', label: 'docs' })).tasks.map((x: any) => x.title)).toEqual(['first', 'later']);
+  });
+
   it('refuses a cut or foreign file and imports nothing of it', async () => {
     const source = await busyDatabase();
     const full = (await runCli(['export', '--db', source])).stdout.trim().split('\n');

@@ -74,6 +74,19 @@ describe('mail management', () => {
     expect((await inbox(t, 'loki')).messages).toEqual([]);
   });
 
+  it('counts a deleted message unread nowhere and hands it out to nobody', async () => {
+    const t = await mailTeam();
+    const oops = await t.call(agent('vision'), 'team_comm', { action: 'broadcast', content: 'oops, wrong channel' });
+    await t.call(agent('vision'), 'team_comm', { action: 'send_message', to_agent: 'loki', content: 'still here' });
+    expect((await inbox(t, 'loki')).unread_count).toBe(2);
+    await t.call(agent('vision'), 'team_comm', { action: 'delete', message_id: oops.id });
+    expect(await inbox(t, 'loki')).toMatchObject({ unread_count: 1, unread_count_capped: false, messages: [{ content: 'still here' }] });
+    expect((await inbox(t, 'jarvis')).unread_count).toBe(0);
+    expect((await t.call(agent('jarvis'), 'team_comm', { action: 'mention_check' })).messages).toEqual([]);
+    expect((await t.call(agent('loki'), 'team_comm', { action: 'mention_check' })).messages.map((m: any) => m.content)).toEqual(['still here']);
+    await expect(t.call(agent('loki'), 'team_comm', { action: 'message_get', message_id: oops.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('purges before a date (lead/owner only); the log keeps that the message existed, never its content', async () => {
     const t = await mailTeam();
     const old = await t.call(agent('vision'), 'team_comm', { action: 'send_message', to_agent: 'loki', content: 'SECRET launch code 1234' });

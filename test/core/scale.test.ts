@@ -64,7 +64,7 @@ describe('standup stays bounded', () => {
   });
 });
 
-describe('migration 011 (indexes for a long history)', () => {
+describe('migrations 011 and 014 (indexes for a long history)', () => {
   it('upgrades a database that holds data, reporting progress, and every read answers as before', async () => {
     const old = await openCore({ schemaVersion: scaleIndexes.version - 1 });
     await seedTeam(old);
@@ -92,10 +92,15 @@ describe('migration 011 (indexes for a long history)', () => {
     const reports: [string, number, number][] = [];
     const t = await openCore({ path: old.path, progress: (step, done, total) => reports.push([step, done, total]) });
     t.clock.time = old.clock.time;
-    const steps = reports.filter(([step]) => step.startsWith('adding index'));
+    // Migration 011's steps (later migrations report their own after them).
+    const steps = reports.slice(0, reports.findIndex(([step]) => step === 'adding indexes') + 1).filter(([step]) => step.startsWith('adding index'));
     expect(steps.at(0)).toEqual([expect.stringMatching(/^adding index pending_inbox_page to \d+ rows of team_pending_messages$/), 0, expect.any(Number)]);
     expect(steps.at(-1)).toEqual(['adding indexes', steps[0]![2], steps[0]![2]]);
     expect(steps.map(([, done]) => done)).toEqual([...steps.map(([, done]) => done)].sort((a, b) => a - b));
+    // Then migration 014's, the same way.
+    const flat = reports.slice(reports.findIndex(([step]) => step === 'adding indexes') + 1);
+    expect(flat.at(0)).toEqual([expect.stringMatching(/^removing deleted messages' mailbox copies, looking through \d+ rows of team_messages$/), 0, expect.any(Number)]);
+    expect(flat.at(-1)).toEqual(['flat reads', flat[0]![2], flat[0]![2]]);
 
     const raw = new Database(t.path, { readonly: true });
     const indexes = raw.prepare("select name from sqlite_master where type = 'index'").pluck().all();

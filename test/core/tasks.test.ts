@@ -56,6 +56,36 @@ describe('tasks', () => {
     expect(a.id).not.toBe(b.id);
   });
 
+  it("pages a label's tasks in list order, following changes of priority and of labels", async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const create = async (title: string, priority: number, labels: string[]) => (await t.call(OWNER, 'team_task', { action: 'create', title, priority, labels })).id as string;
+    const ids: Record<string, string> = {};
+    for (const [title, priority, labels] of [['P3 first', 3, ['docs']], ['P1', 1, ['docs', 'api']], ['unlabelled', 1, []], ['P3 second', 3, ['docs']], ['api only', 2, ['api']], ['P5', 5, ['docs']]] as const) {
+      ids[title] = await create(title, priority, [...labels]);
+      t.clock.advance(1000);
+    }
+    const pages = async (args: object) => {
+      const titles: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await t.call(OWNER, 'team_task', { action: 'list', label: 'docs', limit: 2, ...args, ...(cursor ? { cursor } : {}) });
+        titles.push(page.tasks.map((x: any) => x.title));
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      return titles;
+    };
+    expect(await pages({})).toEqual([['P1', 'P3 first'], ['P3 second', 'P5']]);
+    await t.call(OWNER, 'team_task', { action: 'update', task_id: ids['P5'], priority: 2 });
+    await t.call(OWNER, 'team_task', { action: 'update', task_id: ids['P3 first'], labels: ['api'] });
+    await t.call(OWNER, 'team_task', { action: 'update', task_id: ids['api only'], labels: ['docs'] });
+    expect(await pages({})).toEqual([['P1', 'api only'], ['P5', 'P3 second']]);
+    expect(await pages({ priority: 2 })).toEqual([['api only', 'P5']]);
+    await t.call(OWNER, 'team_task', { action: 'update', task_id: ids['P1'], status: 'in_progress' });
+    expect(await pages({ status: 'in_progress' })).toEqual([['P1']]);
+    expect((await t.call(OWNER, 'team_task', { action: 'list', label: 'api' })).tasks.map((x: any) => x.title)).toEqual(['P1', 'P3 first']);
+  });
+
   it('follows the seed example: in_progress → done sets completed_at', async () => {
     const t = await openCore();
     await seedTeam(t);

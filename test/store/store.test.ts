@@ -47,6 +47,37 @@ describe.each(dialects)('store on $name', ({ location }) => {
     expect(max.v).toBe(LATEST_SCHEMA_VERSION);
   });
 
+  it('upgrades to schema 14 with its reads right: labels in list order, no deleted mail, read state kept', async () => {
+    // Rows as team-table at schema version 13 wrote them.
+    const path = location();
+    const v13 = await Store.open(path, { schemaVersion: 13 });
+    const at = (minute: number) => `2026-01-01T00:0${minute}:00.000Z`;
+    await v13.db.insertInto('teams').values({ id: 'aaaa1111', name: 'Engineering', slug: 'engineering', description: '', owner_jid: 'ana', default_model: '', workspace_path: '', created_at: at(0), enabled: 1 } as never).execute();
+    for (const id of ['jarvis', 'loki']) {
+      await v13.db.insertInto('persistent_agents').values({ id, name: id, role: '', team_id: 'aaaa1111', level: 'mid', status: 'idle', personality: '', instructions: '', model: '', skills: '[]', heartbeat_schedule: '*/15 * * * *', current_task_id: '', created_at: at(0), last_active_at: '', last_heartbeat_at: '' } as never).execute();
+    }
+    for (const [id, priority, minute] of [['bbbb2222', 3, 1], ['cccc3333', 1, 2], ['dddd4444', 1, 3]] as const) {
+      await v13.db.insertInto('team_tasks').values({ id, team_id: 'aaaa1111', title: id, description: '', status: 'inbox', priority, created_by: 'ana', created_at: at(minute), updated_at: at(minute), completed_at: '', blocked_reason: '', blocked_from: '' } as never).execute();
+    }
+    for (const task_id of ['bbbb2222', 'dddd4444']) await v13.db.insertInto('team_task_labels').values({ task_id, label: 'docs' } as never).execute();
+    for (const [id, deleted_at] of [['eeee5555', at(4)], ['ffff6666', '']]) {
+      await v13.db.insertInto('team_messages').values({ id, team_id: 'aaaa1111', thread_id: '', from_agent: 'jarvis', from_user: '', to_agent: 'loki', content: id, mentions: '[]', created_at: at(4), delivered: 0, deleted_at } as never).execute();
+      await v13.db.insertInto('team_pending_messages').values({ id: `${id}copy`, team_id: 'aaaa1111', message_id: id, to_agent: 'loki', from_agent: 'jarvis', from_user: '', content: id, thread_id: '', reason: 'direct', created_at: at(4) } as never).execute();
+    }
+    for (const id of ['gggg7777', 'hhhh8888']) {
+      await v13.db.insertInto('team_notifications').values({ id, team_id: 'aaaa1111', type: 'info', message: id, to_agent: '', created_at: at(5) } as never).execute();
+    }
+    await v13.db.insertInto('team_notification_reads').values({ notification_id: 'gggg7777', reader: 'agent:loki', read_at: at(6) }).execute();
+    await v13.close();
+
+    const upgraded = await openCore({ path });
+    const docs = await upgraded.call(OWNER, 'team_task', { action: 'list', label: 'docs', limit: 1 });
+    expect(docs.tasks.map((t: any) => t.id)).toEqual(['dddd4444']);
+    expect((await upgraded.call(OWNER, 'team_task', { action: 'list', label: 'docs', cursor: docs.next_cursor })).tasks.map((t: any) => t.id)).toEqual(['bbbb2222']);
+    expect(await upgraded.call(agent('loki'), 'team_comm', { action: 'inbox' })).toMatchObject({ unread_count: 1, messages: [{ content: 'ffff6666' }] });
+    expect(await upgraded.call(agent('loki'), 'team_comm', { action: 'notify_list', unread_only: true })).toMatchObject({ notifications: [{ id: 'hhhh8888' }], unread_remaining: 0 });
+  });
+
   it('refuses, clearly, a database written by a newer team-table', async () => {
     const path = location();
     const store = await Store.open(path);

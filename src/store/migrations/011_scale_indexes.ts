@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Migration } from './index.js';
+import { runRowSteps } from './steps.js';
+import type { RowStep } from './steps.js';
 
 interface IndexStep {
   name: string;
@@ -32,32 +33,19 @@ const STEPS: IndexStep[] = [
   { name: 'tasks_done_by_day', table: 'team_tasks', columns: ['team_id', 'status', 'completed_at'] },
 ];
 
-/**
- * Adding an index reads its whole table: on a big database this takes a while, so progress counts the rows indexed
- * so far, and the step's label says about how long is left (extrapolated from the rows indexed so far).
- */
+/** Adding an index reads its whole table: each step reports its rows (see runRowSteps). */
 export const scaleIndexes: Migration = {
   version: 11,
   name: 'scale_indexes',
-  async up(db: Kysely<any>, _dialect, progress) {
-    const rows = new Map<string, number>();
-    for (const table of new Set(STEPS.map((s) => s.table))) {
-      const row = await db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
-      rows.set(table, Number(row.n));
-    }
-    const total = STEPS.reduce((n, s) => n + rows.get(s.table)!, 0);
-    // A new database has nothing to index: nothing to show.
-    const report = total > 0 ? progress : undefined;
-    const started = Date.now();
-    let done = 0;
-    for (const step of STEPS) {
-      const elapsed = (Date.now() - started) / 1000;
-      const left = done > 0 ? ` (about ${Math.ceil((elapsed / done) * (total - done))} s left)` : '';
-      report?.(`adding index ${step.name} to ${rows.get(step.table)!.toLocaleString('en-US')} rows of ${step.table}${left}`, done, total);
-      await db.schema.createIndex(step.name).on(step.table).columns(step.columns).execute();
-      if (step.replaces) await db.schema.dropIndex(step.replaces).execute();
-      done += rows.get(step.table)!;
-    }
-    report?.('adding indexes', total, total);
+  async up(db: Kysely<any>, dialect, progress) {
+    const steps = STEPS.map((step): RowStep => ({
+      doing: `adding index ${step.name} to`,
+      table: step.table,
+      async run(tx) {
+        await tx.schema.createIndex(step.name).on(step.table).columns(step.columns).execute();
+        if (step.replaces) await tx.schema.dropIndex(step.replaces).execute();
+      },
+    }));
+    await runRowSteps(db, dialect, steps, 'adding indexes', progress);
   },
 };

@@ -13,6 +13,7 @@ import { search } from './010_search.js';
 import { scaleIndexes } from './011_scale_indexes.js';
 import { rateLimits } from './012_rate_limits.js';
 import { unsentDeliveries } from './013_unsent_deliveries.js';
+import { flatReads } from './014_flat_reads.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
 
@@ -24,4 +25,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads];
