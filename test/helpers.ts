@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
+import type { Kysely } from 'kysely';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { ClientOptions, Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -109,6 +110,28 @@ export async function openCore(options: OpenOptions & { path?: string } = {}): P
   const clock = new TestClock();
   const core = new Core(store, { clock: clock.now });
   return { core, store, clock, path, call: (actor, tool, args) => core.call(actor, tool, args) };
+}
+
+/** Columns a later migration (`version`) added that today's core writes. */
+const LATER_WRITTEN_COLUMNS = [{ version: 14, table: 'team_pending_messages', column: 'task_id' }];
+
+/**
+ * A core over a database at schema `version`, to fill with the history an upgrade must keep. Today's core writes
+ * columns added since: they are there while it writes, and `close()` drops them, leaving the older schema with rows
+ * as it held them — and what the core read before closing is the answer the upgrade must give again.
+ */
+export async function openOlderCore(version: number): Promise<TestCore & { close(): Promise<void> }> {
+  const t = await openCore({ schemaVersion: version });
+  const db = t.store.db as unknown as Kysely<any>;
+  const later = LATER_WRITTEN_COLUMNS.filter((c) => c.version > version);
+  for (const { table, column } of later) await db.schema.alterTable(table).addColumn(column, 'text', (c) => c.notNull().defaultTo('')).execute();
+  return {
+    ...t,
+    async close() {
+      for (const { table, column } of later) await db.schema.alterTable(table).dropColumn(column).execute();
+      await t.store.close();
+    },
+  };
 }
 
 /** A team `Engineering` with agents jarvis (lead) and loki (mid). */

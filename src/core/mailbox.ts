@@ -57,7 +57,7 @@ const inbox = defineAction({
     const agent = await mailboxOwner(ctx, input.agent_id, input.team_id, 'read the mailbox');
     const position = decodeCursor('inbox', input.cursor, 2);
     const mailbox = ctx.db.selectFrom('team_pending_messages as p').where('p.to_agent', '=', agent.id);
-    let query = mailbox.leftJoin('team_messages as m', 'm.id', 'p.message_id').select(['p.id', 'p.message_id', 'p.from_agent', 'p.from_user', 'p.content', 'p.thread_id', 'p.reason', 'p.created_at', 'p.delivered', 'p.read_at', 'p.archived_at', 'm.task_id']);
+    let query = mailbox.select(['p.id', 'p.message_id', 'p.from_agent', 'p.from_user', 'p.content', 'p.thread_id', 'p.task_id', 'p.reason', 'p.created_at', 'p.delivered', 'p.read_at', 'p.archived_at']);
     if (!input.include_archived) query = query.where('p.archived_at', '=', '');
     if (input.unread_only) query = query.where('p.read_at', '=', '');
     if (input.sender) {
@@ -72,7 +72,7 @@ const inbox = defineAction({
       limit: input.limit,
       list: 'inbox',
       position: (r) => [r.created_at, r.id],
-      render: (r) => cutFields({ ...r, task_id: r.task_id ?? '', read: r.read_at !== '', archived: r.archived_at !== '' }, ['content'], `team_comm(action='message_get', message_id='${r.id}')`),
+      render: (r) => cutFields({ ...r, read: r.read_at !== '', archived: r.archived_at !== '' }, ['content'], `team_comm(action='message_get', message_id='${r.id}')`),
     });
     const unread = await countUpTo(ctx, mailbox.where('p.archived_at', '=', '').where('p.read_at', '=', ''));
     return { agent_id: agent.id, messages: page.items, count: page.items.length, unread_count: unread.count, unread_count_capped: unread.capped, ...pageFields(page) };

@@ -140,7 +140,8 @@ function routeOutward(destination: Destination, settings: NotificationSettings):
 export async function deliverToInbox(ctx: Ctx, agents: string[], payload: DeliveryPayload): Promise<void> {
   const n = payload.notification;
   const byAgent = (await ctx.db.selectFrom('persistent_agents').select('id').where('id', '=', String(n.agent_id)).executeTakeFirst()) !== undefined;
-  const source = { id: '', team_id: String(n.team_id), from_agent: byAgent ? String(n.agent_id) : '', from_user: byAgent ? '' : String(n.agent_id), content: `[${n.type}] ${payload.text}`, thread_id: String(n.task_id) };
+  const taskId = String(n.task_id);
+  const source = { id: '', team_id: String(n.team_id), from_agent: byAgent ? String(n.agent_id) : '', from_user: byAgent ? '' : String(n.agent_id), content: `[${n.type}] ${payload.text}`, thread_id: taskId, task_id: taskId };
   await deliver(ctx, source, agents.map((to_agent) => ({ to_agent, reason: 'notification' })));
 }
 

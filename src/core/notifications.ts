@@ -41,7 +41,7 @@ export async function createNotification(ctx: Ctx, input: NotificationInput) {
   await ctx.db.insertInto('team_notifications').values(row).execute();
   if (row.to_agent) {
     const fromAgent = ctx.actor.kind === 'agent' ? ctx.actorId : '';
-    const source = { id: '', team_id: row.team_id, from_agent: fromAgent, from_user: fromAgent ? '' : ctx.actorId, content: `[${row.type}] ${row.message}`, thread_id: row.task_id };
+    const source = { id: '', team_id: row.team_id, from_agent: fromAgent, from_user: fromAgent ? '' : ctx.actorId, content: `[${row.type}] ${row.message}`, thread_id: row.task_id, task_id: row.task_id };
     await deliver(ctx, source, [{ to_agent: row.to_agent, reason: 'notification' }]);
   }
   const { activity, deliveries } = await routeNotification(ctx, row);

@@ -28,9 +28,10 @@ export interface Delivery {
 
 /**
  * Puts a copy of a message in each recipient's mailbox (their next mention_check returns it). A notification for an
- * agent is delivered the same way, with no message behind it (`id` '').
+ * agent is delivered the same way, with no message behind it (`id` ''). The copy carries what its mailbox shows, so
+ * that reading a mailbox reads no message.
  */
-export async function deliver(ctx: Ctx, message: Pick<MessageRow, 'id' | 'team_id' | 'from_agent' | 'from_user' | 'content' | 'thread_id'>, deliveries: Delivery[]) {
+export async function deliver(ctx: Ctx, message: Pick<MessageRow, 'id' | 'team_id' | 'from_agent' | 'from_user' | 'content' | 'thread_id' | 'task_id'>, deliveries: Delivery[]) {
   if (deliveries.length === 0) return;
   await ctx.db
     .insertInto('team_pending_messages')
@@ -44,6 +45,7 @@ export async function deliver(ctx: Ctx, message: Pick<MessageRow, 'id' | 'team_i
         from_user: message.from_user,
         content: message.content,
         thread_id: message.thread_id,
+        task_id: message.task_id,
         reason: d.reason,
         created_at: ctx.now,
         delivered: 0,

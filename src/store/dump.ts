@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import { TeamTableError } from '../core/errors.js';
 import type { DialectName } from './dialect.js';
 import { LATEST_SCHEMA_VERSION } from './migrate.js';
-import { copyTaskOrderToLabels, flatReads } from './migrations/014_flat_reads.js';
+import { copyTaskIdsToCopies, copyTaskOrderToLabels, flatReads } from './migrations/014_flat_reads.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -211,8 +211,12 @@ export async function importDump(store: Store, lines: AsyncIterable<string>, opt
     }
     if (!header) throw bad(lineNumber, 'the input is empty');
     if (!ended) throw bad(lineNumber, 'the export is cut short (no closing line)');
-    // An export made before labels carried their task's list order: theirs came in empty.
-    if (header.schema_version < flatReads.version) await copyTaskOrderToLabels(db, sql`team_id = ''`);
+    // An export made before labels carried their task's list order, and mailbox copies their message's task: theirs
+    // came in empty.
+    if (header.schema_version < flatReads.version) {
+      await copyTaskOrderToLabels(db, sql`team_id = ''`);
+      await copyTaskIdsToCopies(db, sql`team_pending_messages.task_id = ''`);
+    }
     return { teams, rows, events_renumbered: renumber };
   });
 }

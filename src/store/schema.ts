@@ -158,6 +158,8 @@ export interface PendingMessagesTable {
   from_user: string;
   content: string;
   thread_id: string;
+  /** Its message's task (a notification's, for a notification's copy), copied so that an inbox page reads no message. */
+  task_id: string;
   /** Why it is in the mailbox: mention, subscribed, direct, notification. */
   reason: string;
   created_at: string;

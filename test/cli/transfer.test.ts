@@ -89,19 +89,25 @@ describe('export and import', () => {
     expect(again.stderr).toMatch(/CONFLICT: import: team 'Research' .* already exists here/);
   });
 
-  it("imports an export made before labels carried their task's list order (schema 13): a list by label finds them in order", async () => {
+  it("imports an export made before labels carried their task's list order and mail its task (schema 13): a list by label finds them in order, the inbox names the task", async () => {
     const t = await openCore();
     await seedTeam(t);
     for (const [title, priority] of [['later', 3], ['first', 1]] as const) await t.call(OWNER, 'team_task', { action: 'create', title, priority, labels: ['docs'] });
+    const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'Endpoint' });
+    await t.call(agent('jarvis'), 'team_comm', { action: 'comment', task_id: task.id, content: '@loki the docs, please' });
+    await t.call(agent('jarvis'), 'team_comm', { action: 'send_message', to_agent: 'loki', content: 'lunch?' });
     await t.store.close();
     const lines = (await runCli(['export', '--db', t.path])).stdout.trim().split('\n').map((l) => JSON.parse(l));
     lines[0].schema_version = 13;
     for (const line of lines.filter((l) => l.table === 'team_task_labels')) line.row = { task_id: line.row.task_id, label: line.row.label };
+    for (const line of lines.filter((l) => l.table === 'team_pending_messages')) delete line.row.task_id;
     const target = tempDbPath();
     const imported = await runCli(['import', '-', '--db', target, '--json'], { input: lines.map((l) => JSON.stringify(l)).join('\n') });
     expect(imported.code, imported.stderr).toBe(0);
     const copy = await openCore({ path: target });
     expect((await copy.call(OWNER, 'team_task', { action: 'list', label: 'docs' })).tasks.map((x: any) => x.title)).toEqual(['first', 'later']);
+    const mail = (await copy.call(agent('loki'), 'team_comm', { action: 'inbox' })).messages;
+    expect(Object.fromEntries(mail.map((m: any) => [m.content, m.task_id]))).toEqual({ '@loki the docs, please': task.id, 'lunch?': '' });
   });
 
   it('refuses a cut or foreign file and imports nothing of it', async () => {

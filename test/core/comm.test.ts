@@ -67,6 +67,29 @@ describe('communication', () => {
     await expect(t.call(OWNER, 'team_comm', { action: 'send_message', to_agent: 'nobody', content: 'hi' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it("shows in the inbox which task each piece of mail is about: a comment's task, a linked direct message's, a notification's; '' for none", async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'Endpoint' });
+    await t.call(agent('jarvis'), 'team_comm', { action: 'comment', task_id: task.id, content: '@loki the docs, please' });
+    t.clock.advance(1000);
+    await t.call(agent('jarvis'), 'team_comm', { action: 'send_message', to_agent: 'loki', content: 'lunch?' });
+    t.clock.advance(1000);
+    await t.call(agent('jarvis'), 'team_comm', { action: 'send_message', to_agent: 'loki', content: 'about the endpoint', task_id: task.id });
+    t.clock.advance(1000);
+    await t.call(agent('jarvis'), 'team_comm', { action: 'notify', type: 'task_blocked', message: 'Endpoint waits on a key', task_id: task.id, to_agent: 'loki' });
+    t.clock.advance(1000);
+    await t.call(agent('jarvis'), 'team_comm', { action: 'notify', type: 'task_progress', message: 'halfway', to_agent: 'loki' });
+    const box = await t.call(agent('loki'), 'team_comm', { action: 'inbox' });
+    expect(box.messages.map((m: any) => [m.content, m.task_id])).toEqual([
+      ['[task_progress] halfway', ''],
+      ['[task_blocked] Endpoint waits on a key', task.id],
+      ['about the endpoint', task.id],
+      ['lunch?', ''],
+      ['@loki the docs, please', task.id],
+    ]);
+  });
+
   it('stores notifications and lists them with limit and unread_only', async () => {
     const t = await openCore();
     await seedTeam(t);

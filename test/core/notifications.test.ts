@@ -188,6 +188,7 @@ describe('routing a notification', () => {
       ['owner', 'pending'],
     ]);
     expect((await t.call(agent('loki'), 'team_comm', { action: 'mention_check' })).messages.map((m: any) => m.content)).toEqual(['[task_progress] [Engineering] task_progress: half way (task ' + task.id + ')']);
+    expect((await t.call(agent('loki'), 'team_comm', { action: 'inbox' })).messages.map((m: any) => m.task_id)).toEqual([task.id]);
     const summary = await t.call(agent('loki'), 'team_memory', { action: 'summary', since: '2026-01-01' });
     expect(summary.by_type.notification_sent).toBeUndefined();
   });

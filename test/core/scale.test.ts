@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { scaleIndexes } from '../../src/store/migrations/011_scale_indexes.js';
-import { OWNER, agent, openCore, seedTeam } from '../helpers.js';
+import { OWNER, agent, openCore, openOlderCore, seedTeam } from '../helpers.js';
 
 const CAP = 1_000;
 
@@ -66,7 +66,7 @@ describe('standup stays bounded', () => {
 
 describe('migrations 011 and 014 (indexes for a long history)', () => {
   it('upgrades a database that holds data, reporting progress, and every read answers as before', async () => {
-    const old = await openCore({ schemaVersion: scaleIndexes.version - 1 });
+    const old = await openOlderCore(scaleIndexes.version - 1);
     await seedTeam(old);
     for (let i = 0; i < 12; i++) {
       const task = await old.call(OWNER, 'team_task', { action: 'create', title: `Task ${i}`, priority: 1 + (i % 5), assignees: i % 2 ? ['loki'] : [] });
@@ -87,7 +87,7 @@ describe('migrations 011 and 014 (indexes for a long history)', () => {
       };
     };
     const before = await reads(old);
-    await old.store.close();
+    await old.close();
 
     const reports: [string, number, number][] = [];
     const t = await openCore({ path: old.path, progress: (step, done, total) => reports.push([step, done, total]) });
@@ -100,6 +100,7 @@ describe('migrations 011 and 014 (indexes for a long history)', () => {
     // Then migration 014's, the same way.
     const flat = reports.slice(reports.findIndex(([step]) => step === 'adding indexes') + 1);
     expect(flat.at(0)).toEqual([expect.stringMatching(/^removing deleted messages' mailbox copies, looking through \d+ rows of team_messages$/), 0, expect.any(Number)]);
+    expect(flat.map(([step]) => step)).toContainEqual(expect.stringMatching(/^copying each message's task to its mailbox copies, \d+ rows of team_pending_messages \(about \d+ s left\)$/));
     expect(flat.at(-1)).toEqual(['flat reads', flat[0]![2], flat[0]![2]]);
 
     const raw = new Database(t.path, { readonly: true });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from '../../src/core/search.js';
 import { search } from '../../src/store/migrations/010_search.js';
-import { OWNER, agent, openCore, seedTeam } from '../helpers.js';
+import { OWNER, agent, openCore, openOlderCore, seedTeam } from '../helpers.js';
 import type { TestCore } from '../helpers.js';
 
 const find = (t: TestCore, actor: Parameters<TestCore['call']>[0], query: string, extra: Record<string, unknown> = {}) =>
@@ -116,11 +116,11 @@ describe('search', () => {
 
   it('indexes what an older database holds when it upgrades, reporting progress', async () => {
     // The schema just before search: a database made by the version before this one.
-    const old = await openCore({ schemaVersion: search.version - 1 });
+    const old = await openOlderCore(search.version - 1);
     await seedTeam(old);
     for (let i = 0; i < 30; i++) await old.call(OWNER, 'team_task', { action: 'create', title: `legacy task number ${i}` });
     await old.call(agent('jarvis'), 'team_comm', { action: 'send_message', to_agent: 'loki', content: 'legacy private note' });
-    await old.store.close();
+    await old.close();
     const reports: [string, number, number][] = [];
     const t = await openCore({ path: old.path, progress: (step, done, total) => reports.push([step, done, total]) });
     expect((await find(t, OWNER, 'legacy', { limit: 100 })).count).toBe(31);

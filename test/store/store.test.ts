@@ -47,7 +47,7 @@ describe.each(dialects)('store on $name', ({ location }) => {
     expect(max.v).toBe(LATEST_SCHEMA_VERSION);
   });
 
-  it('upgrades to schema 14 with its reads right: labels in list order, no deleted mail, read state kept', async () => {
+  it("upgrades to schema 14 with its reads right: labels in list order, no deleted mail, each copy its message's task, read state kept", async () => {
     // Rows as team-table at schema version 13 wrote them.
     const path = location();
     const v13 = await Store.open(path, { schemaVersion: 13 });
@@ -60,10 +60,12 @@ describe.each(dialects)('store on $name', ({ location }) => {
       await v13.db.insertInto('team_tasks').values({ id, team_id: 'aaaa1111', title: id, description: '', status: 'inbox', priority, created_by: 'ana', created_at: at(minute), updated_at: at(minute), completed_at: '', blocked_reason: '', blocked_from: '' } as never).execute();
     }
     for (const task_id of ['bbbb2222', 'dddd4444']) await v13.db.insertInto('team_task_labels').values({ task_id, label: 'docs' } as never).execute();
-    for (const [id, deleted_at] of [['eeee5555', at(4)], ['ffff6666', '']]) {
-      await v13.db.insertInto('team_messages').values({ id, team_id: 'aaaa1111', thread_id: '', from_agent: 'jarvis', from_user: '', to_agent: 'loki', content: id, mentions: '[]', created_at: at(4), delivered: 0, deleted_at } as never).execute();
+    for (const [id, deleted_at, task_id] of [['eeee5555', at(4), ''], ['ffff6666', '', 'dddd4444'], ['iiii9999', '', '']]) {
+      await v13.db.insertInto('team_messages').values({ id, team_id: 'aaaa1111', thread_id: '', from_agent: 'jarvis', from_user: '', to_agent: 'loki', content: id, mentions: '[]', created_at: at(4), delivered: 0, task_id, deleted_at } as never).execute();
       await v13.db.insertInto('team_pending_messages').values({ id: `${id}copy`, team_id: 'aaaa1111', message_id: id, to_agent: 'loki', from_agent: 'jarvis', from_user: '', content: id, thread_id: '', reason: 'direct', created_at: at(4) } as never).execute();
     }
+    // A notification's copy: no message behind it, its task in thread_id.
+    await v13.db.insertInto('team_pending_messages').values({ id: 'jjjj0000', team_id: 'aaaa1111', message_id: '', to_agent: 'loki', from_agent: 'jarvis', from_user: '', content: '[task_blocked] waiting', thread_id: 'bbbb2222', reason: 'notification', created_at: at(5) } as never).execute();
     for (const id of ['gggg7777', 'hhhh8888']) {
       await v13.db.insertInto('team_notifications').values({ id, team_id: 'aaaa1111', type: 'info', message: id, to_agent: '', created_at: at(5) } as never).execute();
     }
@@ -74,7 +76,13 @@ describe.each(dialects)('store on $name', ({ location }) => {
     const docs = await upgraded.call(OWNER, 'team_task', { action: 'list', label: 'docs', limit: 1 });
     expect(docs.tasks.map((t: any) => t.id)).toEqual(['dddd4444']);
     expect((await upgraded.call(OWNER, 'team_task', { action: 'list', label: 'docs', cursor: docs.next_cursor })).tasks.map((t: any) => t.id)).toEqual(['bbbb2222']);
-    expect(await upgraded.call(agent('loki'), 'team_comm', { action: 'inbox' })).toMatchObject({ unread_count: 1, messages: [{ content: 'ffff6666' }] });
+    const mail = await upgraded.call(agent('loki'), 'team_comm', { action: 'inbox' });
+    expect(mail.unread_count).toBe(3);
+    expect(mail.messages.map((m: any) => [m.content, m.task_id])).toEqual([
+      ['[task_blocked] waiting', 'bbbb2222'],
+      ['iiii9999', ''],
+      ['ffff6666', 'dddd4444'],
+    ]);
     expect(await upgraded.call(agent('loki'), 'team_comm', { action: 'notify_list', unread_only: true })).toMatchObject({ notifications: [{ id: 'hhhh8888' }], unread_remaining: 0 });
   });
 

@@ -14,10 +14,22 @@ export async function copyTaskOrderToLabels(db: Kysely<any>, where = sql`true`):
 }
 
 /**
- * The three reads still slower with a long history than on the first day (issue 8, BENCHMARKS.md "At 1M messages")
+ * Fills mailbox copies' task_id: a message's copy from its message; a notification's copy (no message behind it) from
+ * its thread, which is the notification's task. Also what an import of an export made before this schema needs.
+ */
+export async function copyTaskIdsToCopies(db: Kysely<any>, where = sql`true`): Promise<void> {
+  await sql`update team_pending_messages set task_id = m.task_id from team_messages m
+    where m.id = team_pending_messages.message_id and m.task_id <> '' and ${where}`.execute(db);
+  await sql`update team_pending_messages set task_id = thread_id where message_id = '' and thread_id <> '' and ${where}`.execute(db);
+}
+
+/**
+ * The reads still slower with a long history than on the first day (issue 8, BENCHMARKS.md "At 1M messages")
  * become reads of what their answer needs, whatever the history:
  * - an agent's unread count counts its mailbox copies in one index: a deleted message's copies are removed (a
  *   deleted message is in nobody's mailbox), so the count need not look each copy's message up;
+ * - an inbox page reads the copies alone: each carries its message's task_id, as it carries its thread, author and
+ *   content, instead of being joined to its message for it;
  * - a list by label walks the tasks carrying the label in list order: each label row carries its task's team,
  *   priority and creation time (src/core/tasks.ts keeps them in step), instead of every task of the team being
  *   probed for the label;
@@ -30,6 +42,14 @@ const STEPS: RowStep[] = [
     table: 'team_messages',
     async run(db) {
       await sql`delete from team_pending_messages where message_id in (select id from team_messages where deleted_at <> '')`.execute(db);
+    },
+  },
+  {
+    doing: "copying each message's task to its mailbox copies,",
+    table: 'team_pending_messages',
+    async run(db) {
+      await db.schema.alterTable('team_pending_messages').addColumn('task_id', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await copyTaskIdsToCopies(db);
     },
   },
   {
