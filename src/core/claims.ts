@@ -7,7 +7,7 @@ import { RESOLVED, assertReady } from './dependencies.js';
 import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { createNotification } from './notifications.js';
-import { numbered, prepared } from './prepared.js';
+import { numberedSet, prepared } from './prepared.js';
 import { affinityOf } from './roles.js';
 import { addAssignee, changeStatus, expectedVersion, hydrateOne, leaseUntil, loadTask, readTask, saveTask, setAssignees } from './tasks.js';
 
@@ -138,7 +138,7 @@ const assignedTo = prepared((db, p: { team: string; agent: string }, dialect) =>
 /** A ready inbox task at `priority` of one of `types`, if any. */
 const ofTypesAt = (target: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, priority: number, types: string[]) =>
   readyIn(target, teamId, filters).where('t.status', '=', 'inbox').where('t.priority', '=', priority).where('t.task_type', 'in', types).limit(1);
-// Unfiltered, prepared once per number of types (`type0`, `type1` …).
+// Unfiltered, prepared for a few lengths of the type list (`numberedSet`).
 const anyOfTypes = prepared(
   (db, { team, priority, ...types }: { team: string; priority: number } & Record<string, string | number>, dialect) => ofTypesAt({ db, dialect }, team, {}, priority, Object.values(types) as string[]),
   (p) => String(Object.keys(p).length),
@@ -149,7 +149,7 @@ async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affi
   if (!head || !affinity.length || head.task_type === affinity[0]) return head;
   // Most inboxes hold none of the preferred types at the best priority: one probe says so for all of them.
   const anyPreferred = unfiltered(filters)
-    ? (await anyOfTypes(ctx, { team: teamId, priority: head.priority, ...numbered('type', affinity) })).rows[0]
+    ? (await anyOfTypes(ctx, { team: teamId, priority: head.priority, ...numberedSet('type', affinity) })).rows[0]
     : await ofTypesAt(ctx, teamId, filters, head.priority, affinity).executeTakeFirst();
   if (!anyPreferred) return head;
   for (const type of affinity) {

@@ -40,3 +40,13 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
 
 /** The parameters of a list's items, numbered (`type0`, `type1` …), for a prepared query's `in` list or rows. */
 export const numbered = <T>(prefix: string, items: readonly T[]): Record<string, T> => Object.fromEntries(items.map((item, i) => [`${prefix}${i}`, item]));
+
+/**
+ * The parameters of an `in` list (non-empty), its last item repeated up to the next power of two: a list of any
+ * length takes one of a few shapes, so its query is compiled (and, on PostgreSQL, prepared on the server) a few
+ * times, not once per length.
+ */
+export function numberedSet<T>(prefix: string, items: readonly T[]): Record<string, T> {
+  const size = 2 ** Math.ceil(Math.log2(items.length));
+  return numbered(prefix, Array.from({ length: size }, (_, i) => items[Math.min(i, items.length - 1)]!));
+}

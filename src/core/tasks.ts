@@ -10,7 +10,7 @@ import { TASK_STATUSES, agentRef, cursor, limit, longText, priority, shortText, 
 import type { TaskStatus } from './fields.js';
 import { taskFeed } from './feed.js';
 import { newId } from './ids.js';
-import { numbered, prepared } from './prepared.js';
+import { numberedSet, prepared } from './prepared.js';
 import { teamOf } from './notificationRouting.js';
 import { LIMITS } from './limits.js';
 import { PAGE_BUDGET, after, cutFields, decodeCursor, jsonBytes, pageFields, takePage } from './paging.js';
@@ -36,7 +36,7 @@ const groupBy = <T extends { task_id: string }>(items: T[], pick: (item: T) => s
   return byTask;
 };
 
-// The relations of a page of tasks, prepared once per page length (`id0`, `id1` …).
+// The relations of a page of tasks, prepared for a few lengths of the id list (`numberedSet`).
 const ofTasks = <R>(build: (db: Db, ids: string[]) => Compilable<R>) => prepared((db, ids: Record<string, string>) => build(db, Object.values(ids)), (ids) => String(Object.keys(ids).length));
 const assigneesOfTasks = ofTasks((db, ids) => db.selectFrom('team_task_assignees').select(['task_id', 'agent_id']).where('task_id', 'in', ids).orderBy('position'));
 const labelsOfTasks = ofTasks((db, ids) => db.selectFrom('team_task_labels').select(['task_id', 'label']).where('task_id', 'in', ids).orderBy('label'));
@@ -49,7 +49,7 @@ const dependenciesOfTasks = ofTasks((db, ids) => db.selectFrom('team_task_depend
 export async function hydrate(ctx: Ctx, rows: TaskRow[], known: Partial<Relations> = {}): Promise<Task[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
-  const byId = numbered('id', ids);
+  const byId = numberedSet('id', ids);
   const [assignees, labels, dependencies, waiting] = await Promise.all([
     known.assignees ? undefined : assigneesOfTasks(ctx, byId).then((r) => r.rows),
     known.labels ? undefined : labelsOfTasks(ctx, byId).then((r) => r.rows),
