@@ -44,11 +44,12 @@ export interface StoreDialect {
    */
   storeError(error: unknown): TeamTableError | undefined;
   /**
-   * Runs a compiled query at once on the connection that holds the write transaction under way, without Kysely's
-   * executor (its connection hand-off costs a few µs a statement). Only SQLite, whose one connection a write
-   * transaction holds for its whole length, has it.
+   * Runs a compiled query at once on the connection, without Kysely's executor (its connection hand-off costs a few
+   * µs a statement), where that cannot interleave with another call's transaction: inside a write transaction, which
+   * holds SQLite's one connection for its whole length (`inWrite`), or while no transaction holds it. Undefined
+   * when it cannot (the query then goes through Kysely, which waits for the connection). Only SQLite has it.
    */
-  readonly runInWrite?: (query: CompiledQuery) => QueryResult<unknown>;
+  readonly runNow?: (query: CompiledQuery, inWrite: boolean) => QueryResult<unknown> | undefined;
   /** How this process notices commits of other connections (the event feed polls it). */
   readonly commits: CommitSignal;
   /** Leases on background work that one process per database does at a time. */

@@ -12,18 +12,17 @@ import { openSqlite } from './sqlite/open.js';
 
 export type Db = Kysely<Database>;
 
-/** The dialect's way to run a statement at once in a write transaction, by transaction (see `runCompiled`). */
-const direct = new WeakMap<Db, NonNullable<StoreDialect['runInWrite']>>();
+/** How to run a statement at once on the connection, by database or write transaction (see `runCompiled`). */
+const direct = new WeakMap<Db, (query: CompiledQuery) => QueryResult<unknown> | undefined>();
 
 /**
- * Runs a compiled query on `db`: at once on the connection, in a write transaction of a dialect that can (SQLite);
- * through Kysely otherwise. The core's prepared statements go this way.
+ * Runs a compiled query on `db`: at once on the connection where the dialect can (SQLite, see
+ * `StoreDialect.runNow`); through Kysely otherwise. The core's prepared statements go this way.
  */
 export function runCompiled<R>(db: Db, query: CompiledQuery<R>): Promise<QueryResult<R>> {
-  const run = direct.get(db);
-  if (!run) return db.executeQuery(query);
   try {
-    return Promise.resolve(run(query) as QueryResult<R>);
+    const result = direct.get(db)?.(query) as QueryResult<R> | undefined;
+    return result ? Promise.resolve(result) : db.executeQuery(query);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -53,7 +52,10 @@ export interface OpenOptions {
 export class Store {
   private tail: LogFeed | undefined;
 
-  private constructor(readonly dialect: StoreDialect) {}
+  private constructor(readonly dialect: StoreDialect) {
+    const { runNow } = dialect;
+    if (runNow) direct.set(dialect.db, (query) => runNow(query, false));
+  }
 
   /**
    * Opens the database at `location` — a file path, in a folder that exists, or a `postgres://` URL — and migrates
@@ -93,7 +95,8 @@ export class Store {
   async write<T>(work: (tx: Db) => Promise<T>, mode: WriteMode = 'exclusive'): Promise<T> {
     const result = await this.dialect.db.transaction().execute(async (tx) => {
       await this.dialect.serializeWrite(tx, mode);
-      if (this.dialect.runInWrite) direct.set(tx, this.dialect.runInWrite);
+      const { runNow } = this.dialect;
+      if (runNow) direct.set(tx, (query) => runNow(query, true));
       try {
         const value = await work(tx);
         for (const finish of finishing.get(tx) ?? []) await finish();

@@ -219,8 +219,10 @@ export function openSqlite(path: string): StoreDialect {
     // SQLite has no statement time limit (only the busy timeout on the lock).
     untimed: async () => {},
     storeError: (error) => sqliteFailure(error, path),
-    // What Kysely's SQLite connection does with a query, minus its promises.
-    runInWrite(query) {
+    // What Kysely's SQLite connection does with a query, minus its promises. Synchronous: nothing can begin a
+    // transaction on the connection between the check and the statement.
+    runNow(query, inWrite) {
+      if (!inWrite && connection.inTransaction) return undefined;
       const statement = statements.prepare(query.sql);
       if (statement.reader) return { rows: statement.all(query.parameters) };
       const { changes, lastInsertRowid } = statement.run(query.parameters);
