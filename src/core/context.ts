@@ -32,6 +32,8 @@ const appendEvents = prepared(
   (p) => String(Object.keys(p).length),
 );
 
+const teamById = prepared((db, p: { id: string }) => db.selectFrom('teams').selectAll().where('id', '=', p.id));
+
 /**
  * The events of one use case and the rules it sets off. They are written in one statement just before the commit
  * (`Store.write` calls `flush`), not one by one as they happen: a claim's two events cost one statement, and on
@@ -203,8 +205,18 @@ export class Ctx {
     return team;
   }
 
+  /** The team whose id is `id`, if any: read once per call (a claim needs it to resolve the team and for the lease). */
+  teamWithId(id: string): Promise<TeamRow | undefined> {
+    return this.memo(`team:${id}`, async () => (await teamById(this, { id })).rows[0]);
+  }
+
+  /** What the call's later reads of team `id` give after the call changed it: its new row, or nothing once deleted. */
+  teamChanged(id: string, row: TeamRow | undefined): void {
+    this.memos.set(`team:${id}`, Promise.resolve(row));
+  }
+
   private async findTeam(ref: string): Promise<TeamRow> {
-    const byId = await this.db.selectFrom('teams').selectAll().where('id', '=', ref).executeTakeFirst();
+    const byId = await this.teamWithId(ref);
     if (byId) return byId;
     const slug = teamSlug(ref);
     const bySlug = await this.db.selectFrom('teams').selectAll().where('slug', '=', slug).executeTakeFirst();

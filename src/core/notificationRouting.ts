@@ -43,14 +43,11 @@ export interface RoutedDelivery {
 
 const anyOf = (wanted: string | string[] | undefined, value: string) => wanted === undefined || (Array.isArray(wanted) ? wanted : [wanted]).includes(value);
 
-const teamById = prepared((db, p: { id: string }) => db.selectFrom('teams').selectAll().where('id', '=', p.id));
-
-export const teamOf = (ctx: Ctx, teamId: string) =>
-  ctx.memo(`team-row:${teamId}`, async () => {
-    const [team] = (await teamById(ctx, { id: teamId })).rows;
-    if (!team) throw notFound('team', teamId);
-    return team;
-  }) as Promise<TeamRow>;
+export async function teamOf(ctx: Ctx, teamId: string): Promise<TeamRow> {
+  const team = await ctx.teamWithId(teamId);
+  if (!team) throw notFound('team', teamId);
+  return team;
+}
 
 const taskFacts = (ctx: Ctx, taskId: string) =>
   ctx.memo(`notification-task:${taskId}`, async () => {
