@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { sql } from 'kysely';
 import type { Compilable } from 'kysely';
 import type { TaskRow } from '../store/schema.js';
 import type { Db } from '../store/store.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { TeamTableError, denied, notFound, validation } from './errors.js';
-import { RESOLVED, assertParent, assertReady, onTaskFinished, openDependencies, setDependencies, subtaskProgress, unblockDependents } from './dependencies.js';
+import { RESOLVED, assertParent, assertReady, onTaskFinished, setDependencies, subtaskProgress, unblockDependents } from './dependencies.js';
 import { TASK_STATUSES, agentRef, cursor, limit, longText, priority, shortText, stringList, taskRef, teamRef } from './fields.js';
 import type { TaskStatus } from './fields.js';
 import { taskFeed } from './feed.js';
@@ -39,38 +40,53 @@ const groupBy = <T extends { task_id: string }>(items: T[], pick: (item: T) => s
 // The relations of a page of tasks, prepared for a few lengths of the id list (`numberedSet`).
 const ofTasks = <R>(build: (db: Db, ids: string[]) => Compilable<R>) => prepared((db, ids: Record<string, string>) => build(db, Object.values(ids)), (ids) => String(Object.keys(ids).length));
 const assigneesOfTasks = ofTasks((db, ids) => db.selectFrom('team_task_assignees').select(['task_id', 'agent_id']).where('task_id', 'in', ids).orderBy('position'));
-const labelsOfTasks = ofTasks((db, ids) => db.selectFrom('team_task_labels').select(['task_id', 'label']).where('task_id', 'in', ids).orderBy('label'));
-const dependenciesOfTasks = ofTasks((db, ids) => db.selectFrom('team_task_dependencies').select(['task_id', 'depends_on']).where('task_id', 'in', ids).orderBy('depends_on'));
+const LABEL = 0;
+const DEPENDENCY = 1;
+/**
+ * Labels and dependencies in one read, a row each (`kind`): a dependency is `open` while the task it depends on is
+ * not resolved (a dependency on a task since deleted is not).
+ */
+const labelsAndDependenciesOfTasks = ofTasks((db, ids) =>
+  db
+    .selectFrom('team_task_labels')
+    .select(['task_id', sql<number>`${sql.lit(LABEL)}`.as('kind'), 'label as value', sql<number>`0`.as('open')])
+    .where('task_id', 'in', ids)
+    .unionAll(
+      db
+        .selectFrom('team_task_dependencies as d')
+        .leftJoin('team_tasks as dep', 'dep.id', 'd.depends_on')
+        .select(['d.task_id', sql<number>`${sql.lit(DEPENDENCY)}`.as('kind'), 'd.depends_on as value', sql<number>`case when ${sql.ref('dep.status')} not in (${sql.raw(RESOLVED.map((status) => `'${status}'`).join(', '))}) then 1 else 0 end`.as('open')])
+        .where('d.task_id', 'in', ids),
+    )
+    .orderBy('kind')
+    .orderBy('value'),
+);
 
 /**
- * Loads assignees, labels and dependencies for many tasks in a few queries; relations the caller already knows for
- * every row (`known`) are not read again.
+ * Loads assignees, labels and dependencies for many tasks in two queries; assignees or open dependencies the caller
+ * already knows for every row (`known`) are not read again.
  */
-export async function hydrate(ctx: Ctx, rows: TaskRow[], known: Partial<Relations> = {}): Promise<Task[]> {
+export async function hydrate(ctx: Ctx, rows: TaskRow[], known: Partial<Pick<Relations, 'assignees' | 'waiting_on'>> = {}): Promise<Task[]> {
   if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.id);
-  const byId = numberedSet('id', ids);
-  const [assignees, labels, dependencies, waiting] = await Promise.all([
-    known.assignees ? undefined : assigneesOfTasks(ctx, byId).then((r) => r.rows),
-    known.labels ? undefined : labelsOfTasks(ctx, byId).then((r) => r.rows),
-    known.blocked_by ? undefined : dependenciesOfTasks(ctx, byId).then((r) => r.rows),
-    known.waiting_on ? undefined : openDependencies(ctx, ids),
-  ]);
+  const byId = numberedSet('id', rows.map((r) => r.id));
+  const [assignees, relations] = await Promise.all([known.assignees ? undefined : assigneesOfTasks(ctx, byId).then((r) => r.rows), labelsAndDependenciesOfTasks(ctx, byId).then((r) => r.rows)]);
   const byAssignee = groupBy(assignees ?? [], (a) => a.agent_id);
-  const byLabel = groupBy(labels ?? [], (l) => l.label);
-  const byDependency = groupBy(dependencies ?? [], (d) => d.depends_on);
+  const byLabel = groupBy(relations.filter((r) => r.kind === LABEL), (r) => r.value);
+  const dependencies = relations.filter((r) => r.kind === DEPENDENCY);
+  const byDependency = groupBy(dependencies, (r) => r.value);
+  const byOpenDependency = groupBy(dependencies.filter((r) => r.open), (r) => r.value);
   return rows.map((row) =>
     toTask(row, {
       assignees: known.assignees ?? byAssignee.get(row.id) ?? [],
-      labels: known.labels ?? byLabel.get(row.id) ?? [],
-      blocked_by: known.blocked_by ?? byDependency.get(row.id) ?? [],
-      waiting_on: known.waiting_on ?? waiting?.get(row.id) ?? [],
+      labels: byLabel.get(row.id) ?? [],
+      blocked_by: byDependency.get(row.id) ?? [],
+      waiting_on: known.waiting_on ?? byOpenDependency.get(row.id) ?? [],
     }),
   );
 }
 
 /** One task with its relations (those in `known` as given). */
-export async function hydrateOne(ctx: Ctx, row: TaskRow, known: Partial<Relations> = {}): Promise<Task> {
+export async function hydrateOne(ctx: Ctx, row: TaskRow, known: Parameters<typeof hydrate>[2] = {}): Promise<Task> {
   return (await hydrate(ctx, [row], known))[0]!;
 }
 
