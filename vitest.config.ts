@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 /**
  * Two projects: every suite on SQLite, and, with TEAM_TABLE_TEST_PG set, the suites where the dialect matters again
  * on that PostgreSQL database (each test database a fresh schema of it): the store, the core's writes (tasks,
- * claims, the state machine, mail, memory, search), MCP end to end over stdio (several processes) and HTTP, the
+ * claims, the state machine, mail, memory, search, definitions kept between calls), MCP end to end over stdio (several processes) and HTTP, the
  * HTTP push stream, the seed's and the roadmap's examples, and what only PostgreSQL has (test/store/postgres.test.ts, test/replicas/). Left to SQLite:
  * input validation, answer sizes, permissions, the protocol's edge cases, the CLI and the runner — code above
  * the store that reads and writes it through the same Kysely queries — which keeps `npm test` near 8 minutes (a
@@ -14,7 +14,7 @@ const PG_SUITES = [
   'test/store/feed.test.ts',
   'test/store/leader.test.ts',
   'test/store/postgres.test.ts',
-  'test/core/{claims,tasks,state-machine,comm,memory,search}.test.ts',
+  'test/core/{claims,tasks,state-machine,comm,memory,search,definitions}.test.ts',
   'test/mcp/{seed-examples,roadmap-examples,claim-race,multiprocess,delivery,resources,bounded,http}.test.ts',
   'test/http/{events,rest}.test.ts',
   'test/replicas/**/*.test.ts',

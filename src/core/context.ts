@@ -3,6 +3,8 @@ import { beforeCommit } from '../store/store.js';
 import type { Db } from '../store/store.js';
 import type { AgentRow, EventRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
+import { DEFINITIONS_STAMP, definitionsStampOf } from './definitions.js';
+import type { DefinitionCache } from './definitions.js';
 import { newRowId, teamSlug } from './ids.js';
 import { numbered, prepared } from './prepared.js';
 import { isLeadAgent } from './roles.js';
@@ -15,6 +17,14 @@ export class SharedLockTooWeak extends Error {
     super('this write needs the exclusive write lock');
   }
 }
+
+/** Where a call without a definition cache keeps what it read of them (see Ctx.definition). */
+const DEFINITION = 'definition:';
+
+/** The events of a change to a definition (every such change appends one, right after it). */
+const DEFINITION_EVENTS = new Set(
+  ['team', 'role', 'rule', 'notification_rule'].flatMap((what) => ['created', 'updated', 'deleted'].map((change) => `${what}_${change}`)),
+);
 
 /** An event's row as written: the log numbers it (`seq`). */
 type EventValues = Omit<EventRow, 'seq'>;
@@ -103,7 +113,14 @@ export class Ctx {
     private readonly memos = new Map<string, Promise<unknown>>(),
     /** The write holds the shared write lock (a claim on PostgreSQL): others write beside it. */
     private readonly sharedLock = false,
+    /** The process's definitions kept between calls; without it, each call reads its own. */
+    private readonly definitions?: DefinitionCache,
   ) {}
+
+  /** The context of one call from an adapter, whose definitions the process keeps between calls (`definitions`). */
+  static forCall(db: Db, actor: ResolvedActor, now: string, dialect: DialectName, definitions: DefinitionCache | undefined, sharedLock = false): Ctx {
+    return new Ctx(db, actor, now, dialect, undefined, undefined, undefined, sharedLock, definitions);
+  }
 
   /**
    * Reads `key` once per call: definitions a call consults several times (a team's roles) and that nothing in the
@@ -114,14 +131,25 @@ export class Ctx {
     return this.memos.get(key) as Promise<T>;
   }
 
-  /** The same call's context on a transaction (time and memos carry over; the actor too, unless re-read in it). */
-  inTransaction(tx: Db, actor: ResolvedActor = this.actor, sharedLock = false): Ctx {
-    return new Ctx(tx, actor, this.now, this.dialect, this.journal, this.depth, this.memos, sharedLock);
+  /**
+   * Reads the definition `key` (a team, its roles, its rules: see DefinitionCache) through the process's cache, or
+   * once per call without one.
+   */
+  definition<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const cache = this.definitions;
+    if (!cache) return this.memo(`${DEFINITION}${key}`, read);
+    return definitionsStampOf(this).then((stamp) => cache.get(stamp, key, read));
   }
+
+  /** The call changed a definition (its event says so): its later reads of definitions read them again. */
+  private definitionsChanged(): void {
+    for (const key of [...this.memos.keys()]) if (key.startsWith(DEFINITION) || key.startsWith(DEFINITIONS_STAMP)) this.memos.delete(key);
+  }
+
 
   /** The context a workflow rule acts in: same transaction and time, the rule as actor, one level deeper. */
   asRule(ruleId: string, depth: number): Ctx {
-    return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.journal, depth, this.memos, this.sharedLock);
+    return new Ctx(this.db, { kind: 'owner', id: `rule:${ruleId}` }, this.now, this.dialect, this.journal, depth, this.memos, this.sharedLock, this.definitions);
   }
 
   /**
@@ -169,6 +197,7 @@ export class Ctx {
   /** Appends an event to the log in this use case's transaction (written at its commit, see Journal). */
   emit(event: EventInput): void {
     if (!this.db.isTransaction) throw new Error(`event ${event.type} emitted outside a write transaction`);
+    if (DEFINITION_EVENTS.has(event.type)) this.definitionsChanged();
     this.journal.add(
       this,
       { ...event, depth: this.depth, actor: this.actorId },
@@ -205,14 +234,9 @@ export class Ctx {
     return team;
   }
 
-  /** The team whose id is `id`, if any: read once per call (a claim needs it to resolve the team and for the lease). */
+  /** The team whose id is `id`, if any (a definition: a claim needs it to resolve the team and for the lease). */
   teamWithId(id: string): Promise<TeamRow | undefined> {
-    return this.memo(`team:${id}`, async () => (await teamById(this, { id })).rows[0]);
-  }
-
-  /** What the call's later reads of team `id` give after the call changed it: its new row, or nothing once deleted. */
-  teamChanged(id: string, row: TeamRow | undefined): void {
-    this.memos.set(`team:${id}`, Promise.resolve(row));
+    return this.definition(`team:${id}`, async () => (await teamById(this, { id })).rows[0]);
   }
 
   private async findTeam(ref: string): Promise<TeamRow> {

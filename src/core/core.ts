@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import type { ImportResult, Progress } from '../store/dump.js';
 import type { EventFeed } from '../store/feed.js';
 import { Leader } from '../store/leader.js';
+import { definitionsStamp } from '../store/migrations/015_definitions_stamp.js';
 import type { LeaderOptions } from '../store/leader.js';
 import type { RateLimitStore } from '../store/rateLimits.js';
 import type { AgentRow, EventRow } from '../store/schema.js';
@@ -14,6 +15,7 @@ import { TOOL_NAMES } from './action.js';
 import type { ActionDef, ToolName } from './action.js';
 import { ACTIONS, actionsOf } from './catalog.js';
 import { Ctx, SharedLockTooWeak } from './context.js';
+import { DefinitionCache } from './definitions.js';
 import { prepared } from './prepared.js';
 import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, denied, notFound, validation } from './errors.js';
@@ -76,6 +78,8 @@ export class Core {
   private queue: NotificationOutbox | undefined;
   /** The runs of agents and the scheduler's use cases (src/runner drives them). */
   readonly runs: RunBook;
+  /** Teams, roles and rules as this process last read them (see DefinitionCache); none on a schema without the stamp. */
+  private readonly definitions: DefinitionCache | undefined;
 
   constructor(
     readonly store: Store,
@@ -85,6 +89,7 @@ export class Core {
     this.log = options.log ?? (() => {});
     this.notifications = options.notifications ?? DEFAULT_SETTINGS;
     this.runs = new RunBook(store, this.clock, this.notifications);
+    if (store.schemaVersion >= definitionsStamp.version) this.definitions = new DefinitionCache();
   }
 
   /** The action a tool call names, or a VALIDATION error listing the tool's actions. */
@@ -114,26 +119,28 @@ export class Core {
     assertWellFormedText(params, context);
     const { idempotency_key: key, ...input } = parseInput(def.input, params, context) as Record<string, unknown> & { idempotency_key?: string };
     const now = this.clock().toISOString();
-    // Who is acting, and whether it may, is settled before the write lock is taken: a refused call never waits
-    // for it, and a claim holds it only for the claim itself.
-    const resolved = await this.resolveActor(actor);
-    const readerCtx = () => {
-      const ctx = new Ctx(this.store.db, resolved, now, this.store.dialect.name);
+    const ctxFor = (db: Db, resolved: ResolvedActor, sharedLock = false) => {
+      const ctx = Ctx.forCall(db, resolved, now, this.store.dialect.name, this.definitions, sharedLock);
       bindSettings(ctx, this.notifications);
       return ctx;
     };
-    const reader = readerCtx();
-    if (!def.checksPermission) await authorize(reader, def);
     await this.sweepIfDue(now);
-    if (!def.write) return assertBounded(await def.run(reader, input), context);
+    if (!def.write) {
+      const reader = ctxFor(this.store.db, await this.resolveActor(actor));
+      if (!def.checksPermission) await authorize(reader, def);
+      return assertBounded(await def.run(reader, input), context);
+    }
     const hash = key === undefined ? '' : requestHash(def, input);
-    const write = (base: Ctx, mode: WriteMode) =>
+    // A write learns who acts, and whether it may, under the write lock, by the statement that records the call as
+    // the agent's activity: the agent's row and the team's roles are then those the lock holds, read once.
+    const write = (mode: WriteMode) =>
       this.store.write(async (tx) => {
+        const ctx = ctxFor(tx, await this.resolveActor(actor, tx, def.activity === false ? undefined : now), mode === 'shared');
+        if (!def.checksPermission) await authorize(ctx, def);
         if (key !== undefined) {
-          const first = await replay(base.inTransaction(tx), key, hash);
+          const first = await replay(ctx, key, hash);
           if (first) return first;
         }
-        const ctx = base.inTransaction(tx, await this.actorUnderLock(tx, base.actor, def, now), mode === 'shared');
         const result = await def.run(ctx, input);
         await runRules(ctx);
         await notifyOnChange(ctx);
@@ -143,13 +150,13 @@ export class Core {
         return answer;
       }, mode);
     // An idempotency key is read before it is written: two retries at once must not both miss it.
-    if (!def.rowLocked || !this.store.dialect.sharedWrites || key !== undefined) return write(reader, 'exclusive');
+    if (!def.rowLocked || !this.store.dialect.sharedWrites || key !== undefined) return write('exclusive');
     try {
-      return await write(reader, 'shared');
+      return await write('shared');
     } catch (error) {
       // A claim that sets off rules or notifications is done again, from the start, under the exclusive lock.
       if (!(error instanceof SharedLockTooWeak)) throw error;
-      return write(readerCtx(), 'exclusive');
+      return write('exclusive');
     }
   }
 
@@ -278,21 +285,16 @@ export class Core {
     }
   }
 
-  /** The actor with its agent's row, or NOT_FOUND for an agent that does not exist. */
-  async resolveActor(actor: Actor, db: Db = this.store.db): Promise<ResolvedActor> {
+  /**
+   * The actor with its agent's row, or NOT_FOUND for an agent that does not exist. With `activeAt`, the statement
+   * that reads the row records the call as the agent's activity (`last_active_at`).
+   */
+  async resolveActor(actor: Actor, db: Db = this.store.db, activeAt?: string): Promise<ResolvedActor> {
     const session = actor.session === undefined ? {} : { session: actor.session };
     if (actor.kind === 'owner') return { kind: 'owner', id: actor.name, ...session };
-    return { kind: 'agent', id: actor.id, agent: this.found(actor.id, await agentById({ db, dialect: this.store.dialect.name }, { id: actor.id })), ...session };
-  }
-
-  /**
-   * The acting agent's row as of the write lock (read before it, it may have changed since), read by the statement
-   * that records the call as the agent's activity (`last_active_at`). A call that is no activity (its own mailbox)
-   * keeps the row read before the lock.
-   */
-  private async actorUnderLock(tx: Db, actor: ResolvedActor, def: ActionDef, now: string): Promise<ResolvedActor> {
-    if (actor.kind === 'owner' || def.activity === false) return actor;
-    return { ...actor, agent: this.found(actor.id, await touchAgent({ db: tx, dialect: this.store.dialect.name }, { id: actor.id, now })) };
+    const target = { db, dialect: this.store.dialect.name };
+    const rows = activeAt === undefined ? await agentById(target, { id: actor.id }) : await touchAgent(target, { id: actor.id, now: activeAt });
+    return { kind: 'agent', id: actor.id, agent: this.found(actor.id, rows), ...session };
   }
 
   /** The agent row a query found, or NOT_FOUND: the session's agent does not exist. */

@@ -78,9 +78,9 @@ const teamAndGlobalRules = prepared((db, p: { team: string; everyTeam: string })
   db.selectFrom('notification_rules').selectAll().where('team_id', 'in', [p.team, p.everyTeam]).orderBy('created_at'),
 );
 
-/** The rules that apply to a team — its own and the global ones, from the database and the file — read once per call. */
+/** The rules that apply to a team — its own and the global ones, from the database and the file (a definition). */
 export async function rulesForTeam(ctx: Ctx, team: { id: string; slug: string }): Promise<NotificationRule[]> {
-  return ctx.memo(`notification-rules:${team.id}`, async () => {
+  return ctx.definition(`notification-rules:${team.id}`, async () => {
     const { rows } = await teamAndGlobalRules(ctx, { team: team.id, everyTeam: '' });
     return [...rows.map(fromRow), ...configRules(await settingsOf(ctx))].filter((r) => appliesTo(r, team));
   });

@@ -123,8 +123,10 @@ const teamRoles = prepared((db, p: { team: string }) => db.selectFrom('team_role
 
 /** A team's roles: the templates, each replaced by the team's own definition of that name, then the team's others. */
 export async function rolesOf(ctx: Ctx, teamId: string): Promise<RoleDefinition[]> {
-  const own = (await ctx.memo(`roles:${teamId}`, async () => (await teamRoles(ctx, { team: teamId })).rows)).map(toDefinition);
-  return [...ROLE_TEMPLATES.map((t) => own.find((r) => r.name === t.name) ?? t), ...own.filter((r) => !ROLE_TEMPLATES.some((t) => t.name === r.name))];
+  return ctx.definition(`roles:${teamId}`, async () => {
+    const own = (await teamRoles(ctx, { team: teamId })).rows.map(toDefinition);
+    return [...ROLE_TEMPLATES.map((t) => own.find((r) => r.name === t.name) ?? t), ...own.filter((r) => !ROLE_TEMPLATES.some((t) => t.name === r.name))];
+  });
 }
 
 export const roleNameOf = (agent: Pick<AgentRow, 'role_definition' | 'level'>): string => agent.role_definition || (agent.level === 'lead' ? 'lead' : 'coder');

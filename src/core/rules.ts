@@ -92,13 +92,15 @@ const fromRow = (row: RuleRow): Rule => ({
 const teamRules = prepared((db, p: { team: string }) => db.selectFrom('team_rules').selectAll().where('team_id', '=', p.team).orderBy('created_at'));
 
 /** The rules of a team: the built-ins (with the team's on/off choice) and its own. */
-export async function rulesOf(ctx: Ctx, teamId: string): Promise<Rule[]> {
-  const { rows } = await teamRules(ctx, { team: teamId });
-  const builtins = BUILTIN_RULES.map(({ enabledByDefault, ...rule }) => {
-    const choice = rows.find((r) => r.builtin === 1 && r.id === rule.id);
-    return { ...rule, team_id: teamId, enabled: choice ? choice.enabled === 1 : enabledByDefault, builtin: true };
+export function rulesOf(ctx: Ctx, teamId: string): Promise<Rule[]> {
+  return ctx.definition(`rules:${teamId}`, async () => {
+    const { rows } = await teamRules(ctx, { team: teamId });
+    const builtins = BUILTIN_RULES.map(({ enabledByDefault, ...rule }) => {
+      const choice = rows.find((r) => r.builtin === 1 && r.id === rule.id);
+      return { ...rule, team_id: teamId, enabled: choice ? choice.enabled === 1 : enabledByDefault, builtin: true };
+    });
+    return [...builtins, ...rows.filter((r) => r.builtin === 0).map(fromRow)];
   });
-  return [...builtins, ...rows.filter((r) => r.builtin === 0).map(fromRow)];
 }
 
 /** A custom rule whose action cannot apply to its trigger is refused when created, not when it fires. */

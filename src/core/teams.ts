@@ -131,7 +131,6 @@ const update = defineAction({
       enabled: enabled === undefined ? team.enabled : enabled ? 1 : 0,
     };
     await ctx.db.updateTable('teams').set(next).where('id', '=', team.id).execute();
-    ctx.teamChanged(team.id, next);
     ctx.emit({ team_id: team.id, type: 'team_updated', message: `team '${next.name}' updated`, related_id: team.id, data: { fields: Object.keys(defined({ ...changes, enabled, lease_minutes, lease_seconds })) } });
     return toTeam(next);
   },
@@ -147,7 +146,6 @@ const remove = defineAction({
   async run(ctx, input) {
     const team = await ctx.team(input.team_id);
     await ctx.db.deleteFrom('teams').where('id', '=', team.id).execute();
-    ctx.teamChanged(team.id, undefined);
     ctx.emit({ team_id: team.id, type: 'team_deleted', message: `team '${team.name}' deleted`, related_id: team.id });
     return { deleted: true, id: team.id, name: team.name };
   },

@@ -439,10 +439,17 @@ export interface Database {
   notification_rules: NotificationRulesTable;
   notification_deliveries: NotificationDeliveriesTable;
   rate_limits: RateLimitsTable;
+  definitions_stamp: DefinitionsStampTable;
   schema_version: SchemaVersionTable;
 }
 
 /** A caller's request budget on the HTTP server, shared by replicas (src/store/postgres/rateLimits.ts). */
+/** One row (id 1): redrawn by every change to teams, roles, workflow and notification rules (migration 015). */
+export interface DefinitionsStampTable {
+  id: number;
+  stamp: string;
+}
+
 export interface RateLimitsTable {
   key: string;
   tokens: number;

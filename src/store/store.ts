@@ -52,7 +52,11 @@ export interface OpenOptions {
 export class Store {
   private tail: LogFeed | undefined;
 
-  private constructor(readonly dialect: StoreDialect) {
+  private constructor(
+    readonly dialect: StoreDialect,
+    /** The schema version the database was migrated to: the latest, except in tests of upgrades. */
+    readonly schemaVersion: number,
+  ) {
     const { runNow } = dialect;
     if (runNow) direct.set(dialect.db, (query) => runNow(query, false));
   }
@@ -66,12 +70,11 @@ export class Store {
     // Loaded only for a postgres:// URL: the pg driver costs a SQLite server's start some 70 ms.
     const dialect = isPostgresUrl(location) ? (await import('./postgres/open.js')).openPostgres(location) : openSqlite(location);
     try {
-      await migrate(dialect, options.schemaVersion, options.progress);
+      return new Store(dialect, await migrate(dialect, options.schemaVersion, options.progress));
     } catch (error) {
       await dialect.close().catch(() => {});
       throw dialect.storeError(error) ?? error;
     }
-    return new Store(dialect);
   }
 
   get db(): Db {

@@ -14,6 +14,7 @@ import { scaleIndexes } from './011_scale_indexes.js';
 import { rateLimits } from './012_rate_limits.js';
 import { unsentDeliveries } from './013_unsent_deliveries.js';
 import { flatReads } from './014_flat_reads.js';
+import { definitionsStamp } from './015_definitions_stamp.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
 
@@ -25,4 +26,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp];
