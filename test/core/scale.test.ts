@@ -64,7 +64,7 @@ describe('standup stays bounded', () => {
   });
 });
 
-describe('migrations 011 and 014 (indexes for a long history)', () => {
+describe('migrations 011, 014 and 016 (indexes for a long history)', () => {
   it('upgrades a database that holds data, reporting progress, and every read answers as before', async () => {
     const old = await openOlderCore(scaleIndexes.version - 1);
     await seedTeam(old);
@@ -98,14 +98,20 @@ describe('migrations 011 and 014 (indexes for a long history)', () => {
     expect(steps.at(-1)).toEqual(['adding indexes', steps[0]![2], steps[0]![2]]);
     expect(steps.map(([, done]) => done)).toEqual([...steps.map(([, done]) => done)].sort((a, b) => a - b));
     // Then migration 014's, the same way.
-    const flat = reports.slice(reports.findIndex(([step]) => step === 'adding indexes') + 1);
+    const flat = reports.slice(reports.findIndex(([step]) => step === 'adding indexes') + 1, reports.findIndex(([step]) => step === 'flat reads') + 1);
     expect(flat.at(0)).toEqual([expect.stringMatching(/^removing deleted messages' mailbox copies, looking through \d+ rows of team_messages$/), 0, expect.any(Number)]);
     expect(flat.map(([step]) => step)).toContainEqual(expect.stringMatching(/^copying each message's task to its mailbox copies, \d+ rows of team_pending_messages \(about \d+ s left\)$/));
     expect(flat.at(-1)).toEqual(['flat reads', flat[0]![2], flat[0]![2]]);
+    // Then migration 016's: two indexes of the task table rebuilt partial.
+    const partial = reports.slice(reports.findIndex(([step]) => step === 'flat reads') + 1);
+    expect(partial.at(0)).toEqual([expect.stringMatching(/^indexing the tasks done, by day, of \d+ rows of team_tasks$/), 0, expect.any(Number)]);
+    expect(partial.at(-1)).toEqual(['indexes of the task table made partial', partial[0]![2], partial[0]![2]]);
 
     const raw = new Database(t.path, { readonly: true });
     const indexes = raw.prepare("select name from sqlite_master where type = 'index'").pluck().all();
+    const partialIndexes = raw.prepare("select sql from sqlite_master where name in ('tasks_done_by_day', 'tasks_by_lease') order by name").pluck().all();
     raw.close();
+    expect(partialIndexes).toEqual([expect.stringMatching(/\("lease_expires_at"\) where "status" = 'in_progress'$/), expect.stringMatching(/\("team_id", "completed_at"\) where "status" = 'done'$/)]);
     expect(indexes).toEqual(expect.arrayContaining(['pending_unread', 'pending_unacknowledged', 'events_by_time', 'events_by_type', 'tasks_in_list_order', 'tasks_done_by_day', 'messages_by_task_page']));
     expect(indexes).not.toEqual(expect.arrayContaining(['pending_by_recipient']));
     expect(indexes).not.toContain('pending_inbox');
