@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { AgentRow, TaskRow } from '../store/schema.js';
 import { defineAction } from './action.js';
@@ -269,7 +268,7 @@ export async function sweepExpiredLeases(ctx: Ctx): Promise<number> {
   const expired = await ctx.db
     .selectFrom('team_tasks')
     .selectAll()
-    .where('status', '=', sql.lit('in_progress'))
+    .where('status', '=', 'in_progress')
     .where('lease_expires_at', '!=', '')
     .where('lease_expires_at', '<=', ctx.now)
     .limit(100)

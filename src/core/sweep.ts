@@ -21,7 +21,7 @@ import { releaseUnresponsiveClaims, unresponsiveClaimsDue } from './liveness.js'
  */
 export async function sweepIsDue(db: Db, now: string): Promise<boolean> {
   const [lease, fact, idleRule, oldKey] = await Promise.all([
-    db.selectFrom('team_tasks').select('id').where('status', '=', sql.lit('in_progress')).where('lease_expires_at', '!=', '').where('lease_expires_at', '<=', now).limit(1).executeTakeFirst(),
+    db.selectFrom('team_tasks').select('id').where('status', '=', 'in_progress').where('lease_expires_at', '!=', '').where('lease_expires_at', '<=', now).limit(1).executeTakeFirst(),
     db.selectFrom('team_facts').select('id').where('expires_at', '!=', '').where('expires_at', '<=', now).limit(1).executeTakeFirst(),
     db.selectFrom('team_rules').select('id').where('trigger', '=', 'agent.idle').where('enabled', '=', 1).limit(1).executeTakeFirst(),
     keysExpired({ db, now }),
