@@ -1,7 +1,7 @@
 import { existsSync, statSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, SqliteDriver, SqliteQueryCompiler, ValueNode, sql } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, SqliteQueryCompiler, ValueNode, sql } from 'kysely';
 import type { DatabaseConnection, Driver, LimitNode, QueryCompiler, SqliteDatabase } from 'kysely';
 import { TeamTableError } from '../../core/errors.js';
 import type { StoreDialect } from '../dialect.js';
@@ -43,12 +43,11 @@ class ImmediateSqliteDriver extends SqliteDriver {
   constructor(
     config: ConstructorParameters<typeof SqliteDriver>[0],
     private readonly inTransaction: () => boolean,
-    private readonly beginImmediate: () => void,
   ) {
     super(config);
   }
-  override async beginTransaction(): Promise<void> {
-    this.beginImmediate();
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     if (this.inTransaction()) await super.rollbackTransaction(connection);
@@ -71,53 +70,18 @@ class LiteralLimitCompiler extends SqliteQueryCompiler {
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
-  readonly #raw: BetterSqlite3.Database;
-  constructor(config: ConstructorParameters<typeof SqliteDialect>[0], raw: BetterSqlite3.Database) {
+  readonly #inTransaction: () => boolean;
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0], inTransaction: () => boolean) {
     super(config);
     this.#config = config;
-    this.#raw = raw;
+    this.#inTransaction = inTransaction;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config, () => this.#raw.inTransaction, writeLockTaker(this.#raw));
+    return new ImmediateSqliteDriver(this.#config, this.#inTransaction);
   }
   override createQueryCompiler(): QueryCompiler {
     return new LiteralLimitCompiler();
   }
-}
-
-/** The longest pause between two tries for the write lock; the first is a twentieth of it. */
-const LOCK_RETRY_MAX_MS = 1;
-
-/**
- * `BEGIN IMMEDIATE`, waiting up to BUSY_TIMEOUT_MS while another process writes. SQLite's own busy handler sleeps 1,
- * 2, 5, 10 … then 100 ms between tries: with several agent processes on one file a waiter slept on long after the lock
- * came free (a claim holds it well under a millisecond), so 16 claiming processes together claimed less than one did
- * alone. Here the pauses grow from 50 µs to LOCK_RETRY_MAX_MS, with jitter so that waiters do not wake together; the
- * busy timeout is off for that one statement only, every other statement keeps it. A pause blocks the thread, as
- * SQLite's own sleep does.
- */
-function writeLockTaker(raw: BetterSqlite3.Database): () => void {
-  const begin = raw.prepare('begin immediate');
-  const waitNot = raw.prepare('pragma busy_timeout = 0');
-  const waitAgain = raw.prepare(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  return () => {
-    waitNot.run();
-    try {
-      const deadline = Date.now() + BUSY_TIMEOUT_MS;
-      for (let ceiling = LOCK_RETRY_MAX_MS / 20; ; ceiling = Math.min(ceiling * 2, LOCK_RETRY_MAX_MS)) {
-        try {
-          begin.run();
-          return;
-        } catch (error) {
-          if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
-        }
-        Atomics.wait(pause, 0, 0, ceiling * (0.5 + Math.random() / 2));
-      }
-    } finally {
-      waitAgain.run();
-    }
-  };
 }
 
 /**
@@ -232,7 +196,7 @@ export function openSqlite(path: string): StoreDialect {
   const connection = raw;
   const statements = withStatementCache(connection);
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: statements }, connection),
+    dialect: new ImmediateSqliteDialect({ database: statements }, () => connection.inTransaction),
   });
   return {
     name: 'sqlite',
