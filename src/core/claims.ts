@@ -130,10 +130,24 @@ function assignedReady(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters
     .limit(LIMITS.pageSize);
 }
 
-// claim_next without filters, the common call: its two queue reads prepared.
+// claim_next without filters, the common call: its two queue reads in one prepared statement.
 const unfiltered = (filters: ReadyFilters) => !filters.label && !filters.task_type;
-const headOfInbox = prepared((db, p: { team: string }, dialect) => inboxHead({ db, dialect }, p.team, {}));
-const assignedTo = prepared((db, p: { team: string; agent: string }, dialect) => assignedReady({ db, dialect }, p.team, {}, p.agent));
+const headAndAssigned = prepared((db, p: { team: string; agent: string }, dialect) =>
+  db
+    .selectFrom(inboxHead({ db, dialect }, p.team, {}).as('head'))
+    .selectAll()
+    .unionAll(db.selectFrom(assignedReady({ db, dialect }, p.team, {}, p.agent).as('mine')).selectAll()),
+);
+
+/** The inbox's best ready task, and the ready tasks assigned to `agentId`. */
+async function queueFronts(ctx: Ctx, teamId: string, filters: ReadyFilters, agentId: string): Promise<{ head: TaskRow | undefined; assigned: TaskRow[] }> {
+  if (unfiltered(filters)) {
+    const { rows } = await headAndAssigned(ctx, { team: teamId, agent: agentId });
+    return { head: rows.find((r) => r.status === 'inbox'), assigned: rows.filter((r) => r.status === 'assigned') };
+  }
+  const [head, assigned] = await Promise.all([inboxHead(ctx, teamId, filters).executeTakeFirst(), assignedReady(ctx, teamId, filters, agentId).execute()]);
+  return { head, assigned };
+}
 
 /** A ready inbox task at `priority` of one of `types`, if any. */
 const ofTypesAt = (target: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, priority: number, types: string[]) =>
@@ -144,8 +158,8 @@ const anyOfTypes = prepared(
   (p) => String(Object.keys(p).length),
 );
 
-async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affinity: string[]): Promise<TaskRow | undefined> {
-  const head = unfiltered(filters) ? (await headOfInbox(ctx, { team: teamId })).rows[0] : await inboxHead(ctx, teamId, filters).executeTakeFirst();
+/** The inbox's best ready task for an agent whose role prefers `affinity`, given the best of all (`head`). */
+async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affinity: string[], head: TaskRow | undefined): Promise<TaskRow | undefined> {
   if (!head || !affinity.length || head.task_type === affinity[0]) return head;
   // Most inboxes hold none of the preferred types at the best priority: one probe says so for all of them.
   const anyPreferred = unfiltered(filters)
@@ -173,10 +187,8 @@ async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affi
  */
 export async function nextReadyTask(ctx: Ctx, agent: AgentRow, filters: ReadyFilters): Promise<TaskRow | undefined> {
   const affinity = filters.task_type ? [] : await affinityOf(ctx, agent);
-  const [fromInbox, assigned] = await Promise.all([
-    bestInInbox(ctx, agent.team_id, filters, affinity),
-    unfiltered(filters) ? assignedTo(ctx, { team: agent.team_id, agent: agent.id }).then((r) => r.rows) : assignedReady(ctx, agent.team_id, filters, agent.id).execute(),
-  ]);
+  const { head, assigned } = await queueFronts(ctx, agent.team_id, filters, agent.id);
+  const fromInbox = await bestInInbox(ctx, agent.team_id, filters, affinity, head);
   const rank = (task: TaskRow) => (affinity.includes(task.task_type) ? affinity.indexOf(task.task_type) : affinity.length);
   return readTask(
     [...(fromInbox ? [fromInbox] : []), ...assigned].sort((a, b) => a.priority - b.priority || rank(a) - rank(b) || a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id))[0],
