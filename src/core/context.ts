@@ -123,8 +123,8 @@ export class Ctx {
   }
 
   /**
-   * Reads `key` once per call: definitions a call consults several times (a team's roles) and that nothing in the
-   * same call changes before reading them again.
+   * Reads `key` once per call: what a call consults several times and nothing in the same call changes before
+   * reading it again (the notification settings, a notified task's fields).
    */
   memo<T>(key: string, read: () => Promise<T>): Promise<T> {
     if (!this.memos.has(key)) this.memos.set(key, read());
@@ -145,7 +145,6 @@ export class Ctx {
   private definitionsChanged(): void {
     for (const key of [...this.memos.keys()]) if (key.startsWith(DEFINITION) || key.startsWith(DEFINITIONS_STAMP)) this.memos.delete(key);
   }
-
 
   /** The context a workflow rule acts in: same transaction and time, the rule as actor, one level deeper. */
   asRule(ruleId: string, depth: number): Ctx {
