@@ -1,7 +1,6 @@
 import type { DeliveryRow, NotificationRow, TeamRow } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { notFound } from './errors.js';
-import { newRowId } from './ids.js';
 import { prepared } from './prepared.js';
 import { ruleIdOf, settingsOf } from './notificationConfig.js';
 import type { Conditions, NotificationSettings } from './notificationConfig.js';
@@ -30,6 +29,44 @@ export interface DeliveryPayload {
   notification: Omit<TemplateFields, 'rule_name'>;
   text: string;
   rule: { id: string; name: string };
+}
+
+/**
+ * What an outbox row keeps of its payload: what its notification's row does not — the text, and the names as they
+ * were when it was routed. The sender puts the payload back together with the notification's row (`payloadOf`), so
+ * a routed call stringifies and writes under a third of the bytes (95 against 335 for a short notification). Rows
+ * written before keep the whole payload, and are read as they are.
+ */
+interface KeptPayload {
+  text: string;
+  rule_name: string;
+  team_name: string;
+  task_title: string;
+}
+
+/** A notification's fields as a template sees them. */
+const templateFields = (n: NotificationRow, names: Omit<KeptPayload, 'text'>): TemplateFields => ({
+  id: n.id,
+  team_id: n.team_id,
+  team_name: names.team_name,
+  type: n.type,
+  message: n.message,
+  priority: n.priority,
+  task_id: n.task_id,
+  task_title: names.task_title,
+  agent_id: n.agent_id,
+  to_agent: n.to_agent,
+  created_at: n.created_at,
+  origin: n.origin || 'agent',
+  rule_name: names.rule_name,
+});
+
+/** The payload of an outbox row (`payload` as stored), with its notification's row and its rule's id. */
+export function payloadOf(stored: string, n: NotificationRow, ruleId: string): DeliveryPayload {
+  const kept = JSON.parse(stored) as KeptPayload | DeliveryPayload;
+  if ('notification' in kept) return kept;
+  const { rule_name: _ruleName, ...notification } = templateFields(n, kept);
+  return { notification, text: kept.text, rule: { id: ruleId, name: kept.rule_name } };
 }
 
 type Verdict = Pick<DeliveryRow, 'state' | 'next_attempt_at' | 'last_error'>;
@@ -66,37 +103,25 @@ async function conditionsHold(ctx: Ctx, conditions: Conditions, n: NotificationR
   return anyOf(conditions.status, task.status) && anyOf(conditions.task_type, task.task_type) && (!labels || labels.some((l) => task.labels.includes(l)));
 }
 
-async function fieldsOf(ctx: Ctx, n: NotificationRow, team: TeamRow): Promise<Omit<TemplateFields, 'rule_name'>> {
-  const task = n.task_id ? await taskFacts(ctx, n.task_id) : undefined;
-  return {
-    id: n.id,
-    team_id: n.team_id,
-    team_name: team.name,
-    type: n.type,
-    message: n.message,
-    priority: n.priority,
-    task_id: n.task_id,
-    task_title: task?.title ?? '',
-    agent_id: n.agent_id,
-    to_agent: n.to_agent,
-    created_at: n.created_at,
-    origin: n.origin || 'agent',
-  };
-}
-
-/** Pending now; or dropped by a rate limit; or held until the quiet hours end. Priority 1 is always pending. */
-async function verdict(ctx: Ctx, n: NotificationRow, ruleId: string, ruleLimit: number, quiet: QuietHours | undefined, settings: NotificationSettings): Promise<Verdict> {
+/**
+ * Pending now; or dropped by a rate limit; or held until the quiet hours end. Priority 1 is always pending. Without
+ * a limit or quiet hours to look at (most rules) the answer needs no read, and is given without a wait.
+ */
+function verdict(ctx: Ctx, n: NotificationRow, ruleId: string, ruleLimit: number, quiet: QuietHours | undefined, settings: NotificationSettings): Verdict | Promise<Verdict> {
   const pending: Verdict = { state: 'pending', next_attempt_at: ctx.now, last_error: '' };
   if (n.priority === 1) return pending;
-  if (ruleLimit > 0 || settings.rate_limit_per_hour > 0) {
-    const limited = await rateLimitReason(ctx, ruleId, ruleLimit, settings.rate_limit_per_hour, settings.rules.map(ruleIdOf));
-    if (limited) return { ...pending, state: 'dropped', last_error: limited };
-  }
-  if (!quiet?.enabled) return pending;
-  const now = new Date(ctx.now);
-  if (!isQuiet(quiet, now)) return pending;
-  const until = quietUntil(quiet, now).toISOString();
-  return { state: 'held', next_attempt_at: until, last_error: `held for quiet hours until ${until}` };
+  const limited = ruleLimit > 0 || settings.rate_limit_per_hour > 0;
+  if (!limited && !quiet?.enabled) return pending;
+  return (async () => {
+    if (limited) {
+      const reason = await rateLimitReason(ctx, ruleId, ruleLimit, settings.rate_limit_per_hour, settings.rules.map(ruleIdOf));
+      if (reason) return { ...pending, state: 'dropped', last_error: reason };
+    }
+    const now = new Date(ctx.now);
+    if (!quiet?.enabled || !isQuiet(quiet, now)) return pending;
+    const until = quietUntil(quiet, now).toISOString();
+    return { state: 'held', next_attempt_at: until, last_error: `held for quiet hours until ${until}` };
+  })();
 }
 
 /** The agents an inbox destination reaches: the one it names; else the task's assignees; else the team's leads. */
@@ -134,11 +159,10 @@ function routeOutward(destination: Destination, settings: NotificationSettings):
 }
 
 /** Puts a copy in each agent's mailbox: an inbox delivery, done in the transaction that decides it. */
-export async function deliverToInbox(ctx: Ctx, agents: string[], payload: DeliveryPayload): Promise<void> {
-  const n = payload.notification;
+export async function deliverToInbox(ctx: Ctx, agents: string[], n: Pick<TemplateFields, 'team_id' | 'type' | 'task_id' | 'agent_id'>, text: string): Promise<void> {
   const byAgent = (await ctx.db.selectFrom('persistent_agents').select('id').where('id', '=', String(n.agent_id)).executeTakeFirst()) !== undefined;
   const taskId = String(n.task_id);
-  const source = { id: '', team_id: String(n.team_id), from_agent: byAgent ? String(n.agent_id) : '', from_user: byAgent ? '' : String(n.agent_id), content: `[${n.type}] ${payload.text}`, thread_id: taskId, task_id: taskId };
+  const source = { id: '', team_id: String(n.team_id), from_agent: byAgent ? String(n.agent_id) : '', from_user: byAgent ? '' : String(n.agent_id), content: `[${n.type}] ${text}`, thread_id: taskId, task_id: taskId };
   await deliver(ctx, source, agents.map((to_agent) => ({ to_agent, reason: 'notification' })));
 }
 
@@ -149,32 +173,60 @@ const summary = (destination: RoutedDestination): Record<string, unknown> =>
 /** One outbox row, compiled once: every column but the lease ones, whose default ('') says no sender holds it. */
 const insertDelivery = prepared((db, row: Omit<DeliveryRow, 'lease_holder' | 'lease_expires_at'>) => db.insertInto('notification_deliveries').values(row));
 
-async function enqueue(ctx: Ctx, n: NotificationRow, ruleId: string, destinations: RoutedDestination[], payload: DeliveryPayload, decided: Verdict): Promise<RoutedDelivery[]> {
-  const body = JSON.stringify(payload);
+/** A destination as its outbox row keeps it (JSON); a rule's own destinations, which are shared and never change, once. */
+const destinationTexts = new WeakMap<RoutedDestination, string>();
+function destinationText(destination: RoutedDestination): string {
+  let text = destinationTexts.get(destination);
+  if (text === undefined) {
+    text = JSON.stringify(destination);
+    destinationTexts.set(destination, text);
+  }
+  return text;
+}
+
+/**
+ * A delivery's id: its notification's, then its number among the notification's deliveries. The outbox is keyed by
+ * notification then delivery (migration 017), so an id alone finds its row (notify_retry); ids made before have no
+ * dot, and say nothing of their notification.
+ */
+const deliveryId = (notificationId: string, number: number) => `${notificationId}.${number}`;
+
+/** The notification a delivery id names, or undefined for an id made before migration 017. */
+export function notificationOfDelivery(id: string): string | undefined {
+  const dot = id.lastIndexOf('.');
+  return dot > 0 ? id.slice(0, dot) : undefined;
+}
+
+/** Writes the outbox rows of one rule's destinations, numbered from `first` among the notification's deliveries. */
+async function enqueue(ctx: Ctx, n: NotificationRow, first: number, ruleId: string, destinations: RoutedDestination[], kept: KeptPayload, decided: Verdict): Promise<RoutedDelivery[]> {
+  const payload = JSON.stringify(kept);
   const routed: RoutedDelivery[] = [];
   for (const destination of destinations) {
     let outcome: Pick<DeliveryRow, 'state' | 'last_error' | 'attempts' | 'sent_at'> = { state: decided.state, last_error: decided.last_error, attempts: 0, sent_at: '' };
     if (decided.state === 'pending' && destination.type === 'inbox') {
-      await deliverToInbox(ctx, destination.agents, payload);
+      await deliverToInbox(ctx, destination.agents, n, kept.text);
       outcome = { ...outcome, state: 'sent', attempts: 1, sent_at: ctx.now };
     } else if (decided.state !== 'dropped' && destination.type === 'owner' && !destination.via) {
       outcome = { ...outcome, state: 'failed', last_error: 'no owner line: set notifications.owner_destination in the config file' };
     }
-    const row = {
-      id: newRowId(),
+    const id = deliveryId(n.id, first + routed.length);
+    await insertDelivery(ctx, {
+      id,
       notification_id: n.id,
       team_id: n.team_id,
       rule_id: ruleId,
-      destination: JSON.stringify(destination),
-      payload: body,
+      destination: destinationText(destination),
+      payload,
+      state: outcome.state,
+      attempts: outcome.attempts,
+      last_error: outcome.last_error,
       next_attempt_at: decided.next_attempt_at,
-      ...outcome,
       counted: routed.length === 0 && decided.state !== 'dropped' ? 1 : 0,
       created_at: ctx.now,
       updated_at: ctx.now,
-    };
-    await insertDelivery(ctx, row);
-    routed.push({ id: row.id, rule_id: ruleId, destination: summary(destination), state: row.state });
+      sent_at: outcome.sent_at,
+    });
+    routed.push({ id, rule_id: ruleId, destination: summary(destination), state: outcome.state });
   }
   return routed;
 }
@@ -193,10 +245,9 @@ export async function routeNotification(ctx: Ctx, n: NotificationRow): Promise<{
   const rules = (await rulesForTeam(ctx, team)).filter((r) => r.enabled && r.events.includes(n.type) && n.priority <= r.priority);
   if (rules.length === 0 && !settings.defaults.owner) return { activity, deliveries: [] };
   const seen = await ctx.memo('notification-routed', async () => new Set<string>());
-  const fields = await fieldsOf(ctx, n, team);
+  const taskTitle = n.task_id ? ((await taskFacts(ctx, n.task_id))?.title ?? '') : '';
   const deliveries: RoutedDelivery[] = [];
   const route = async (rule: Pick<NotificationRule, 'id' | 'name' | 'template' | 'rate_limit'>, destinations: Destination[], quiet: QuietHours | undefined) => {
-    const text = renderTemplate(rule.template, { ...fields, rule_name: rule.name });
     if (destinations.some((d) => d.type === 'activity')) activity = true;
     const targets: RoutedDestination[] = [];
     for (const destination of destinations) {
@@ -204,8 +255,9 @@ export async function routeNotification(ctx: Ctx, n: NotificationRow): Promise<{
       if (target) targets.push(target);
     }
     if (targets.length === 0) return;
-    const payload: DeliveryPayload = { notification: fields, text, rule: { id: rule.id, name: rule.name } };
-    deliveries.push(...(await enqueue(ctx, n, rule.id, targets, payload, await verdict(ctx, n, rule.id, rule.rate_limit, quiet, settings))));
+    const names = { rule_name: rule.name, team_name: team.name, task_title: taskTitle };
+    const kept: KeptPayload = { text: renderTemplate(rule.template, templateFields(n, names)), ...names };
+    deliveries.push(...(await enqueue(ctx, n, deliveries.length, rule.id, targets, kept, await verdict(ctx, n, rule.id, rule.rate_limit, quiet, settings))));
   };
   for (const rule of rules) {
     const key = `${rule.id}|${n.type}|${n.task_id || n.id}`;

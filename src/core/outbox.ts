@@ -1,5 +1,6 @@
+import type { ExpressionBuilder } from 'kysely';
 import { z } from 'zod';
-import type { DeliveryRow } from '../store/schema.js';
+import type { Database, DeliveryRow, NotificationRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Db } from '../store/store.js';
 import { UNSENT_DELIVERIES } from '../store/migrations/013_unsent_deliveries.js';
@@ -15,7 +16,7 @@ import type { RoutedDestination } from './notificationDestinations.js';
 import { redactDestination } from './notificationDestinations.js';
 import { findRule } from './notificationRules.js';
 import type { DeliveryPayload } from './notificationRouting.js';
-import { deliverToInbox } from './notificationRouting.js';
+import { deliverToInbox, notificationOfDelivery, payloadOf } from './notificationRouting.js';
 import { isQuiet, quietUntil } from './quietHours.js';
 import { assertLead } from './roles.js';
 
@@ -39,15 +40,26 @@ export interface DueDelivery {
   attempts: number;
 }
 
-const toDue = (row: DeliveryRow): DueDelivery => ({
+const toDue = (row: DeliveryRow, payload: DeliveryPayload): DueDelivery => ({
   id: row.id,
   notification_id: row.notification_id,
   team_id: row.team_id,
   rule_id: row.rule_id,
   destination: JSON.parse(row.destination) as RoutedDestination,
-  payload: JSON.parse(row.payload) as DeliveryPayload,
+  payload,
   attempts: row.attempts,
 });
+
+/** Outbox rows by their key — notification, then id (migration 017) — as updates name the rows they have read. */
+const keyed = (rows: Pick<DeliveryRow, 'notification_id' | 'id'>[]) => (eb: ExpressionBuilder<Database, 'notification_deliveries'>) =>
+  eb(eb.refTuple('notification_id', 'id'), 'in', rows.map((r) => eb.tuple(r.notification_id, r.id)));
+
+/** The notifications of outbox rows, by id: a row keeps only what its notification's row does not (`payloadOf`). */
+async function notificationsOf(db: Db, rows: DeliveryRow[]): Promise<Map<string, NotificationRow>> {
+  if (rows.length === 0) return new Map();
+  const notifications = await db.selectFrom('team_notifications').selectAll().where('id', 'in', [...new Set(rows.map((r) => r.notification_id))]).execute();
+  return new Map(notifications.map((n) => [n.id, n]));
+}
 
 /** The backoff before attempt `attempts + 1`: base·2^(attempts-1), capped, then between half and all of it. */
 export function backoffMs(attempts: number, settings: NotificationSettings['delivery'], random = Math.random): number {
@@ -114,6 +126,9 @@ export class NotificationOutbox {
     return this.store.write(async (tx) => {
       const ctx = this.context(tx, now);
       const rows = await look(tx);
+      // Every delivery has its notification: deleting one deletes its deliveries (a foreign key's cascade).
+      const notifications = await notificationsOf(tx, rows);
+      const payload = (row: DeliveryRow) => payloadOf(row.payload, notifications.get(row.notification_id)!, row.rule_id);
       const sendable: DeliveryRow[] = [];
       for (const row of rows) {
         const destination = JSON.parse(row.destination) as RoutedDestination;
@@ -122,13 +137,14 @@ export class NotificationOutbox {
           const quiet = (rule?.quiet_hours ?? this.settings.quiet_hours) || undefined;
           if (isQuiet(quiet, new Date(now))) {
             const until = quietUntil(quiet, new Date(now)).toISOString();
-            await tx.updateTable('notification_deliveries').set({ next_attempt_at: until, last_error: `held for quiet hours until ${until}`, updated_at: now }).where('id', '=', row.id).execute();
+            await tx.updateTable('notification_deliveries').set({ next_attempt_at: until, last_error: `held for quiet hours until ${until}`, updated_at: now }).where(keyed([row])).execute();
             continue;
           }
         }
         if (destination.type === 'inbox') {
-          await deliverToInbox(ctx, destination.agents, JSON.parse(row.payload) as DeliveryPayload);
-          await tx.updateTable('notification_deliveries').set({ state: 'sent', attempts: row.attempts + 1, last_error: '', sent_at: now, updated_at: now }).where('id', '=', row.id).execute();
+          const { notification, text } = payload(row);
+          await deliverToInbox(ctx, destination.agents, notification, text);
+          await tx.updateTable('notification_deliveries').set({ state: 'sent', attempts: row.attempts + 1, last_error: '', sent_at: now, updated_at: now }).where(keyed([row])).execute();
           continue;
         }
         sendable.push(row);
@@ -138,9 +154,9 @@ export class NotificationOutbox {
       await tx
         .updateTable('notification_deliveries')
         .set({ lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now })
-        .where('id', 'in', sendable.map((r) => r.id))
+        .where(keyed(sendable))
         .execute();
-      return { deliveries: sendable.map(toDue), scanned: rows.length };
+      return { deliveries: sendable.map((row) => toDue(row, payload(row))), scanned: rows.length };
     });
   }
 
@@ -149,7 +165,7 @@ export class NotificationOutbox {
     if (results.length === 0) return;
     const now = this.clock().toISOString();
     const { delivery: policy } = this.settings;
-    const sent = results.filter((r) => r.outcome.ok).map((r) => r.delivery.id);
+    const sent = results.filter((r) => r.outcome.ok).map((r) => r.delivery);
     await this.store.write(async (tx) => {
       const ctx = this.context(tx, now);
       // What went through, in one statement: most of a busy sender's records.
@@ -157,7 +173,7 @@ export class NotificationOutbox {
         await tx
           .updateTable('notification_deliveries')
           .set((eb) => ({ attempts: eb('attempts', '+', 1), lease_holder: '', lease_expires_at: '', updated_at: now, state: 'sent', last_error: '', sent_at: now }))
-          .where('id', 'in', sent)
+          .where(keyed(sent))
           .where('lease_holder', '=', holder)
           .where('state', 'in', ['pending', 'held'])
           .execute();
@@ -165,7 +181,7 @@ export class NotificationOutbox {
       for (const { delivery, outcome } of results) {
         if (outcome.ok) continue;
         const attempts = delivery.attempts + 1;
-        const mine = () => tx.updateTable('notification_deliveries').where('id', '=', delivery.id).where('lease_holder', '=', holder).where('state', 'in', ['pending', 'held']);
+        const mine = () => tx.updateTable('notification_deliveries').where(keyed([delivery])).where('lease_holder', '=', holder).where('state', 'in', ['pending', 'held']);
         const released = { attempts, lease_holder: '', lease_expires_at: '', updated_at: now };
         if (outcome.final || attempts >= policy.max_attempts) {
           const error = outcome.final ? outcome.error : `${outcome.error} (gave up after ${attempts} attempts)`;
@@ -259,19 +275,24 @@ const retry = defineAction({
       .selectFrom('notification_deliveries')
       .select(['id', 'state', 'notification_id'])
       .where('team_id', '=', team.id)
-      .$if(Boolean(input.delivery_id), (q) => q.where('id', '=', input.delivery_id!))
+      // A delivery id made before migration 017 does not name its notification: found the slow way, by the id alone.
+      .$if(Boolean(input.delivery_id), (q) => {
+        const notification = notificationOfDelivery(input.delivery_id!);
+        return (notification ? q.where('notification_id', '=', notification) : q).where('id', '=', input.delivery_id!);
+      })
       .$if(Boolean(input.notification_id), (q) => q.where('notification_id', '=', input.notification_id!))
       .execute();
     if (rows.length === 0) throw notFound(input.delivery_id ? 'delivery' : 'notification', (input.delivery_id ?? input.notification_id)!, "see deliveries with team_comm(action='notify_list')");
-    const failed = rows.filter((r) => r.state === 'failed').map((r) => r.id);
+    const failed = rows.filter((r) => r.state === 'failed');
     if (failed.length === 0) throw validation(input.delivery_id ? 'delivery_id' : 'notification_id', `has no failed delivery (states: ${[...new Set(rows.map((r) => r.state))].join(', ')}); only failed deliveries are retried`);
     await ctx.db
       .updateTable('notification_deliveries')
       .set({ state: 'pending', attempts: 0, next_attempt_at: ctx.now, lease_holder: '', lease_expires_at: '', updated_at: ctx.now })
-      .where('id', 'in', failed)
+      .where(keyed(failed))
       .execute();
-    ctx.emit({ team_id: team.id, type: 'notification_retried', message: `${ctx.actorId} retried ${failed.length} failed deliver${failed.length === 1 ? 'y' : 'ies'}`, related_id: rows[0]!.notification_id, data: { deliveries: failed } });
-    return { team_id: team.id, retried: failed, count: failed.length };
+    const retried = failed.map((r) => r.id);
+    ctx.emit({ team_id: team.id, type: 'notification_retried', message: `${ctx.actorId} retried ${retried.length} failed deliver${retried.length === 1 ? 'y' : 'ies'}`, related_id: rows[0]!.notification_id, data: { deliveries: retried } });
+    return { team_id: team.id, retried, count: retried.length };
   },
 });
 

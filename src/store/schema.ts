@@ -285,14 +285,16 @@ export interface NotificationRulesTable {
 }
 
 /** The outbox: one delivery of a notification to one destination, and how it went. */
+/** The outbox, keyed by (notification_id, id) since migration 017. */
 export interface NotificationDeliveriesTable {
+  /** `<notification id>.<n>`: its notification's id, then its number among that notification's deliveries (before 017, a row id). */
   id: string;
   notification_id: string;
   team_id: string;
   rule_id: string;
   /** The destination as routed (JSON): secrets by the name of their environment variable where the rule said so. */
   destination: string;
-  /** What is sent (JSON): the notification's fields and the rendered text. */
+  /** What is sent (JSON) less what the notification's row holds: the rendered text, the names as routed (before, all of it). */
   payload: string;
   /** pending, sent, failed, held (quiet hours), dropped (rate limit). */
   state: string;

@@ -132,6 +132,28 @@ describe('routing a notification', () => {
     expect(JSON.parse(request!.body)).toMatchObject({ delivery_id: sent.deliveries[0].id, text: '[Engineering] task_failed: database down', notification: { type: 'task_failed', message: 'database down', priority: 3, agent_id: 'loki', origin: 'agent', team_name: 'Engineering' }, rule: { id: rule.id, name: 'to the hook' } });
   });
 
+  it("sends the notification as it was routed, its fields from the notification's row; a delivery written with its whole payload (by an earlier version) as written", async () => {
+    const t = await setup();
+    const rule = await t.rule({});
+    const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'Migrate the database' });
+    const sent = await t.notify({ task_id: task.id, to_agent: 'jarvis' });
+    // What a delivery keeps was taken when it was routed: a later change of the names does not reach it.
+    await t.call(OWNER, 'team_task', { action: 'update', task_id: task.id, title: 'Renamed since' });
+    await t.call(OWNER, 'team_manage', { action: 'notify_rule_update', rule_id: rule.id, name: 'renamed since' });
+    await t.sender.sendDue();
+    expect(JSON.parse(t.receiver.requests[0]!.body)).toEqual({
+      delivery_id: sent.deliveries[0].id,
+      notification: { id: sent.id, team_id: t.team.id, team_name: 'Engineering', type: 'task_failed', message: 'database down', priority: 3, task_id: task.id, task_title: 'Migrate the database', agent_id: 'loki', to_agent: 'jarvis', created_at: sent.created_at, origin: 'agent' },
+      text: `[Engineering] task_failed: database down (task ${task.id})`,
+      rule: { id: rule.id, name: 'to the hook' },
+    });
+    const again = await t.notify();
+    const whole = { notification: { id: again.id, team_name: 'Engineering (then)', type: 'task_failed', priority: 3 }, text: 'as an older version wrote it', rule: { id: rule.id, name: 'to the hook (then)' } };
+    await t.store.db.updateTable('notification_deliveries').set({ payload: JSON.stringify(whole) }).where('notification_id', '=', again.id).execute();
+    await t.sender.sendDue();
+    expect(JSON.parse(t.receiver.requests[1]!.body)).toEqual({ delivery_id: again.deliveries[0].id, ...whole });
+  });
+
   it('follows the conditions on the notification and its task, and renders the template', async () => {
     const t = await setup();
     const task = await t.call(OWNER, 'team_task', { action: 'create', title: 'Migrate the database', labels: ['prod'] });

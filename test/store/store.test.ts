@@ -47,6 +47,34 @@ describe.each(dialects)('store on $name', ({ location }) => {
     expect(max.v).toBe(LATEST_SCHEMA_VERSION);
   });
 
+  it('upgrades to schema 17: deliveries keyed by notification, those made before found by their id; a new delivery id names its notification', async () => {
+    // A rule, a notification and its failed delivery as team-table at schema version 16 kept them.
+    const path = location();
+    const v16 = await Store.open(path, { schemaVersion: 16 });
+    const at = '2026-01-01T00:00:00.000Z';
+    await v16.db.insertInto('teams').values({ id: 'aaaa1111', name: 'Engineering', slug: 'engineering', description: '', owner_jid: 'ana', default_model: '', workspace_path: '', created_at: at, enabled: 1 } as never).execute();
+    const webhook = { type: 'webhook', url: 'http://127.0.0.1:9/hook' };
+    await v16.db.insertInto('notification_rules').values({ id: 'rule1111', team_id: 'aaaa1111', name: 'hook', enabled: 1, events: '["task_failed"]', conditions: '{}', destinations: JSON.stringify([webhook]), template: '', priority: 5, rate_limit: 0, quiet_hours: '', created_by: 'ana', created_at: at, updated_at: at }).execute();
+    await v16.db.insertInto('team_notifications').values({ id: '0000old0000note1', team_id: 'aaaa1111', type: 'task_failed', message: 'before', task_id: '', priority: 3, agent_id: 'ana', to_agent: '', created_at: at, read_at: '', origin: 'agent' }).execute();
+    const payload = JSON.stringify({ notification: { id: '0000old0000note1', type: 'task_failed' }, text: 'before', rule: { id: 'rule1111', name: 'hook' } });
+    await v16.db.insertInto('notification_deliveries').values({ id: '0000old0000deli1', notification_id: '0000old0000note1', team_id: 'aaaa1111', rule_id: 'rule1111', destination: JSON.stringify(webhook), payload, state: 'failed', attempts: 3, last_error: '404', next_attempt_at: at, counted: 1, created_at: at, updated_at: at, sent_at: '' }).execute();
+    await v16.close();
+
+    const reports: string[] = [];
+    const t = await openCore({ path, progress: (step) => reports.push(step) });
+    expect(reports).toEqual([expect.stringMatching(/^keying by notification, 1 rows of notification_deliveries/), 'deliveries keyed by notification']);
+    // The delivery kept its id, which does not name its notification, and is still found by it.
+    expect((await t.call(OWNER, 'team_comm', { action: 'notify_list', team_id: 'aaaa1111' })).notifications).toMatchObject([{ id: '0000old0000note1', deliveries: [{ id: '0000old0000deli1', state: 'failed' }] }]);
+    expect(await t.call(OWNER, 'team_comm', { action: 'notify_retry', team_id: 'aaaa1111', delivery_id: '0000old0000deli1' })).toMatchObject({ retried: ['0000old0000deli1'] });
+    const sent = await t.call(OWNER, 'team_comm', { action: 'notify', team_id: 'aaaa1111', type: 'task_failed', message: 'down' });
+    expect(sent.deliveries.map((d: { id: string }) => d.id)).toEqual([`${sent.id}.0`]);
+    await t.store.db.updateTable('notification_deliveries').set({ state: 'failed' }).execute();
+    expect(await t.call(OWNER, 'team_comm', { action: 'notify_retry', team_id: 'aaaa1111', delivery_id: `${sent.id}.0` })).toMatchObject({ retried: [`${sent.id}.0`] });
+    // Deleting a notification deletes its deliveries (the key serves the cascade).
+    await t.store.db.deleteFrom('team_notifications').where('id', 'in', ['0000old0000note1', sent.id]).execute();
+    expect(await t.store.db.selectFrom('notification_deliveries').select('id').execute()).toEqual([]);
+  });
+
   it("upgrades to schema 14 with its reads right: labels in list order, no deleted mail, each copy its message's task, read state kept", async () => {
     // Rows as team-table at schema version 13 wrote them.
     const path = location();

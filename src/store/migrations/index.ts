@@ -16,6 +16,7 @@ import { unsentDeliveries } from './013_unsent_deliveries.js';
 import { flatReads } from './014_flat_reads.js';
 import { definitionsStamp } from './015_definitions_stamp.js';
 import { doneByDayIndex } from './016_done_by_day_index.js';
+import { deliveriesByNotification } from './017_deliveries_by_notification.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
 
@@ -27,4 +28,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex, deliveriesByNotification];
