@@ -1,0 +1,42 @@
+import { copyFileSync, existsSync, statSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { OWNER, TEST_DIALECT, openCore, tempFilePath } from '../helpers.js';
+
+/** Frames in the write-ahead log file of the database at `path`: a 32-byte header, then 24 bytes and a 4 KiB page each. */
+const walFrames = (path: string) => (existsSync(`${path}-wal`) ? (statSync(`${path}-wal`).size - 32) / (24 + 4096) : 0);
+
+/** Tasks in the database file at `path` alone, as a copy without its write-ahead log shows them. */
+function tasksInDatabaseFile(path: string): number {
+  const copy = tempFilePath();
+  copyFileSync(path, copy);
+  const raw = new BetterSqlite3(copy, { readonly: true });
+  try {
+    const table = raw.prepare("select 1 from sqlite_master where name = 'team_tasks'").get();
+    return table ? (raw.prepare('select count(*) as n from team_tasks').get() as { n: number }).n : 0;
+  } finally {
+    raw.close();
+  }
+}
+
+describe.runIf(TEST_DIALECT === 'sqlite')('the write-ahead log', () => {
+  it("is checkpointed by a commit every 8,000 frames, not SQLite's 1,000, and then starts over rather than grow", async () => {
+    const t = await openCore({ path: tempFilePath() });
+    await t.call(OWNER, 'team_manage', { action: 'create', name: 'Busy' });
+    let created = 0;
+    const create = () => t.call(OWNER, 'team_task', { action: 'create', title: `task ${created++}` });
+    const createUntil = async (frames: number) => {
+      while (walFrames(t.path) < frames && created < 3000) await create();
+      expect(walFrames(t.path)).toBeGreaterThanOrEqual(frames);
+    };
+    // Past SQLite's default threshold, no commit has stopped to copy the log into the database file.
+    await createUntil(1500);
+    expect(tasksInDatabaseFile(t.path)).toBe(0);
+    await createUntil(7900);
+    const createsPerLog = created;
+    // As many writes again: without the log starting over, its file would hold twice as many frames.
+    while (created < 2 * createsPerLog) await create();
+    expect(walFrames(t.path)).toBeLessThan(8100);
+    expect(tasksInDatabaseFile(t.path)).toBeGreaterThan(createsPerLog / 2);
+  });
+});
