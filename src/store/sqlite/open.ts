@@ -25,11 +25,11 @@ const PAGE_CACHE_KIB = 2048;
  * log's pages into the database file and waits for two disk syncs; under a steady stream of writes it is also the
  * only way the log starts over. At 1,000 frames that is every ~47 claims (a claim's p99 20–35× its median). At 8,000
  * it is an eighth as often and a page written again in between is copied once: in-process, the mean claim 0.9×
- * (0.69–0.98×), p95 and p99 down by a third to a half, at the cost of a log file of up to 32 MiB, a last close that
- * takes 40–50 ms to checkpoint it, and one claim in ~370 waiting 30–55 ms. Rejected: 16,000 (64 MiB, 50–130 ms
- * waits, 0.8×); a worker thread checkpointing in the background, which gave the mean of a raised threshold alone (the
- * log still starts over only in a writer's commit) with twice the disk syncs, a slower median, and a thread in every
- * agent's process. BENCHMARKS.md, "The WAL checkpoint".
+ * (0.69–0.98×), p95 down by a third to a half, p99 by a quarter to a third; the cost, a log file of up to 32 MiB, a
+ * last close that takes 40–50 ms to checkpoint it, and one claim in ~370 waiting 30–55 ms. Rejected: 16,000 (64 MiB,
+ * 50–130 ms waits, 0.8×); a worker thread checkpointing in the background, which gave the mean of a raised threshold
+ * alone (the log still starts over only in a writer's commit) with more disk syncs, a slower median, and a thread in
+ * every agent's process. BENCHMARKS.md, "The WAL checkpoint".
  */
 const WAL_CHECKPOINT_FRAMES = 8000;
 
