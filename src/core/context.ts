@@ -6,7 +6,7 @@ import { TeamTableError, denied, notFound } from './errors.js';
 import { DEFINITIONS_STAMP, definitionsStampOf } from './definitions.js';
 import type { DefinitionCache } from './definitions.js';
 import { newRowId, teamSlug } from './ids.js';
-import { numbered, prepared } from './prepared.js';
+import { prepared } from './prepared.js';
 import { isLeadAgent } from './roles.js';
 
 export type Clock = () => Date;
@@ -67,7 +67,11 @@ class Journal {
   async flush(target: { db: Db; dialect: DialectName }): Promise<void> {
     while (this.unwritten.length) {
       const batch = this.unwritten.splice(0, EVENTS_PER_INSERT);
-      await appendEvents(target, Object.assign({}, ...EVENT_COLUMNS.map((c) => numbered(c, batch.map((e) => e[c])))));
+      const params: Record<string, string> = {};
+      batch.forEach((event, i) => {
+        for (const column of EVENT_COLUMNS) params[`${column}${i}`] = event[column];
+      });
+      await appendEvents(target, params);
     }
   }
 }

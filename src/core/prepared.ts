@@ -24,22 +24,29 @@ class Slot {
  *   const [agent] = (await agentById(ctx, { id })).rows;
  */
 export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, params: P, dialect: DialectName) => Compilable<R>, shapeOf: (params: P) => string = () => '') {
-  const compiled = new Map<string, CompiledQuery<R>>();
+  const compiled = new Map<string, { query: CompiledQuery<R>; slots: (string | undefined)[] }>();
   return async (target: { db: Db; dialect: DialectName }, params: P): Promise<QueryResult<R>> => {
     const key = `${target.dialect}:${shapeOf(params)}`;
-    let query = compiled.get(key);
-    if (!query) {
+    let shape = compiled.get(key);
+    if (!shape) {
       const slots = Object.fromEntries(Object.keys(params).map((name) => [name, new Slot(name)])) as unknown as P;
-      query = build(target.db, slots, target.dialect).compile();
-      compiled.set(key, query);
+      const query = build(target.db, slots, target.dialect).compile();
+      shape = { query, slots: query.parameters.map((value) => (value instanceof Slot ? value.name : undefined)) };
+      compiled.set(key, shape);
     }
-    const parameters = query.parameters.map((value) => (value instanceof Slot ? params[value.name] : value));
+    const { query, slots } = shape;
+    const parameters = new Array<unknown>(slots.length);
+    for (let i = 0; i < slots.length; i++) parameters[i] = slots[i] === undefined ? query.parameters[i] : params[slots[i]!];
     return runCompiled<R>(target.db, { ...query, parameters, queryId: createQueryId() });
   };
 }
 
 /** The parameters of a list's items, numbered (`type0`, `type1` …), for a prepared query's `in` list or rows. */
-export const numbered = <T>(prefix: string, items: readonly T[]): Record<string, T> => Object.fromEntries(items.map((item, i) => [`${prefix}${i}`, item]));
+export function numbered<T>(prefix: string, items: readonly T[]): Record<string, T> {
+  const params: Record<string, T> = {};
+  for (let i = 0; i < items.length; i++) params[`${prefix}${i}`] = items[i]!;
+  return params;
+}
 
 /**
  * The parameters of an `in` list (non-empty), its last item repeated up to the next power of two: a list of any
