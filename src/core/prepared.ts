@@ -41,13 +41,6 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
   };
 }
 
-/** The parameters of a list's items, numbered (`type0`, `type1` …), for a prepared query's `in` list or rows. */
-export function numbered<T>(prefix: string, items: readonly T[]): Record<string, T> {
-  const params: Record<string, T> = {};
-  for (let i = 0; i < items.length; i++) params[`${prefix}${i}`] = items[i]!;
-  return params;
-}
-
 /**
  * The parameters of an `in` list (non-empty), its last item repeated up to the next power of two: a list of any
  * length takes one of a few shapes, so its query is compiled (and, on PostgreSQL, prepared on the server) a few
@@ -55,5 +48,7 @@ export function numbered<T>(prefix: string, items: readonly T[]): Record<string,
  */
 export function numberedSet<T>(prefix: string, items: readonly T[]): Record<string, T> {
   const size = 2 ** Math.ceil(Math.log2(items.length));
-  return numbered(prefix, Array.from({ length: size }, (_, i) => items[Math.min(i, items.length - 1)]!));
+  const params: Record<string, T> = {};
+  for (let i = 0; i < size; i++) params[`${prefix}${i}`] = items[Math.min(i, items.length - 1)]!;
+  return params;
 }

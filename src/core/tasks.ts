@@ -49,13 +49,13 @@ const DEPENDENCY = 1;
 const labelsAndDependenciesOfTasks = ofTasks((db, ids) =>
   db
     .selectFrom('team_task_labels')
-    .select(['task_id', sql<number>`${sql.lit(LABEL)}`.as('kind'), 'label as value', sql<number>`0`.as('open')])
+    .select(['task_id', sql.lit(LABEL).as('kind'), 'label as value', sql<number>`0`.as('open')])
     .where('task_id', 'in', ids)
     .unionAll(
       db
         .selectFrom('team_task_dependencies as d')
         .leftJoin('team_tasks as dep', 'dep.id', 'd.depends_on')
-        .select(['d.task_id', sql<number>`${sql.lit(DEPENDENCY)}`.as('kind'), 'd.depends_on as value', sql<number>`case when ${sql.ref('dep.status')} not in (${sql.raw(RESOLVED.map((status) => `'${status}'`).join(', '))}) then 1 else 0 end`.as('open')])
+        .select(['d.task_id', sql.lit(DEPENDENCY).as('kind'), 'd.depends_on as value', sql<number>`case when ${sql.ref('dep.status')} not in (${sql.raw(RESOLVED.map((status) => `'${status}'`).join(', '))}) then 1 else 0 end`.as('open')])
         .where('d.task_id', 'in', ids),
     )
     .orderBy('kind')
