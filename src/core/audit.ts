@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { EventRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
+import { firstSeqOfWindow } from './eventWindow.js';
 import { agentRef, cursor, isoDate, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { decodeCursor, pageFields, takePage } from './paging.js';
@@ -12,23 +13,6 @@ import { decodeCursor, pageFields, takePage } from './paging.js';
  */
 
 const toEntry = ({ data, ...event }: EventRow) => ({ ...event, data: JSON.parse(data) as Record<string, unknown> });
-
-/**
- * The first seq of the team's events at or after `since` (after, when `inclusive` is false), found on the
- * `events_by_time` index: reading the log by seq from there, instead of filtering every event since the first one
- * by time, costs what the window holds, not the history. min(seq), not the first by time: two processes may append
- * in an order slightly different from their clocks', and no event of the window is skipped that way.
- */
-async function firstSeqSince(ctx: Ctx, teamId: string, since: string, inclusive: boolean): Promise<number> {
-  const row = await ctx.db
-    .selectFrom('team_events')
-    .select((eb) => eb.fn.min<number | null>('seq').as('seq'))
-    .where('team_id', '=', teamId)
-    .where('created_at', inclusive ? '>=' : '>', since)
-    .executeTakeFirst();
-  // Nothing since then: a seq past the last one.
-  return row?.seq == null ? Number.MAX_SAFE_INTEGER : Number(row.seq);
-}
 
 /**
  * Every event that changed a task's status, whatever caused it — update, claim, approve, request_changes, release,
@@ -56,7 +40,7 @@ const audit = defineAction({
     const team = await ctx.team(input.team_id);
     const [afterSeq] = decodeCursor('audit', input.cursor, 1) ?? [input.after_seq];
     // One lower bound on seq, so that the index is read from there (SQLite seeks by one of two).
-    const from = input.since ? Math.max(Number(afterSeq), (await firstSeqSince(ctx, team.id, input.since, true)) - 1) : Number(afterSeq);
+    const from = input.since ? Math.max(Number(afterSeq), (await firstSeqOfWindow(ctx, input.since)) - 1) : Number(afterSeq);
     let query = ctx.db.selectFrom('team_events').selectAll().where('team_id', '=', team.id).where('seq', '>', from);
     if (input.agent_id) query = query.where('agent_id', '=', input.agent_id);
     if (input.type === STATUS_CHANGED) query = query.where('type', 'in', STATUS_EVENT_TYPES).where('data', 'like', '%"to":"%');
@@ -99,7 +83,7 @@ const summary = defineAction({
       .selectAll()
       .where('team_id', '=', team.id)
       .where('created_at', '>', since)
-      .where('seq', '>=', await firstSeqSince(ctx, team.id, since, false))
+      .where('seq', '>=', await firstSeqOfWindow(ctx, since))
       .where('agent_id', '!=', ctx.actorId)
       .orderBy('seq')
       .limit(SCAN_LIMIT)

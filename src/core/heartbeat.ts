@@ -4,6 +4,7 @@ import { defineAction } from './action.js';
 import { mayView } from './audience.js';
 import type { Ctx } from './context.js';
 import { readyInbox } from './claims.js';
+import { firstSeqOfWindow } from './eventWindow.js';
 import { agentTarget, isoDate } from './fields.js';
 import { markResponsive } from './liveness.js';
 import type { WakeReason } from './wakeReasons.js';
@@ -106,6 +107,7 @@ async function activitySection(ctx: Ctx, agent: AgentRow, since: string) {
     .selectFrom('team_events')
     .selectAll()
     .where('team_id', '=', agent.team_id)
+    .where('seq', '>=', await firstSeqOfWindow(ctx, since))
     .where('created_at', '>', since)
     .where('agent_id', '!=', agent.id)
     .where('type', 'not in', QUIET_EVENTS)

@@ -45,7 +45,7 @@ const TABLES: TableDump[] = [
   { table: 'team_task_dependencies', key: ['task_id', 'depends_on'], team: { column: 'task_id', parent: 'team_tasks' } },
   { table: 'team_messages', key: ['id'], team: 'team_id' },
   { table: 'team_pending_messages', key: ['id'], team: 'team_id' },
-  { table: 'team_thread_subscriptions', key: ['id'], team: 'team_id' },
+  { table: 'team_thread_subscriptions', key: ['team_id', 'thread_id', 'agent_id'], team: 'team_id' },
   { table: 'team_facts', key: ['id'], team: 'team_id' },
   { table: 'team_fact_versions', key: ['fact_id', 'version'], team: 'team_id' },
   { table: 'team_documents', key: ['id'], team: 'team_id' },

@@ -103,19 +103,28 @@ describe('migrations 011, 014 and 016 (indexes for a long history)', () => {
     expect(flat.map(([step]) => step)).toContainEqual(expect.stringMatching(/^copying each message's task to its mailbox copies, \d+ rows of team_pending_messages \(about \d+ s left\)$/));
     expect(flat.at(-1)).toEqual(['flat reads', flat[0]![2], flat[0]![2]]);
     // Then migration 016's: the tasks done by day indexed without their status.
-    const doneByDay = reports.slice(reports.findIndex(([step]) => step === 'flat reads') + 1);
+    const doneByDay = reports.slice(reports.findIndex(([step]) => step === 'flat reads') + 1, reports.findIndex(([step]) => step === 'tasks done by day indexed') + 1);
     expect(doneByDay.at(0)).toEqual([expect.stringMatching(/^indexing the tasks done, by day, of \d+ rows of team_tasks$/), 0, expect.any(Number)]);
     expect(doneByDay.at(-1)).toEqual(['tasks done by day indexed', doneByDay[0]![2], doneByDay[0]![2]]);
+    // Then migration 018's: subscriptions and assignees keyed anew, events_by_time gone.
+    const fewerTrees = reports.slice(reports.findIndex(([step]) => step === 'tasks done by day indexed') + 1);
+    expect(fewerTrees.map(([step]) => step)).toEqual([
+      expect.stringMatching(/^keying by thread \d+ rows of team_thread_subscriptions$/),
+      expect.stringMatching(/^keying \d+ rows of team_task_assignees \(about \d+ s left\)$/),
+      expect.stringMatching(/^dropping events_by_time from \d+ rows of team_events \(about \d+ s left\)$/),
+      'fewer trees per write',
+    ]);
 
     const raw = new Database(t.path, { readonly: true });
     const indexes = raw.prepare("select name from sqlite_master where type = 'index'").pluck().all();
     const doneByDayColumns = raw.prepare('select name from pragma_index_info(?) order by seqno').pluck().all('tasks_done_by_day');
     raw.close();
     expect(doneByDayColumns).toEqual(['team_id', 'completed_at']);
-    expect(indexes).toEqual(expect.arrayContaining(['pending_unread', 'pending_unacknowledged', 'events_by_time', 'events_by_type', 'tasks_in_list_order', 'tasks_done_by_day', 'messages_by_task_page']));
+    expect(indexes).toEqual(expect.arrayContaining(['pending_unread', 'pending_unacknowledged', 'events_by_type', 'tasks_in_list_order', 'tasks_done_by_day', 'messages_by_task_page']));
     expect(indexes).not.toEqual(expect.arrayContaining(['pending_by_recipient']));
     expect(indexes).not.toContain('pending_inbox');
     expect(indexes).not.toContain('messages_by_task');
+    expect(indexes).not.toContain('events_by_time');
 
     const after = await reads(t);
     expect(after).toEqual(before);
