@@ -82,6 +82,26 @@ describe('audit and summary', () => {
     expect((await t.call(OWNER, 'team_memory', { action: 'audit', since: '2026-02-21T10:01:00Z' })).events.map((e: any) => e.type)).toEqual(['fact_created']);
   });
 
+  it('finds a time window in a long log, an event numbered after a later one included', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    for (let i = 0; i < 300; i++) {
+      t.clock.advance(10_000);
+      await t.call(agent('loki'), 'team_memory', { action: 'fact_save', key: `k${i % 7}`, value: `v${i}` });
+    }
+    // Now 10:50. Calls that began at 10:45 and waited for the write lock are numbered after one of 10:50.
+    await t.call(agent('jarvis'), 'team_memory', { action: 'fact_save', key: 'late', value: 'x' });
+    t.clock.advance(-300_000);
+    for (let i = 0; i < 400; i++) await t.call(agent('jarvis'), 'team_memory', { action: 'fact_save', key: 'early', value: `${i}` });
+    const keysSince = async (since: string) => (await t.call(OWNER, 'team_memory', { action: 'audit', agent_id: 'jarvis', since, limit: 200 })).events.map((e: any) => e.data.key);
+    expect(await keysSince('2026-02-21T10:49:00Z')).toEqual(['late']);
+    expect(await keysSince('2026-02-21T10:44:00Z')).toEqual(['late', ...Array(199).fill('early')]);
+    expect(await keysSince('2026-02-21T11:00:00Z')).toEqual([]);
+    const since = (await t.call(OWNER, 'team_memory', { action: 'audit', agent_id: 'loki', since: '2026-02-21T10:40:00Z', limit: 200 })).events;
+    expect(since).toHaveLength(61);
+    expect(since[0].created_at).toBe('2026-02-21T10:40:00.000Z');
+  });
+
   it("summarises others' activity since the caller's last activity, grouped and short", async () => {
     const t = await openCore();
     await seedTeam(t);
