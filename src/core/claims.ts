@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { sql } from 'kysely';
+import type { SelectQueryBuilder } from 'kysely';
 import type { AgentRow, TaskRow } from '../store/schema.js';
+import type { Db } from '../store/store.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { TeamTableError, conflict } from './errors.js';
@@ -33,14 +36,14 @@ async function claimer(ctx: Ctx, agentId: string | undefined, teamRef: string | 
  * Takes `row`, found ready in this transaction, for `agent`: it becomes an assignee and the holder, and the task
  * moves to in_progress.
  */
-async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[]) {
+async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[], hasRelations = true) {
   row.claimed_by = agent.id;
   row.lease_expires_at = await leaseUntil(ctx, row.team_id);
   if (!assignees.includes(agent.id)) await addAssignee(ctx, row, agent.id, assignees.length);
   // changeStatus keeps the claim fields for in_progress, which this is, and sets the holder working on it.
   await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at }, ready: true });
   // Ready means nothing left to wait on; the assignees are those read with the task, and the holder last.
-  return await hydrateOne(ctx, row, { assignees: assignees.includes(agent.id) ? assignees : [...assignees, agent.id], waiting_on: [] });
+  return await hydrateOne(ctx, row, { assignees: assignees.includes(agent.id) ? assignees : [...assignees, agent.id], waiting_on: [], ...(hasRelations ? {} : { labels: [], blocked_by: [] }) });
 }
 
 function assertClaimable(row: TaskRow, agent: AgentRow, assignees: string[]) {
@@ -130,53 +133,86 @@ function assignedReady(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters
     .limit(LIMITS.pageSize);
 }
 
-// claim_next without filters, the common call: its two queue reads in one prepared statement.
-const unfiltered = (filters: ReadyFilters) => !filters.label && !filters.task_type;
-const headAndAssigned = prepared((db, p: { team: string; agent: string }, dialect) =>
-  db
-    .selectFrom(inboxHead({ db, dialect }, p.team, {}).as('head'))
-    .selectAll()
-    .unionAll(db.selectFrom(assignedReady({ db, dialect }, p.team, {}, p.agent).as('mine')).selectAll()),
-);
-
-/** The inbox's best ready task, and the ready tasks assigned to `agentId`. */
-async function queueFronts(ctx: Ctx, teamId: string, filters: ReadyFilters, agentId: string): Promise<{ head: TaskRow | undefined; assigned: TaskRow[] }> {
-  if (unfiltered(filters)) {
-    const { rows } = await headAndAssigned(ctx, { team: teamId, agent: agentId });
-    return { head: rows.find((r) => r.status === 'inbox'), assigned: rows.filter((r) => r.status === 'assigned') };
-  }
-  const [head, assigned] = await Promise.all([inboxHead(ctx, teamId, filters).executeTakeFirst(), assignedReady(ctx, teamId, filters, agentId).execute()]);
-  return { head, assigned };
+/**
+ * A task claim_next may take, with what the read that found it says of its relations: whether it has assignees, and
+ * whether it has labels or dependencies. Taking it reads only those it has (most have none).
+ */
+export interface Candidate {
+  row: TaskRow;
+  hasAssignees: boolean;
+  hasRelations: boolean;
 }
 
-/** A ready inbox task at `priority` of one of `types`, if any. */
-const ofTypesAt = (target: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, priority: number, types: string[]) =>
-  readyIn(target, teamId, filters).where('t.status', '=', 'inbox').where('t.priority', '=', priority).where('t.task_type', 'in', types).limit(1);
-// Unfiltered, prepared for a few lengths of the type list (`numberedSet`).
-const anyOfTypes = prepared(
-  (db, { team, priority, ...types }: { team: string; priority: number } & Record<string, string | number>, dialect) => ofTypesAt({ db, dialect }, team, {}, priority, Object.values(types) as string[]),
+/** A task found by a read that did not look at its relations. */
+const unread = (row: TaskRow | undefined): Candidate | undefined => row && { row, hasAssignees: true, hasRelations: true };
+
+type FrontRow = TaskRow & { front: 'head' | 'assigned' | 'preferred'; has_assignees: unknown; has_relations: unknown };
+
+/** `query`'s rows, each saying which front it is and whether the task has assignees, labels or dependencies. */
+function flagged(db: Db, query: SelectQueryBuilder<any, any, TaskRow>, front: FrontRow['front']) {
+  return db
+    .selectFrom(query.as('c'))
+    .selectAll('c')
+    .select([
+      sql.lit(front).as('front'),
+      sql<unknown>`exists (select 1 from team_task_assignees as a where a.task_id = c.id)`.as('has_assignees'),
+      sql<unknown>`exists (select 1 from team_task_labels as l where l.task_id = c.id) or exists (select 1 from team_task_dependencies as d where d.task_id = c.id)`.as('has_relations'),
+    ]);
+}
+
+// claim_next without filters, the common call: the inbox's best ready task, the ready tasks assigned to the agent and,
+// for a role that prefers task types, one of those types ready at the best priority, in one prepared statement
+// (compiled for a few lengths of the type list, `numberedSet`).
+const unfiltered = (filters: ReadyFilters) => !filters.label && !filters.task_type;
+const frontsOfQueue = prepared(
+  (db, { team, agent, ...types }: { team: string; agent: string } & Record<string, string>, dialect) => {
+    const target = { db, dialect };
+    const fronts = flagged(db, inboxHead(target, team, {}), 'head').unionAll(flagged(db, assignedReady(target, team, {}, agent), 'assigned'));
+    const preferred = Object.values(types);
+    if (!preferred.length) return fronts;
+    const bestPriority = db.selectFrom(inboxHead(target, team, {}).as('h')).select('h.priority');
+    return fronts.unionAll(flagged(db, ofTypes(target, team, {}, preferred).where('t.priority', '=', bestPriority), 'preferred'));
+  },
   (p) => String(Object.keys(p).length),
 );
 
-/** The inbox's best ready task for an agent whose role prefers `affinity`, given the best of all (`head`). */
-async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affinity: string[], head: TaskRow | undefined): Promise<TaskRow | undefined> {
-  if (!head || !affinity.length || head.task_type === affinity[0]) return head;
+/**
+ * The inbox's best ready task, the ready tasks assigned to `agentId`, and whether a task of one of the `affinity`
+ * types is ready at the best priority (undefined: not looked for).
+ */
+async function queueFronts(ctx: Ctx, teamId: string, filters: ReadyFilters, agentId: string, affinity: string[]): Promise<{ head?: Candidate; assigned: Candidate[]; anyPreferred?: boolean }> {
+  if (unfiltered(filters)) {
+    const { rows } = await frontsOfQueue(ctx, { team: teamId, agent: agentId, ...(affinity.length ? numberedSet('type', affinity) : {}) });
+    const fronts = (rows as FrontRow[]).map(({ front, has_assignees, has_relations, ...row }) => ({ front, row: row as TaskRow, hasAssignees: Boolean(has_assignees), hasRelations: Boolean(has_relations) }));
+    return { head: fronts.find((f) => f.front === 'head'), assigned: fronts.filter((f) => f.front === 'assigned'), ...(affinity.length ? { anyPreferred: fronts.some((f) => f.front === 'preferred') } : {}) };
+  }
+  const [head, assigned] = await Promise.all([inboxHead(ctx, teamId, filters).executeTakeFirst(), assignedReady(ctx, teamId, filters, agentId).execute()]);
+  return { head: unread(head), assigned: assigned.map((row) => unread(row)!) };
+}
+
+/** Ready inbox tasks of one of `types`. */
+const ofTypes = (target: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, types: string[]) =>
+  readyIn(target, teamId, filters).where('t.status', '=', 'inbox').where('t.task_type', 'in', types).limit(1);
+
+/**
+ * The inbox's best ready task for an agent whose role prefers `affinity`, given the best of all (`head`) and whether
+ * one of the preferred types is ready at its priority (`anyPreferred`, looked for here when undefined).
+ */
+async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affinity: string[], head: Candidate | undefined, anyPreferred: boolean | undefined): Promise<Candidate | undefined> {
+  if (!head || !affinity.length || head.row.task_type === affinity[0]) return head;
   // Most inboxes hold none of the preferred types at the best priority: one probe says so for all of them.
-  const anyPreferred = unfiltered(filters)
-    ? (await anyOfTypes(ctx, { team: teamId, priority: head.priority, ...numberedSet('type', affinity) })).rows[0]
-    : await ofTypesAt(ctx, teamId, filters, head.priority, affinity).executeTakeFirst();
-  if (!anyPreferred) return head;
+  if (!(anyPreferred ?? (await ofTypes(ctx, teamId, filters, affinity).where('t.priority', '=', head.row.priority).executeTakeFirst()))) return head;
   for (const type of affinity) {
-    if (head.task_type === type) return head;
+    if (head.row.task_type === type) return head;
     const match = await readyIn(ctx, teamId, filters)
       .where('t.status', '=', 'inbox')
-      .where('t.priority', '=', head.priority)
+      .where('t.priority', '=', head.row.priority)
       .where('t.task_type', '=', type)
       .orderBy('t.created_at')
       .orderBy('t.id')
       .limit(1)
       .executeTakeFirst();
-    if (match) return match;
+    if (match) return unread(match);
   }
   return head;
 }
@@ -185,14 +221,14 @@ async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affi
  * The best ready task for `agent`: from the inbox, or assigned to it and unclaimed; highest priority, then the
  * task types its role prefers (in their order), then oldest.
  */
-export async function nextReadyTask(ctx: Ctx, agent: AgentRow, filters: ReadyFilters): Promise<TaskRow | undefined> {
+export async function nextReadyTask(ctx: Ctx, agent: AgentRow, filters: ReadyFilters): Promise<Candidate | undefined> {
   const affinity = filters.task_type ? [] : await affinityOf(ctx, agent);
-  const { head, assigned } = await queueFronts(ctx, agent.team_id, filters, agent.id);
-  const fromInbox = await bestInInbox(ctx, agent.team_id, filters, affinity, head);
+  const { head, assigned, anyPreferred } = await queueFronts(ctx, agent.team_id, filters, agent.id, affinity);
+  const fromInbox = await bestInInbox(ctx, agent.team_id, filters, affinity, head, anyPreferred);
   const rank = (task: TaskRow) => (affinity.includes(task.task_type) ? affinity.indexOf(task.task_type) : affinity.length);
-  return readTask(
-    [...(fromInbox ? [fromInbox] : []), ...assigned].sort((a, b) => a.priority - b.priority || rank(a) - rank(b) || a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id))[0],
-  );
+  const [best] = [...(fromInbox ? [fromInbox] : []), ...assigned].sort(({ row: a }, { row: b }) => a.priority - b.priority || rank(a) - rank(b) || a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  if (best) readTask(best.row);
+  return best;
 }
 
 const assigneesOf = prepared((db, p: { task: string }) => db.selectFrom('team_task_assignees').select('agent_id').where('task_id', '=', p.task).orderBy('position'));
@@ -208,10 +244,10 @@ const claimNext = defineAction({
   answersWithTask: true,
   async run(ctx, input) {
     const agent = await claimer(ctx, input.agent_id, input.team_id);
-    const row = await nextReadyTask(ctx, agent, input);
-    if (!row) return { task: null, reason: 'no ready task: nothing in the inbox or assigned to you whose dependencies are done' };
-    const assignees = (await assigneesOf(ctx, { task: row.id })).rows.map((a) => a.agent_id);
-    return { task: await take(ctx, row, agent, assignees) };
+    const next = await nextReadyTask(ctx, agent, input);
+    if (!next) return { task: null, reason: 'no ready task: nothing in the inbox or assigned to you whose dependencies are done' };
+    const assignees = next.hasAssignees ? (await assigneesOf(ctx, { task: next.row.id })).rows.map((a) => a.agent_id) : [];
+    return { task: await take(ctx, next.row, agent, assignees, next.hasRelations) };
   },
 });
 

@@ -86,7 +86,7 @@ async function sweepIdleAgents(ctx: Ctx): Promise<void> {
       for (const agent of idle) {
         const ruleCtx = ctx.asRule(rule.id, 1);
         if (rule.action.type === 'assign_next') {
-          const task = await nextReadyTask(ruleCtx, agent, { task_type: rule.condition.task_type, label: rule.condition.label });
+          const task = (await nextReadyTask(ruleCtx, agent, { task_type: rule.condition.task_type, label: rule.condition.label }))?.row;
           if (!task) continue; // nothing pending: try again on a later sweep
           ruleCtx.emit({ team_id: team.id, type: 'agent_idle', message: `${agent.id} has been idle since ${agent.last_active_at || agent.created_at}`, related_id: agent.id, data: { rule_id: rule.id } });
           await setAssignees(ruleCtx, task, [agent.id]);

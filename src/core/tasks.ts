@@ -63,13 +63,17 @@ const labelsAndDependenciesOfTasks = ofTasks((db, ids) =>
 );
 
 /**
- * Loads assignees, labels and dependencies for many tasks in two queries; assignees or open dependencies the caller
- * already knows for every row (`known`) are not read again.
+ * Loads assignees, labels and dependencies for many tasks in two queries; relations the caller already knows for
+ * every row (`known`) are not read again (labels and dependencies only when all three of theirs are known).
  */
-export async function hydrate(ctx: Ctx, rows: TaskRow[], known: Partial<Pick<Relations, 'assignees' | 'waiting_on'>> = {}): Promise<Task[]> {
+export async function hydrate(ctx: Ctx, rows: TaskRow[], known: Partial<Relations> = {}): Promise<Task[]> {
   if (rows.length === 0) return [];
   const byId = numberedSet('id', rows.map((r) => r.id));
-  const [assignees, relations] = await Promise.all([known.assignees ? undefined : assigneesOfTasks(ctx, byId).then((r) => r.rows), labelsAndDependenciesOfTasks(ctx, byId).then((r) => r.rows)]);
+  const relationsKnown = known.labels && known.blocked_by && known.waiting_on;
+  const [assignees, relations] = await Promise.all([
+    known.assignees ? undefined : assigneesOfTasks(ctx, byId).then((r) => r.rows),
+    relationsKnown ? [] : labelsAndDependenciesOfTasks(ctx, byId).then((r) => r.rows),
+  ]);
   const byAssignee = groupBy(assignees ?? [], (a) => a.agent_id);
   const byLabel = groupBy(relations.filter((r) => r.kind === LABEL), (r) => r.value);
   const dependencies = relations.filter((r) => r.kind === DEPENDENCY);
@@ -78,8 +82,8 @@ export async function hydrate(ctx: Ctx, rows: TaskRow[], known: Partial<Pick<Rel
   return rows.map((row) =>
     toTask(row, {
       assignees: known.assignees ?? byAssignee.get(row.id) ?? [],
-      labels: byLabel.get(row.id) ?? [],
-      blocked_by: byDependency.get(row.id) ?? [],
+      labels: known.labels ?? byLabel.get(row.id) ?? [],
+      blocked_by: known.blocked_by ?? byDependency.get(row.id) ?? [],
       waiting_on: known.waiting_on ?? byOpenDependency.get(row.id) ?? [],
     }),
   );

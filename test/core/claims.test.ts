@@ -36,6 +36,23 @@ describe('claims with leases', () => {
     expect((await t.call(agent('jarvis'), 'team_task', { action: 'claim_next' })).task.title).toBe('for jarvis');
   });
 
+  it("claim_next answers with the task's labels, dependencies and assignees, as get shows them", async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const schema = await t.call(OWNER, 'team_task', { action: 'create', title: 'schema', priority: 5 });
+    await t.call(OWNER, 'team_task', { action: 'update', task_id: schema.id, status: 'cancelled' });
+    const api = await t.call(OWNER, 'team_task', { action: 'create', title: 'api', priority: 1, labels: ['backend', 'v2'], blocked_by: [schema.id] });
+    const plain = await t.call(OWNER, 'team_task', { action: 'create', title: 'plain', priority: 2 });
+    const claimed = (await t.call(agent('loki'), 'team_task', { action: 'claim_next' })).task;
+    expect(claimed).toMatchObject({ id: api.id, labels: ['backend', 'v2'], blocked_by: [schema.id], waiting_on: [], assignees: ['loki'] });
+    expect(await t.call(OWNER, 'team_task', { action: 'get', task_id: api.id })).toMatchObject(claimed);
+    const pair = await t.call(OWNER, 'team_task', { action: 'create', title: 'pair', priority: 1, assignees: ['jarvis', 'loki'] });
+    const paired = (await t.call(agent('jarvis'), 'team_task', { action: 'claim_next' })).task;
+    expect(paired).toMatchObject({ id: pair.id, labels: [], blocked_by: [], assignees: ['jarvis', 'loki'], claimed_by: 'jarvis' });
+    expect(await t.call(OWNER, 'team_task', { action: 'get', task_id: pair.id })).toMatchObject(paired);
+    expect((await t.call(agent('jarvis'), 'team_task', { action: 'claim_next' })).task).toMatchObject({ id: plain.id, labels: [], blocked_by: [], assignees: ['jarvis'] });
+  });
+
   it('skips tasks waiting on dependencies and refuses to claim or start them', async () => {
     const t = await openCore();
     await seedTeam(t);
