@@ -1,3 +1,5 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -38,5 +40,39 @@ describe.runIf(TEST_DIALECT === 'sqlite')('the write-ahead log', () => {
     while (created < 2 * createsPerLog) await create();
     expect(walFrames(t.path)).toBeLessThan(8100);
     expect(tasksInDatabaseFile(t.path)).toBeGreaterThan(createsPerLog / 2);
+  });
+});
+
+/** A process that reads the database at `path` over and over, each read a transaction of about a millisecond. */
+function startReader(path: string) {
+  const script = `
+    const db = new (require('better-sqlite3'))(process.argv[1], { timeout: 30000 });
+    const read = db.prepare('select count(*) from teams');
+    process.send('reading');
+    for (;;) { db.exec('begin'); read.get(); for (const until = Date.now() + 1; Date.now() < until;); db.exec('commit'); }`;
+  const reader = fork('-e', [script, path], { execArgv: [], cwd: process.cwd(), stdio: 'ignore' });
+  return { ready: once(reader, 'message'), stop: () => reader.kill('SIGKILL') };
+}
+
+describe.runIf(TEST_DIALECT === 'sqlite')('the write-ahead log beside processes that are always reading', () => {
+  it('still starts over: checkpoints wait for the readers to move on instead of letting it grow', async () => {
+    const t = await openCore({ path: tempFilePath() });
+    await t.call(OWNER, 'team_manage', { action: 'create', name: 'Busy' });
+    // Two, so that one is nearly always in a read.
+    const readers = [startReader(t.path), startReader(t.path)];
+    try {
+      await Promise.all(readers.map((r) => r.ready));
+      let largest = 0;
+      // SQLite's own (passive) checkpoint never found a moment without a reader: the log grew and grew.
+      const description = 'x'.repeat(12_000);
+      for (let i = 0; i < 2500; i++) {
+        await t.call(OWNER, 'team_task', { action: 'create', title: `task ${i}`, description });
+        if (i % 50 === 0) largest = Math.max(largest, walFrames(t.path));
+      }
+      expect(largest).toBeLessThan(2 * 8000);
+      expect(tasksInDatabaseFile(t.path)).toBeGreaterThan(500);
+    } finally {
+      for (const reader of readers) reader.stop();
+    }
   });
 });

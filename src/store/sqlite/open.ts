@@ -1,4 +1,5 @@
-import { existsSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, SqliteQueryCompiler, ValueNode, sql } from 'kysely';
@@ -32,6 +33,86 @@ const PAGE_CACHE_KIB = 2048;
  * every agent's process. BENCHMARKS.md, "The WAL checkpoint".
  */
 const WAL_CHECKPOINT_FRAMES = 8000;
+/** How long a checkpoint waits for another process's reader or writer before it settles for what it could copy. */
+const CHECKPOINT_WAIT_MS = 100;
+/**
+ * The write-ahead log's index (the `-shm` file) starts with a header whose version and frame count SQLite documents
+ * (https://www.sqlite.org/walformat.html, "The WAL-Index Header"): a u32 version at offset 0, 3007000 since SQLite
+ * 3.7.0, and `mxFrame`, the log's last valid frame, a u32 at offset 16, both in the machine's byte order.
+ */
+const WAL_INDEX_VERSION = 3007000;
+const WAL_INDEX_MAX_FRAME_OFFSET = 16;
+
+/**
+ * Checkpoints the write-ahead log after a commit that leaves it at WAL_CHECKPOINT_FRAMES or more, in RESTART mode,
+ * instead of SQLite's automatic checkpoint (switched off). SQLite's is PASSIVE: it copies only what no process is
+ * still reading, and the log starts over only when a writer finds it all copied with no reader in it — which, with
+ * agent processes reading and writing all the time, may never happen: one process reading in a loop beside a writer
+ * grew the log to 137 MiB, sixteen claiming to 190 MiB, and every commit past the threshold ran another checkpoint
+ * with its two disk syncs (BENCHMARKS.md, "A log that never started over"). RESTART waits (briefly: a reader's call
+ * lasts milliseconds) for the readers to move on, so that the next writer starts the log over; the file keeps its
+ * size (writing over its blocks costs less than growing a file anew). The log's length is read off its index's
+ * header, a 4-byte read; should that header ever not be the documented one, SQLite's own checkpoint stays on. A
+ * checkpoint kept from finishing (a long export reading an old snapshot) is tried again once the log has grown by as
+ * much again.
+ */
+class WalCheckpointer {
+  private readonly header = Buffer.alloc(WAL_INDEX_MAX_FRAME_OFFSET + 4);
+  private index: number | undefined;
+  private nextAtFrames = WAL_CHECKPOINT_FRAMES;
+  /** Set when the index's header is not the documented one: SQLite's own checkpoint is back on. */
+  private sqliteCheckpoints = false;
+
+  constructor(
+    private readonly raw: BetterSqlite3.Database,
+    private readonly indexPath: string,
+  ) {
+    raw.pragma('wal_autocheckpoint = 0');
+  }
+
+  /** Frames in the log, or undefined when its index cannot be read as documented. */
+  private framesInLog(): number | undefined {
+    try {
+      this.index ??= openSync(this.indexPath, 'r');
+      if (readSync(this.index, this.header, 0, this.header.length, 0) < this.header.length) return undefined;
+    } catch {
+      return undefined;
+    }
+    const u32 = (offset: number) => (endianness() === 'LE' ? this.header.readUInt32LE(offset) : this.header.readUInt32BE(offset));
+    return u32(0) === WAL_INDEX_VERSION ? u32(WAL_INDEX_MAX_FRAME_OFFSET) : undefined;
+  }
+
+  afterCommit(): void {
+    if (this.sqliteCheckpoints) return;
+    const frames = this.framesInLog();
+    if (frames === undefined) {
+      this.sqliteCheckpoints = true;
+      this.raw.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_FRAMES}`);
+      return;
+    }
+    if (frames < this.nextAtFrames) return;
+    this.raw.pragma(`busy_timeout = ${CHECKPOINT_WAIT_MS}`);
+    let finished = false;
+    try {
+      // A checkpoint that had to wait for a reader copies everything it can but then no longer waits for the readers
+      // to leave the log; a second one, with nothing left to copy, waits for them (new readers read the database file).
+      for (let attempt = 0; attempt < 2 && !finished; attempt++) {
+        const [result] = this.raw.pragma('wal_checkpoint(RESTART)') as { busy: number }[];
+        finished = result?.busy === 0;
+      }
+    } catch {
+      // The commit stands whatever happens here; a checkpoint that failed (a full disk) is tried again later.
+    } finally {
+      this.nextAtFrames = (finished ? 0 : frames) + WAL_CHECKPOINT_FRAMES;
+      this.raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  }
+
+  close(): void {
+    if (this.index !== undefined) closeSync(this.index);
+    this.index = undefined;
+  }
+}
 
 /**
  * `PRAGMA application_id` of a team-table database ("TTab"), written in the file's header: how a file says it is
@@ -55,8 +136,13 @@ class ImmediateSqliteDriver extends SqliteDriver {
   constructor(
     config: ConstructorParameters<typeof SqliteDriver>[0],
     private readonly inTransaction: () => boolean,
+    private readonly committed: () => void,
   ) {
     super(config);
+  }
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await super.commitTransaction(connection);
+    this.committed();
   }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
@@ -83,13 +169,15 @@ class LiteralLimitCompiler extends SqliteQueryCompiler {
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
   readonly #inTransaction: () => boolean;
-  constructor(config: ConstructorParameters<typeof SqliteDialect>[0], inTransaction: () => boolean) {
+  readonly #committed: () => void;
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0], inTransaction: () => boolean, committed: () => void) {
     super(config);
     this.#config = config;
     this.#inTransaction = inTransaction;
+    this.#committed = committed;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config, this.#inTransaction);
+    return new ImmediateSqliteDriver(this.#config, this.#inTransaction, this.#committed);
   }
   override createQueryCompiler(): QueryCompiler {
     return new LiteralLimitCompiler();
@@ -193,6 +281,7 @@ export function openSqlite(path: string): StoreDialect {
     if (existsSync(path) && statSync(path).isDirectory()) throw unavailable(path, 'it is a folder, not a file (unable to open database file)', 'cannot_open');
   }
   let raw: BetterSqlite3.Database | undefined;
+  let checkpointer: WalCheckpointer | undefined;
   try {
     raw = new BetterSqlite3(path, { timeout: BUSY_TIMEOUT_MS });
     claimAsOurs(raw, path);
@@ -201,7 +290,7 @@ export function openSqlite(path: string): StoreDialect {
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
     raw.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
-    raw.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_FRAMES}`);
+    checkpointer = path === ':memory:' ? undefined : new WalCheckpointer(raw, `${path}-shm`);
   } catch (error) {
     raw?.close();
     throw sqliteFailure(error, path, true) ?? (error instanceof TeamTableError ? error : unavailable(path, (error as Error).message, 'cannot_open'));
@@ -209,7 +298,7 @@ export function openSqlite(path: string): StoreDialect {
   const connection = raw;
   const statements = withStatementCache(connection);
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: statements }, () => connection.inTransaction),
+    dialect: new ImmediateSqliteDialect({ database: statements }, () => connection.inTransaction, () => checkpointer?.afterCommit()),
   });
   return {
     name: 'sqlite',
@@ -247,6 +336,7 @@ export function openSqlite(path: string): StoreDialect {
     leases: sqliteLeases(db),
     async close() {
       await db.destroy();
+      checkpointer?.close();
     },
   };
 }
