@@ -4,13 +4,20 @@
 // 1. Drains a backlog of BACKLOG inbox tasks with 1, 4 and 16 agents, each its own `team-table serve --agent aN`
 //    process driven by an SDK client from this process (each client's loop sequential, the loops concurrent),
 //    calling team_task(action='claim_next') until it answers task null. Startup and connect are outside the
-//    timing. Afterwards the database and the answers are checked: every task claimed exactly once.
+//    timing, and so is each server's warm-up: first every server claims WARMUP_CLAIMS tasks of their own (older,
+//    priority 1, so the queue gives them out first), timed apart as the cold rate. A server's first claims run in
+//    V8's interpreter and baseline code while its compiler catches up: 1.9 ms of server CPU a claim for its first
+//    400, 1.4 for the next 400, 0.7 after 3,000 (BENCHMARKS.md), so a cold drain of 10,000 claims shared by
+//    sixteen servers measures mostly their warm-up, not the write lock. Afterwards the database and the answers
+//    are checked: every task claimed exactly once.
 // 2. Baseline, same run, same kind of database: a bare better-sqlite3 claim loop (BEGIN IMMEDIATE; SELECT the
 //    best inbox task; UPDATE it; COMMIT) in 1, 4 and 16 processes (bench/fixtures/bare-claimer.mjs).
 // 3. The plan SQLite chooses for claim_next's read of the inbox (EXPLAIN QUERY PLAN of the built `inboxHead` query).
-// 4. claim_next through the core in-process (no MCP), median over FLAT_CLAIMS claims, with FLAT_READY ready
-//    tasks plus 0, 10k and 100k done tasks; beside it, in blocks alternating with it on the same file, the bare
-//    conditional claim (the bare-claimer's BEGIN IMMEDIATE; SELECT; UPDATE; COMMIT through better-sqlite3).
+// 4. claim_next through the core in-process (no MCP), median over FLAT_CLAIMS claims after FLAT_WARMUPS (V8 has
+//    optimized a claim's code by then; the first claims of a process cost twice as much), with FLAT_READY ready
+//    tasks plus 0, 10k and 100k done tasks, the three databases measured in rotating blocks; beside it, in blocks
+//    alternating with it on the same file, the bare conditional claim (the bare-claimer's BEGIN IMMEDIATE; SELECT;
+//    UPDATE; COMMIT through better-sqlite3).
 // Each variant gets a fresh temp database; the backlog is inserted with SQL in one transaction, not via MCP.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,11 +34,12 @@ import { BENCH_DIR, CLI, ROOT, describeMachine, fmt, runIfMain, passFail, printT
 export const name = 'claim-storm';
 const BACKLOG = Number(process.env.BENCH_CLAIM_BACKLOG) || 10_000;
 const PROCESS_COUNTS = (process.env.BENCH_CLAIM_PROCESSES ?? '1,4,16').split(',').map(Number);
-const GOAL_SCALING = 0.85; // team-table claims/s with 16 processes ÷ with 1
-const FLAT_READY = 1_000;
+const GOAL_SCALING = 0.85; // team-table claims/s with 16 processes ÷ with 1, each server warmed up
+const WARMUP_CLAIMS = Number(process.env.BENCH_CLAIM_WARMUP ?? 1_000); // per server, before the timed drain
+const FLAT_READY = 2_000;
 const FLAT_DONE = [0, 10_000, 100_000];
-const FLAT_CLAIMS = 200;
-const FLAT_WARMUPS = 10;
+const FLAT_CLAIMS = 400;
+const FLAT_WARMUPS = 500; // with the bare claims beside them, 1,800 of the FLAT_READY tasks are taken
 const GOAL_FLAT = 1.5; // median claim with 100k done ÷ with 0 done
 const GOAL_CLAIM_MS = 0.3; // median claim_next in-process, 0 done tasks
 const FLAT_BLOCK = 20; // claims per block; core and bare blocks alternate
@@ -99,7 +107,7 @@ function newIds(n, taken = new Set()) {
  * inbox tasks and `done` done tasks inserted with SQL in one transaction. Priorities cycle 1..5; created_at
  * increases by 1 ms per task, the done tasks being the older ones. Returns { db, teamId, readyIds }.
  */
-async function makeDb(dir, { agents, ready, done = 0 }) {
+async function makeDb(dir, { agents, ready, done = 0, warmup = 0 }) {
   const db = join(dir, 'team.db');
   const store = await Store.open(db);
   try {
@@ -108,8 +116,9 @@ async function makeDb(dir, { agents, ready, done = 0 }) {
     for (let k = 1; k <= agents; k++) await core.call(OWNER, 'team_agent', { action: 'create', name: `a${k}` });
     const taken = new Set();
     const doneIds = newIds(done, taken);
+    const warmupIds = newIds(warmup, taken);
     const readyIds = newIds(ready, taken);
-    const base = Date.now() - (done + ready) - 60_000;
+    const base = Date.now() - (done + warmup + ready) - 60_000;
     const at = (i) => new Date(base + i).toISOString();
     const row = (id, i, status) => ({
       id,
@@ -131,7 +140,11 @@ async function makeDb(dir, { agents, ready, done = 0 }) {
       claimed_by: '',
       lease_expires_at: '',
     });
-    const rows = [...doneIds.map((id, i) => row(id, i, 'done')), ...readyIds.map((id, i) => row(id, done + i, 'inbox'))];
+    const rows = [
+      ...doneIds.map((id, i) => row(id, i, 'done')),
+      ...warmupIds.map((id, i) => ({ ...row(id, done + i, 'inbox'), priority: 1 })),
+      ...readyIds.map((id, i) => row(id, done + warmup + i, 'inbox')),
+    ];
     await store.write(async (tx) => {
       for (let i = 0; i < rows.length; i += INSERT_BATCH) await tx.insertInto('team_tasks').values(rows.slice(i, i + INSERT_BATCH)).execute();
     });
@@ -221,7 +234,7 @@ async function drainTeamTable(processes) {
   const dir = freshDir();
   const sessions = [];
   try {
-    const { db, readyIds } = await makeDb(dir, { agents: processes, ready: BACKLOG });
+    const { db, readyIds } = await makeDb(dir, { agents: processes, ready: BACKLOG, warmup: processes * WARMUP_CLAIMS });
     for (let k = 1; k <= processes; k++) {
       const agent = `a${k}`;
       const transport = new StdioClientTransport({ command: process.execPath, args: [SERVE_CLI, 'serve', '--db', db, '--agent', agent], stderr: 'pipe' });
@@ -240,10 +253,10 @@ async function drainTeamTable(processes) {
       }),
     );
 
-    const loop = async (s) => {
+    const loop = async (s, count = Infinity) => {
       const ids = [];
       const errors = [];
-      for (;;) {
+      while (ids.length < count) {
         let result;
         try {
           result = await s.client.callTool({ name: 'team_task', arguments: { action: 'claim_next' } }, { timeout: 120_000 });
@@ -263,9 +276,14 @@ async function drainTeamTable(processes) {
       }
       return { ids, errors };
     };
+    const warm0 = performance.now();
+    const warmups = await Promise.all(sessions.map((s) => loop(s, WARMUP_CLAIMS)));
+    const warmupMs = performance.now() - warm0;
+    const warmupErrors = warmups.flatMap((r) => r.errors);
+    if (warmupErrors.length) throw new Error(`warm-up claims failed: ${warmupErrors.slice(0, 3).join('; ')}`);
     const cpu0 = cpuTimes();
     const t0 = performance.now();
-    const results = await Promise.all(sessions.map(loop));
+    const results = await Promise.all(sessions.map((s) => loop(s)));
     const wallMs = performance.now() - t0;
     const machineBusy = busyPercent(cpu0, cpuTimes());
     const claims = new Map(sessions.map((s, i) => [s.agent, results[i].ids]));
@@ -274,7 +292,12 @@ async function drainTeamTable(processes) {
     // What the servers that answered errors logged (unexpected errors are logged with their stack).
     const stderr = sessions.filter((s, i) => results[i].errors.length).map((s) => ({ agent: s.agent, stderr: s.stderr.slice(0, 4000) }));
     sessions.length = 0;
-    return { ...summarize('team-table', processes, wallMs, claims, errors, verify(db, readyIds, claims, { events: true })), machine_busy_percent: machineBusy, server_stderr: stderr };
+    return {
+      ...summarize('team-table', processes, wallMs, claims, errors, verify(db, readyIds, claims, { events: true })),
+      machine_busy_percent: machineBusy,
+      cold_claims_per_s: WARMUP_CLAIMS ? (processes * WARMUP_CLAIMS * 1000) / warmupMs : null,
+      server_stderr: stderr,
+    };
   } finally {
     await Promise.all(sessions.map((s) => s.client.close().catch(() => {})));
     rmSync(dir, { recursive: true, force: true });
@@ -373,38 +396,48 @@ function bareClaimer(dbPath, teamId, agent) {
  * claim_next through the core in-process: median ms per claim with FLAT_READY ready and `done` done tasks, and the
  * bare conditional claim on the same file, in blocks of FLAT_BLOCK alternating with the core's.
  */
-async function flatCost(done) {
-  const dir = freshDir();
+/**
+ * claim_next in-process on one database per count of done tasks, all open at once and measured in rotating blocks
+ * (each block of FLAT_BLOCK core claims followed by as many bare claims on the same file), after FLAT_WARMUPS claims
+ * on each: the databases then share the process's state (V8's optimized code, the machine's load) instead of the
+ * first one measured paying for the process's warm-up.
+ */
+async function flatCosts(doneCounts) {
+  const dirs = [];
+  const opened = [];
   try {
-    const { db, teamId } = await makeDb(dir, { agents: 2, ready: FLAT_READY, done });
-    const store = await Store.open(db);
-    const bare = bareClaimer(db, teamId, 'a2');
-    try {
-      const plan = await queryPlan(store, db);
-      const core = new Core(store);
-      const agent = { kind: 'agent', id: 'a1' };
-      const samples = [];
-      const bareSamples = [];
-      for (let i = 0; i < FLAT_WARMUPS + FLAT_CLAIMS; i++) {
-        const t0 = performance.now();
-        const result = await core.call(agent, 'team_task', { action: 'claim_next' });
-        const ms = performance.now() - t0;
-        if (!result.task) throw new Error(`claim_next found nothing after ${i} claims (${done} done)`);
-        if (i >= FLAT_WARMUPS) samples.push(ms);
-        if ((i + 1) % FLAT_BLOCK !== 0) continue;
-        for (let k = 0; k < FLAT_BLOCK; k++) {
-          const b0 = performance.now();
-          bare.claim();
-          bareSamples.push(performance.now() - b0);
-        }
-      }
-      return { done, ready: FLAT_READY, ...stats(samples), samples_ms: samples, bare: stats(bareSamples), bare_samples_ms: bareSamples, plan };
-    } finally {
-      bare.close();
-      await store.close();
+    for (const done of doneCounts) {
+      const dir = freshDir();
+      dirs.push(dir);
+      const { db, teamId } = await makeDb(dir, { agents: 2, ready: FLAT_READY, done });
+      const store = await Store.open(db);
+      opened.push({ done, store, core: new Core(store), bare: bareClaimer(db, teamId, 'a2'), plan: await queryPlan(store, db), samples: [], bareSamples: [] });
     }
+    const agent = { kind: 'agent', id: 'a1' };
+    const claimBlock = async (d, record) => {
+      for (let k = 0; k < FLAT_BLOCK; k++) {
+        const t0 = performance.now();
+        const result = await d.core.call(agent, 'team_task', { action: 'claim_next' });
+        if (record) d.samples.push(performance.now() - t0);
+        if (!result.task) throw new Error(`claim_next found nothing (${d.done} done)`);
+      }
+      for (let k = 0; k < FLAT_BLOCK; k++) {
+        const b0 = performance.now();
+        d.bare.claim();
+        if (record) d.bareSamples.push(performance.now() - b0);
+      }
+    };
+    for (let block = 0; block < (FLAT_WARMUPS + FLAT_CLAIMS) / FLAT_BLOCK; block++) {
+      const record = block >= FLAT_WARMUPS / FLAT_BLOCK;
+      for (let i = 0; i < opened.length; i++) await claimBlock(opened[(block + i) % opened.length], record);
+    }
+    return opened.map((d) => ({ done: d.done, ready: FLAT_READY, ...stats(d.samples), samples_ms: d.samples, bare: stats(d.bareSamples), bare_samples_ms: d.bareSamples, plan: d.plan }));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const d of opened) {
+      d.bare.close();
+      await d.store.close();
+    }
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -431,7 +464,7 @@ async function measure(build) {
   }
   for (const n of PROCESS_COUNTS) {
     const r = await drainTeamTable(n);
-    console.log(`   team-table, ${n} process(es): ${fmt(r.claims_per_s, 0)} claims/s (${fmt(r.wall_ms / 1000, 2)} s)`);
+    console.log(`   team-table, ${n} process(es): ${fmt(r.claims_per_s, 0)} claims/s (${fmt(r.wall_ms / 1000, 2)} s) after ${WARMUP_CLAIMS} warm-up claims each at ${fmt(r.cold_claims_per_s ?? 0, 0)}/s`);
     drains.push(r);
   }
   const find = (variant, n) => drains.find((d) => d.variant === variant && d.processes === n);
@@ -456,7 +489,7 @@ async function measure(build) {
   );
 
   const flat = [];
-  for (const done of FLAT_DONE) flat.push(await flatCost(done));
+  flat.push(...(await flatCosts(FLAT_DONE)));
   const flat0 = flat.find((f) => f.done === 0);
   for (const f of flat) f.ratio_to_0_done = f.median / flat0.median;
 
@@ -496,6 +529,8 @@ async function measure(build) {
   ];
   console.log('');
   console.log(`  bare SQL ${nMax} vs ${nMin} process(es): ${fmt(bareScaling, 2)}× (for reference, no goal)`);
+  const coldScaling = find('team-table', nMax).cold_claims_per_s / find('team-table', nMin).cold_claims_per_s;
+  if (WARMUP_CLAIMS) console.log(`  team-table while warming up (each server's first ${WARMUP_CLAIMS} claims) ${nMax} vs ${nMin} process(es): ${fmt(coldScaling, 2)}× (for reference, no goal)`);
   console.log(`  goal scaling: team-table ${nMax} vs ${nMin} process(es) ${fmt(scaling, 2)}× (≥ ${GOAL_SCALING}×) ${passFail(goals[0].pass)}`);
   console.log(`  goal exactly-once: ${goals[1].double_claims} double claims, ${goals[1].unclaimed} unclaimed ${passFail(goals[1].pass)}`);
   console.log(`  goal plan: tasks_ready_queue ${plan.uses_ready_queue_index ? 'used' : 'NOT used'}, ${plan.scans_team_tasks ? 'SCAN of team_tasks' : 'no SCAN of team_tasks'} ${passFail(goals[2].pass)}`);
@@ -506,6 +541,7 @@ async function measure(build) {
   const file = writeResult(name, {
     build: { dist_mtime: build.dist_mtime, copied_at: build.copied_at, migrations: build.migrations },
     backlog: BACKLOG,
+    warmup_claims_per_server: WARMUP_CLAIMS,
     process_counts: PROCESS_COUNTS,
     goal_scaling: GOAL_SCALING,
     goal_flat: GOAL_FLAT,
