@@ -89,7 +89,7 @@ async function captureClaim(claim) {
   return statements.filter((s) => s.text && !/^begin\b/.test(s.text) && !s.text.includes('pg_advisory_xact_lock'));
 }
 
-async function replayCost(schema, statements, { prepareStatements, beginWithFirstStatement }) {
+async function replayCost(schema, statements, { prepareStatements, commitInGroups }) {
   const connect = async () => {
     const client = new pg.Client({ connectionString: URL_BASE, options: `-c search_path=${schema}` });
     await client.connect();
@@ -99,7 +99,7 @@ async function replayCost(schema, statements, { prepareStatements, beginWithFirs
   const prepared = await connect();
   prepareStatements(prepared, 200);
   const folded = await connect();
-  beginWithFirstStatement(folded);
+  commitInGroups(folded);
   // Each statement's times, per connection: which statements preparing helps.
   const times = new Map([unnamed, prepared].map((client) => [client, []]));
   const replay = async (client) => {
