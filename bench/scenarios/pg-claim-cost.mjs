@@ -68,9 +68,11 @@ async function captureClaim(claim) {
   const originals = { query: wire.query, bind: wire.bind };
   const statements = [];
   wire.query = function (text) {
-    if (text !== 'commit') statements.push({ text });
+    // The store's COMMIT travels with its flush (`commit; select …`).
+    const commit = /^commit\b/.test(text);
+    if (!commit) statements.push({ text });
     // Rolled back, so the replays find the same rows.
-    return originals.query.call(this, text === 'commit' ? 'rollback' : text);
+    return originals.query.call(this, commit ? 'rollback' : text);
   };
   wire.bind = function (message) {
     statements.push({ text: this.parsedStatements[message.statement] ?? this.lastParsed, values: message.values });

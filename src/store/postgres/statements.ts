@@ -85,7 +85,8 @@ const COMMIT = `commit; ${FLUSH}`;
  */
 export function commitInGroups(client: pg.PoolClient): void {
   const send = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult | pg.QueryResult[]>;
-  const last = (answers: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(answers) ? answers[answers.length - 1] : answers);
+  const first = (answers: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(answers) ? answers[0]! : answers);
+  const last = (answers: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(answers) ? answers[answers.length - 1]! : answers);
   let beginPending = false;
   const query = async (text: unknown, values?: unknown, ...rest: unknown[]) => {
     const parameterless = typeof text === 'string' && !(Array.isArray(values) && values.length) && !rest.length;
@@ -93,7 +94,7 @@ export function commitInGroups(client: pg.PoolClient): void {
       beginPending = true;
       return { command: 'BEGIN', rowCount: null, rows: [] };
     }
-    if (text === 'commit' && parameterless) return ((await send(COMMIT)) as pg.QueryResult[])[0];
+    if (text === 'commit' && parameterless) return first(await send(COMMIT));
     if (!beginPending) return send(text, values, ...rest);
     beginPending = false;
     if (!parameterless) {
