@@ -68,11 +68,11 @@ async function captureClaim(claim) {
   const originals = { query: wire.query, bind: wire.bind };
   const statements = [];
   wire.query = function (text) {
-    // The store's COMMIT travels with its flush (`commit; select …`).
-    const commit = /^commit\b/.test(text);
-    if (!commit) statements.push({ text });
+    // The store's COMMIT travels with its flush (`commit; select …`), after the write's events if it has any.
+    const commit = text.search(/(^|; )commit; /);
+    if (commit !== 0) statements.push({ text: commit < 0 ? text : text.slice(0, commit) });
     // Rolled back, so the replays find the same rows.
-    return originals.query.call(this, commit ? 'rollback' : text);
+    return originals.query.call(this, commit < 0 ? text : 'rollback');
   };
   wire.bind = function (message) {
     statements.push({ text: this.parsedStatements[message.statement] ?? this.lastParsed, values: message.values });

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import type { EventRow } from '../../src/store/schema.js';
-import { Store } from '../../src/store/store.js';
+import { Store, sendWithCommit } from '../../src/store/store.js';
 import { OWNER, agent, runCli, tempFilePath, tempPgUrl } from '../helpers.js';
 import { PgProxy } from '../replicas/proxy.js';
 
@@ -191,6 +191,20 @@ describe('PostgreSQL', () => {
     }
     expect(await Promise.all(received.map((r) => r.durable))).toEqual(received.map(() => true));
     subscription.close();
+  });
+
+  it("sends a write's events in its COMMIT's round trip, written exactly; one that fails rolls the write back", async () => {
+    const { store } = await open(tempPgUrl());
+    const tricky = "it's a \\ back'slash, $1 and $$ dollars, \u00e9t\u00e9 \ud83d\ude80,\nnew line; commit; --";
+    const insert = (id: string, message: string) => store.db.insertInto('team_events').values({ ...(testEvent(id) as object), message } as never).compile();
+    await store.write(async (tx) => sendWithCommit(tx, insert('tricky', tricky)));
+    expect(await store.db.selectFrom('team_events').select('message').where('id', '=', 'tricky').executeTakeFirstOrThrow()).toEqual({ message: tricky });
+    const failing = store.write(async (tx) => {
+      await tx.insertInto('team_events').values(testEvent('kept-only-if-committed')).execute();
+      sendWithCommit(tx, insert('tricky', 'a second event of the same id'));
+    });
+    await expect(failing).rejects.toMatchObject({ code: '23505' });
+    expect(await store.db.selectFrom('team_events').select('id').where('id', '=', 'kept-only-if-committed').execute()).toEqual([]);
   });
 
   it('keeps the feed going when its listening connection goes half-open, and listens again', async () => {

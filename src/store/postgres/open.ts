@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { TeamTableError } from '../../core/errors.js';
 import type { StoreDialect } from '../dialect.js';
@@ -6,7 +6,7 @@ import type { Database } from '../schema.js';
 import { postgresCommits } from './commits.js';
 import { postgresLeases } from './leases.js';
 import { postgresRateLimits } from './rateLimits.js';
-import { DEFAULT_PREPARED_STATEMENTS, STALE_PLAN, commitInGroups, prepareStatements } from './statements.js';
+import { DEFAULT_PREPARED_STATEMENTS, STALE_PLAN, commitInGroups, prepareStatements, withCommit } from './statements.js';
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
@@ -198,6 +198,9 @@ export function openPostgres(location: string): StoreDialect {
       else await sql`select pg_advisory_xact_lock(${lockKey}, ${sql.lit(WRITE_LOCK)})`.execute(tx);
     },
     sharedWrites: true,
+    async sendWithCommit(tx, query) {
+      await tx.executeQuery(CompiledQuery.raw(withCommit(query)));
+    },
     storeError: (error) => postgresFailure(error, target.label),
     commits,
     leases,
