@@ -205,6 +205,8 @@ describe('PostgreSQL', () => {
     });
     await expect(failing).rejects.toMatchObject({ code: '23505' });
     expect(await store.db.selectFrom('team_events').select('id').where('id', '=', 'kept-only-if-committed').execute()).toEqual([]);
+    // A NUL would end a simple query's text: such a statement goes on its own, refused as PostgreSQL refuses it.
+    await expect(store.write(async (tx) => sendWithCommit(tx, insert('nul', 'a\u0000b')))).rejects.toMatchObject({ code: '22021' });
   });
 
   it('keeps the feed going when its listening connection goes half-open, and listens again', async () => {

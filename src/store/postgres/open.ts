@@ -199,7 +199,8 @@ export function openPostgres(location: string): StoreDialect {
     },
     sharedWrites: true,
     async sendWithCommit(tx, query) {
-      await tx.executeQuery(CompiledQuery.raw(withCommit(query)));
+      const held = withCommit(query);
+      await tx.executeQuery(held === undefined ? query : CompiledQuery.raw(held));
     },
     storeError: (error) => postgresFailure(error, target.label),
     commits,

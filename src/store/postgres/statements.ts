@@ -74,22 +74,28 @@ const COMMIT = `commit; set local statement_timeout = 0; ${FLUSH}`;
 /** Marks a statement the connection holds back and sends in its transaction's COMMIT round trip (`withCommit`). */
 const WITH_COMMIT = '/* with the commit */ ';
 
-/** A value written into SQL text: the commit's round trip is a simple query, which carries no parameters. */
-function literal(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
+/**
+ * A value written into SQL text (the commit's round trip is a simple query, which carries no parameters), or
+ * undefined for one that cannot be: a string with a NUL would end the query's text there.
+ */
+function literal(value: unknown): string | undefined {
+  if (value === null) return 'null';
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'boolean') return String(value);
-  if (typeof value === 'string') return pg.escapeLiteral(value);
-  throw new TypeError(`cannot send a ${typeof value} with the commit`);
+  if (typeof value === 'string' && !value.includes('\0')) return pg.escapeLiteral(value);
+  return undefined;
 }
 
 /**
  * `query` as the text that, run on a connection `commitInGroups` wraps, is held back and sent in the round trip of
  * the transaction's COMMIT, its parameters written in as literals (`pg.escapeLiteral`, as libpq's
- * PQescapeLiteral). For Kysely's compiled queries, whose text holds parameters only as `$n`, never in literals.
+ * PQescapeLiteral); undefined when a parameter cannot be written so (the query then runs on its own, as any).
+ * For Kysely's compiled queries, whose text holds parameters only as `$n`, never inside literals.
  */
-export function withCommit(query: CompiledQuery): string {
-  return WITH_COMMIT + query.sql.replace(/\$(\d+)/g, (_, n: string) => literal(query.parameters[Number(n) - 1]));
+export function withCommit(query: CompiledQuery): string | undefined {
+  const literals = query.parameters.map(literal);
+  if (literals.includes(undefined)) return undefined;
+  return WITH_COMMIT + query.sql.replace(/\$(\d+)/g, (_, n: string) => literals[Number(n) - 1]!);
 }
 
 /**
