@@ -68,9 +68,11 @@ async function captureClaim(claim) {
   const originals = { query: wire.query, bind: wire.bind };
   const statements = [];
   wire.query = function (text) {
-    if (text !== 'commit') statements.push({ text });
+    // The store's COMMIT travels with its flush (`commit; select …`), after the write's events if it has any.
+    const commit = text.search(/(^|; )commit; /);
+    if (commit !== 0) statements.push({ text: commit < 0 ? text : text.slice(0, commit) });
     // Rolled back, so the replays find the same rows.
-    return originals.query.call(this, text === 'commit' ? 'rollback' : text);
+    return originals.query.call(this, commit < 0 ? text : 'rollback');
   };
   wire.bind = function (message) {
     statements.push({ text: this.parsedStatements[message.statement] ?? this.lastParsed, values: message.values });
@@ -89,7 +91,7 @@ async function captureClaim(claim) {
   return statements.filter((s) => s.text && !/^begin\b/.test(s.text) && !s.text.includes('pg_advisory_xact_lock'));
 }
 
-async function replayCost(schema, statements, { prepareStatements, beginWithFirstStatement }) {
+async function replayCost(schema, statements, { prepareStatements, commitInGroups }) {
   const connect = async () => {
     const client = new pg.Client({ connectionString: URL_BASE, options: `-c search_path=${schema}` });
     await client.connect();
@@ -99,7 +101,7 @@ async function replayCost(schema, statements, { prepareStatements, beginWithFirs
   const prepared = await connect();
   prepareStatements(prepared, 200);
   const folded = await connect();
-  beginWithFirstStatement(folded);
+  commitInGroups(folded);
   // Each statement's times, per connection: which statements preparing helps.
   const times = new Map([unnamed, prepared].map((client) => [client, []]));
   const replay = async (client) => {

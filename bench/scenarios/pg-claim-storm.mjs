@@ -8,7 +8,9 @@
 //     ORDER BY priority, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id`: the floor of a claim.
 //   - graphile-worker: its own worker draining as many jobs with a task that does nothing (its claim, its
 //     completion), concurrency 1, 4, 16; migrations outside the timing.
-// Each drain is checked: every task (job) taken exactly once.
+// Each drain is checked: every task (job) taken exactly once. During team-table's drains, pg_stat_activity of its
+// connections is sampled every 10 ms: how many, on average, wait on a lock (the log's numbering lock is `advisory`),
+// on node to send their next statement (`idle in transaction`), on the WAL flush, or run.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -81,12 +83,37 @@ async function drain(claimers, claim) {
   return { rate: taken.length / seconds, exactlyOnce: taken.length === BACKLOG && new Set(taken).size === BACKLOG };
 }
 
+/** Samples what `schema`'s connections are doing until `stop` is called; resolves to the mean count per state. */
+function sampleBackends(schema) {
+  const client = new pg.Client({ connectionString: URL_BASE });
+  const counts = new Map();
+  let samples = 0;
+  let sampling = true;
+  const done = (async () => {
+    await client.connect();
+    while (sampling) {
+      const { rows } = await client.query(
+        `select state || coalesce(' ' || wait_event_type || ':' || wait_event, '') as what from pg_stat_activity where application_name = $1`,
+        [`team-table/${schema}`],
+      );
+      samples++;
+      for (const { what } of rows) counts.set(what, (counts.get(what) ?? 0) + 1);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await client.end();
+    return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([what, n]) => [what, Number((n / samples).toFixed(1))]));
+  })();
+  return () => ((sampling = false), done);
+}
+
 async function teamTable(Store, Core, claimers) {
   const { schema, store, core, teamId } = await backlogDatabase(Store, Core, claimers);
   try {
+    const stop = sampleBackends(schema);
     const result = await drain(claimers, async (k) => (await core.call({ kind: 'agent', id: `a${k + 1}` }, 'team_task', { action: 'claim_next', team_id: teamId })).task?.id);
+    const backends = await stop();
     const events = await store.db.selectFrom('team_events').select((eb) => eb.fn.countAll().as('n')).where('type', '=', 'task_claimed').executeTakeFirstOrThrow();
-    return { ...result, exactlyOnce: result.exactlyOnce && Number(events.n) === BACKLOG, schema };
+    return { ...result, exactlyOnce: result.exactlyOnce && Number(events.n) === BACKLOG, schema, backends };
   } finally {
     await store.close();
   }
@@ -176,6 +203,11 @@ export async function run() {
     }
   }
   printTable('claims/s on PostgreSQL', ['variant', 'claimers', 'claims/s', 'team-table ÷ this', 'exactly once'], rows);
+  console.log("\nteam-table's connections during its drains, how many on average in each state (wait):");
+  for (const claimers of COUNTS) {
+    const states = Object.entries(ours[claimers].backends).filter(([, n]) => n >= 0.1);
+    console.log(`  ${claimers} claimers: ${states.map(([what, n]) => `${what} ${n}`).join('; ')}`);
+  }
   const most = Math.max(...COUNTS);
   const least = Math.min(...COUNTS);
   const goals = {

@@ -1,5 +1,5 @@
 import type { DialectName } from '../store/dialect.js';
-import { beforeCommit } from '../store/store.js';
+import { beforeCommit, sendWithCommit } from '../store/store.js';
 import type { Db } from '../store/store.js';
 import type { AgentRow, EventRow, TeamRow } from '../store/schema.js';
 import { TeamTableError, denied, notFound } from './errors.js';
@@ -47,8 +47,9 @@ const teamById = prepared((db, p: { id: string }) => db.selectFrom('teams').sele
 /**
  * The events of one use case and the rules it sets off. They are written in one statement just before the commit
  * (`Store.write` calls `flush`), not one by one as they happen: a claim's two events cost one statement, and on
- * PostgreSQL the lock that numbers the log in commit order is held for that statement and the commit alone. A use
- * case that reads the log back in its own transaction flushes first (`Ctx.flushEvents`).
+ * PostgreSQL that statement travels with the COMMIT, so the lock that numbers the log in commit order is held for
+ * the two alone, inside the database, with no round trip to this process in between. A use case that reads the log
+ * back in its own transaction flushes first (`Ctx.flushEvents`).
  */
 class Journal {
   readonly emitted: EmittedEvent[] = [];
@@ -61,17 +62,19 @@ class Journal {
     this.unwritten.push(values);
     if (this.flushing) return;
     this.flushing = true;
-    beforeCommit(target.db, () => this.flush(target));
+    beforeCommit(target.db, () => this.flush(target, true));
   }
 
-  async flush(target: { db: Db; dialect: DialectName }): Promise<void> {
+  /** Writes the events not yet written; at the commit, the last insert goes with it (`sendWithCommit`). */
+  async flush(target: { db: Db; dialect: DialectName }, atCommit = false): Promise<void> {
     while (this.unwritten.length) {
       const batch = this.unwritten.splice(0, EVENTS_PER_INSERT);
       const params: Record<string, string> = {};
       batch.forEach((event, i) => {
         for (const column of EVENT_COLUMNS) params[`${column}${i}`] = event[column];
       });
-      await appendEvents(target, params);
+      if (atCommit && !this.unwritten.length) sendWithCommit(target.db, appendEvents.query(target, params));
+      else await appendEvents(target, params);
     }
   }
 }

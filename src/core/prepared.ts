@@ -25,7 +25,8 @@ class Slot {
  */
 export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, params: P, dialect: DialectName) => Compilable<R>, shapeOf: (params: P) => string = () => '') {
   const compiled = new Map<string, { query: CompiledQuery<R>; slots: (string | undefined)[] }>();
-  return async (target: { db: Db; dialect: DialectName }, params: P): Promise<QueryResult<R>> => {
+  /** The query with `params` in its slots, to run or to hand to the store (`sendWithCommit`). */
+  const query = (target: { db: Db; dialect: DialectName }, params: P): CompiledQuery<R> => {
     const key = `${target.dialect}:${shapeOf(params)}`;
     let shape = compiled.get(key);
     if (!shape) {
@@ -37,8 +38,10 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
     const { query, slots } = shape;
     const parameters = new Array<unknown>(slots.length);
     for (let i = 0; i < slots.length; i++) parameters[i] = slots[i] === undefined ? query.parameters[i] : params[slots[i]!];
-    return runCompiled<R>(target.db, { ...query, parameters, queryId: createQueryId() });
+    return { ...query, parameters, queryId: createQueryId() };
   };
+  const run = async (target: { db: Db; dialect: DialectName }, params: P): Promise<QueryResult<R>> => runCompiled<R>(target.db, query(target, params));
+  return Object.assign(run, { query });
 }
 
 /**

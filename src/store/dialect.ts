@@ -50,6 +50,11 @@ export interface StoreDialect {
    * when it cannot (the query then goes through Kysely, which waits for the connection). Only SQLite has it.
    */
   readonly runNow?: (query: CompiledQuery, inWrite: boolean) => QueryResult<unknown> | undefined;
+  /**
+   * Sends `query` (whose answer nobody reads) with the COMMIT of the write transaction `tx`, in one round trip;
+   * its failure fails the commit. Undefined where a statement costs no round trip (SQLite): it then runs just before.
+   */
+  sendWithCommit?(tx: Kysely<any>, query: CompiledQuery): Promise<void>;
   /** How this process notices commits of other connections (the event feed polls it). */
   readonly commits: CommitSignal;
   /** Leases on background work that one process per database does at a time. */

@@ -33,6 +33,12 @@ export interface CommitSignal {
   readonly pollMs: number;
   /** Calls `wake` as soon as another connection commits, when the dialect can tell (a hint, beside polling); returns how to stop. */
   listen?(wake: () => void): () => void;
+  /**
+   * Resolves once every commit that was visible when it was called is durable, where a commit may be seen before it
+   * is (PostgreSQL's shared flushes, `commitInGroups`): the feed hands on only durable events and heads. Absent where
+   * a commit is seen only once durable.
+   */
+  durable?(): Promise<void>;
 }
 
 interface Subscriber {
@@ -67,6 +73,8 @@ export class LogFeed implements EventFeed {
 
   async head(): Promise<number> {
     const row = await this.db.selectFrom('team_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+    // A head a crash could take back would let the sequence hand its number out again, behind whoever starts there.
+    await this.signal.durable?.();
     return Number(row?.seq ?? 0);
   }
 
@@ -97,7 +105,10 @@ export class LogFeed implements EventFeed {
   }
 
   private async readAfter(seq: number): Promise<EventRow[]> {
-    return this.db.selectFrom('team_events').selectAll().where('seq', '>', seq).orderBy('seq').limit(PAGE).execute();
+    const rows = await this.db.selectFrom('team_events').selectAll().where('seq', '>', seq).orderBy('seq').limit(PAGE).execute();
+    // What is handed on — to a push stream, the notification sender, the runner — must outlive a crash of the database.
+    if (rows.length) await this.signal.durable?.();
+    return rows;
   }
 
   private deliver(subscriber: Subscriber, rows: readonly EventRow[]) {

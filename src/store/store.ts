@@ -41,6 +41,20 @@ export function beforeCommit(tx: Db, finish: () => Promise<void>): void {
   else finishing.set(tx, [finish]);
 }
 
+/** The statement a write sends last, with its commit, by transaction (see `sendWithCommit`). */
+const last = new WeakMap<Db, CompiledQuery>();
+
+/**
+ * Has `query`, a statement whose answer nobody reads, sent last in the write transaction `tx`, after the work and
+ * what was to be done before the commit (`beforeCommit`): in the COMMIT's round trip where the dialect can
+ * (`StoreDialect.sendWithCommit`), else just before it. A failure rolls the transaction back like any of its
+ * statements. One a transaction (the call's events).
+ */
+export function sendWithCommit(tx: Db, query: CompiledQuery): void {
+  if (last.has(tx)) throw new Error('a write sends one statement with its commit');
+  last.set(tx, query);
+}
+
 export interface OpenOptions {
   /** Stop migrating at this version (tests of upgrades); the default is the latest. */
   schemaVersion?: number;
@@ -103,6 +117,8 @@ export class Store {
       try {
         const value = await work(tx);
         for (const finish of finishing.get(tx) ?? []) await finish();
+        const query = last.get(tx);
+        if (query) await (this.dialect.sendWithCommit?.(tx, query) ?? runCompiled(tx, query));
         return value;
       } finally {
         // Past its commit or rollback, the transaction's statements must not reach the connection directly.

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import type { EventRow } from '../../src/store/schema.js';
-import { Store } from '../../src/store/store.js';
+import { Store, sendWithCommit } from '../../src/store/store.js';
 import { OWNER, agent, runCli, tempFilePath, tempPgUrl } from '../helpers.js';
 import { PgProxy } from '../replicas/proxy.js';
 
@@ -146,6 +146,67 @@ describe('PostgreSQL', () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(received.filter((e) => e.type === 'test').map((e) => e.id)).toEqual(['first', 'second']);
     subscription.close();
+  });
+
+  // Writes commit without waiting for their WAL flush, so that commits side by side share one (statements.ts); each
+  // of these would fail most of the time without the flush that follows (PostgreSQL's WAL writer flushes within
+  // 200 ms of its own accord).
+  const walAt = async (db: Store['db']) => (await sql<{ lsn: string }>`select pg_current_wal_insert_lsn()::text as lsn`.execute(db)).rows[0]!.lsn;
+  const flushedPast = async (db: Store['db'], lsn: string) => (await sql<{ past: boolean }>`select pg_current_wal_flush_lsn() > ${lsn}::pg_lsn as past`.execute(db)).rows[0]!.past;
+  const testEvent = (id: string) => ({ id, team_id: 'ops', type: 'test', agent_id: '', message: id, related_id: '', data: '{}', created_at: new Date().toISOString() }) as never;
+
+  it('answers a write only once its commit is flushed to disk', async () => {
+    const { store } = await open(tempPgUrl());
+    for (let i = 0; i < 20; i++) {
+      // Read before the commit record: the WAL must be flushed past it when the write answers.
+      const beforeCommit = await store.write(async (tx) => {
+        await tx.insertInto('team_events').values(testEvent(`e${i}`)).execute();
+        return walAt(tx);
+      }, 'shared');
+      expect(await flushedPast(store.db, beforeCommit)).toBe(true);
+    }
+  });
+
+  it('hands on from the feed only events flushed to disk, though a commit is visible before', async () => {
+    const url = tempPgUrl();
+    const { store } = await open(url);
+    const received: { id: string; durable: Promise<boolean> }[] = [];
+    let beforeCommit = '';
+    const subscription = store.feed.subscribe(await store.feed.head(), (events) => {
+      for (const e of events) received.push({ id: e.id, durable: flushedPast(store.db, beforeCommit) });
+    });
+    const writer = new pg.Client({ connectionString: process.env.TEAM_TABLE_TEST_PG, options: `-c search_path=${new URL(url).searchParams.get('schema')}` });
+    await writer.connect();
+    try {
+      for (let i = 0; i < 10; i++) {
+        // A commit seen before its flush, as the store's writes are; nothing on this connection flushes it.
+        await writer.query('begin; set local synchronous_commit = off');
+        await writer.query(`insert into team_events (id, team_id, type, agent_id, message, related_id, data, created_at) values ($1, 'ops', 'test', '', '', '', '{}', $2)`, [`e${i}`, new Date().toISOString()]);
+        beforeCommit = (await writer.query('select pg_current_wal_insert_lsn()::text as lsn')).rows[0].lsn;
+        await writer.query('commit');
+        await eventually(() => received.length === i + 1, `event e${i}`);
+      }
+    } finally {
+      await writer.end();
+    }
+    expect(await Promise.all(received.map((r) => r.durable))).toEqual(received.map(() => true));
+    subscription.close();
+  });
+
+  it("sends a write's events in its COMMIT's round trip, written exactly; one that fails rolls the write back", async () => {
+    const { store } = await open(tempPgUrl());
+    const tricky = "it's a \\ back'slash, $1 and $$ dollars, \u00e9t\u00e9 \ud83d\ude80,\nnew line; commit; --";
+    const insert = (id: string, message: string) => store.db.insertInto('team_events').values({ ...(testEvent(id) as object), message } as never).compile();
+    await store.write(async (tx) => sendWithCommit(tx, insert('tricky', tricky)));
+    expect(await store.db.selectFrom('team_events').select('message').where('id', '=', 'tricky').executeTakeFirstOrThrow()).toEqual({ message: tricky });
+    const failing = store.write(async (tx) => {
+      await tx.insertInto('team_events').values(testEvent('kept-only-if-committed')).execute();
+      sendWithCommit(tx, insert('tricky', 'a second event of the same id'));
+    });
+    await expect(failing).rejects.toMatchObject({ code: '23505' });
+    expect(await store.db.selectFrom('team_events').select('id').where('id', '=', 'kept-only-if-committed').execute()).toEqual([]);
+    // A NUL would end a simple query's text: such a statement goes on its own, refused as PostgreSQL refuses it.
+    await expect(store.write(async (tx) => sendWithCommit(tx, insert('nul', 'a\u0000b')))).rejects.toMatchObject({ code: '22021' });
   });
 
   it('keeps the feed going when its listening connection goes half-open, and listens again', async () => {

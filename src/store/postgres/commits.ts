@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import type { CommitSignal } from '../feed.js';
 import type { Database } from '../schema.js';
+import { FLUSH } from './statements.js';
 
 /** How often the listening connection proves it is alive, and how long it may take to answer. */
 const PROBE_EVERY_MS = 2_000;
@@ -72,6 +73,9 @@ export function postgresCommits(db: Kysely<Database>, config: pg.ClientConfig, s
       return row?.seq ?? 0;
     },
     pollMs: POLL_MS,
+    async durable() {
+      await sql.raw(FLUSH).execute(db);
+    },
     listen(wake) {
       wakes.add(wake);
       if (wakes.size === 1) {

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { TeamTableError } from '../../core/errors.js';
 import type { StoreDialect } from '../dialect.js';
@@ -6,7 +6,7 @@ import type { Database } from '../schema.js';
 import { postgresCommits } from './commits.js';
 import { postgresLeases } from './leases.js';
 import { postgresRateLimits } from './rateLimits.js';
-import { DEFAULT_PREPARED_STATEMENTS, STALE_PLAN, beginWithFirstStatement, prepareStatements } from './statements.js';
+import { DEFAULT_PREPARED_STATEMENTS, STALE_PLAN, commitInGroups, prepareStatements, withCommit } from './statements.js';
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
@@ -132,7 +132,7 @@ export function openPostgres(location: string): StoreDialect {
             heard.add(connection);
             connection.on('error', () => {});
             if (target.preparedStatements) prepareStatements(connection, target.preparedStatements);
-            beginWithFirstStatement(connection);
+            commitInGroups(connection);
           }
           try {
             schemaReady ??= ensureSchema(connection).catch((error) => {
@@ -193,11 +193,15 @@ export function openPostgres(location: string): StoreDialect {
       await sql`set local statement_timeout = 0`.execute(tx);
     },
     async serializeWrite(tx, mode) {
-      // Without parameters, so that it travels with the transaction's BEGIN (beginWithFirstStatement).
+      // Without parameters, so that it travels with the transaction's BEGIN (commitInGroups).
       if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${lockKey}, ${sql.lit(WRITE_LOCK)})`.execute(tx);
       else await sql`select pg_advisory_xact_lock(${lockKey}, ${sql.lit(WRITE_LOCK)})`.execute(tx);
     },
     sharedWrites: true,
+    async sendWithCommit(tx, query) {
+      const held = withCommit(query);
+      await tx.executeQuery(held === undefined ? query : CompiledQuery.raw(held));
+    },
     storeError: (error) => postgresFailure(error, target.label),
     commits,
     leases,
