@@ -170,7 +170,11 @@ export async function deliverToInbox(ctx: Ctx, agents: string[], n: Pick<Templat
 const summary = (destination: RoutedDestination): Record<string, unknown> =>
   destination.type === 'channel' ? { type: 'channel', channel: destination.channel, service: destination.service } : destination.type === 'inbox' ? { type: 'inbox', agents: destination.agents } : { type: destination.type };
 
-/** One outbox row, compiled once: every column but the lease ones, whose default ('') says no sender holds it. */
+/**
+ * One outbox row, compiled once: every column but the lease ones, whose default ('') says no sender holds it. A
+ * pending row is `fresh`: the sender finds it through the notification's event, and it enters `deliveries_due` only
+ * when the sender first takes it (migration 018), after this call's commit.
+ */
 const insertDelivery = prepared((db, row: Omit<DeliveryRow, 'lease_holder' | 'lease_expires_at'>) => db.insertInto('notification_deliveries').values(row));
 
 /** A destination as its outbox row keeps it (JSON); a rule's own destinations, which are shared and never change, once. */
@@ -222,6 +226,7 @@ async function enqueue(ctx: Ctx, n: NotificationRow, first: number, ruleId: stri
       last_error: outcome.last_error,
       next_attempt_at: decided.next_attempt_at,
       counted: routed.length === 0 && decided.state !== 'dropped' ? 1 : 0,
+      fresh: outcome.state === 'pending' ? 1 : 0,
       created_at: ctx.now,
       updated_at: ctx.now,
       sent_at: outcome.sent_at,

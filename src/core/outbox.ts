@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Database, DeliveryRow, NotificationRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Db } from '../store/store.js';
-import { UNSENT_DELIVERIES } from '../store/migrations/013_unsent_deliveries.js';
+import { DUE_DELIVERIES, SENDER_CURSOR } from '../store/migrations/018_fresh_deliveries.js';
 import { defineAction } from './action.js';
 import { Ctx } from './context.js';
 import type { Clock } from './context.js';
@@ -21,10 +21,12 @@ import { isQuiet, quietUntil } from './quietHours.js';
 import { assertLead } from './roles.js';
 
 /**
- * The outbox as the sender sees it: take the deliveries that are due (each under a lease of its own, so two live
- * senders never send one twice), and record how each attempt went — sent, retried later with exponential backoff
- * and jitter (a 429's Retry-After honoured), or failed for good (a 4xx other than 408 and 429, or too many
- * attempts). Held deliveries whose quiet hours are over become due; held mailbox deliveries are done here.
+ * The outbox as the sender sees it: take the deliveries that are due, each under a lease of its own, so two live
+ * senders never send one twice — fresh ones through their notifications' `notification_sent` events, read from the
+ * event log after the sender's stored cursor, the others off `deliveries_due` (migration 018) — and record how each
+ * attempt went: sent, retried later with exponential backoff and jitter (a 429's Retry-After honoured), or failed for
+ * good (a 4xx other than 408 and 429, or too many attempts). Held deliveries whose quiet hours are over become due;
+ * held mailbox deliveries are done here.
  */
 
 /** How one attempt went, as the sender classifies the answer. */
@@ -67,7 +69,23 @@ export function backoffMs(attempts: number, settings: NotificationSettings['deli
   return Math.round(full / 2 + random() * (full / 2));
 }
 
+/** Events of the log a look at the fresh deliveries reads at most. */
+const EVENT_PAGE = 500;
+
+/** Fresh deliveries to take, in the order the log announced them, and the event up to which all of them are taken. */
+interface FreshDeliveries {
+  rows: DeliveryRow[];
+  through: number;
+  events: number;
+}
+
 export class NotificationOutbox {
+  /**
+   * This process has read the log up to here and found no fresh delivery left before it. The stored cursor follows
+   * in the sender's writes: passing over events without any (a notification no rule routed) takes no write lock.
+   */
+  private seen = 0;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -88,10 +106,48 @@ export class NotificationOutbox {
     return this.settings.delivery.timeout_seconds * 2_000 + 10_000;
   }
 
+  /** Where the reading of the log resumes: this process's reading, or the stored cursor if another got further. */
+  private async cursor(db: Db): Promise<number> {
+    const stored = await db.selectFrom('runner_cursors').select('seq').where('name', '=', SENDER_CURSOR).executeTakeFirst();
+    return Math.max(this.seen, Number(stored?.seq ?? 0));
+  }
+
   /**
-   * Takes up to `limit` due deliveries for `holder`, in the order they were raised. Held ones still in their quiet
-   * hours are put off to when those end; due mailbox deliveries are done on the spot. `scanned` counts every due
-   * row looked at, so a caller knows whether more may be waiting.
+   * The fresh deliveries of the notifications the log announced after `after`, whole notifications up to `limit`
+   * deliveries (one at least). A notification's event and its deliveries commit together, so an event read with
+   * none left fresh has none to come.
+   */
+  private async fresh(db: Db, after: number, limit: number): Promise<FreshDeliveries> {
+    const events = await db.selectFrom('team_events').select(['seq', 'related_id']).where('seq', '>', after).where('type', '=', 'notification_sent').orderBy('seq').limit(EVENT_PAGE).execute();
+    if (events.length === 0) return { rows: [], through: after, events: 0 };
+    const rows = await db
+      .selectFrom('notification_deliveries')
+      .selectAll()
+      .where('notification_id', 'in', [...new Set(events.map((e) => e.related_id))])
+      .where('fresh', '=', 1)
+      .orderBy('notification_id')
+      .orderBy('id')
+      .execute();
+    const byNotification = new Map<string, DeliveryRow[]>();
+    for (const row of rows) byNotification.set(row.notification_id, [...(byNotification.get(row.notification_id) ?? []), row]);
+    const taken: DeliveryRow[] = [];
+    let through = after;
+    for (const event of events) {
+      const mine = byNotification.get(event.related_id) ?? [];
+      if (taken.length > 0 && taken.length + mine.length > limit) break;
+      taken.push(...mine);
+      byNotification.delete(event.related_id);
+      through = Number(event.seq);
+      if (taken.length >= limit) break;
+    }
+    return { rows: taken, through, events: events.length };
+  }
+
+  /**
+   * Takes up to `limit` due deliveries for `holder`: fresh ones first, in the order the log announced them, then
+   * those `deliveries_due` holds in the order they were raised. Held ones still in their quiet hours are put off to
+   * when those end; due mailbox deliveries are done on the spot. `scanned` counts every row and event looked at, so
+   * a caller knows whether more may be waiting.
    */
   async claimDue(holder: string, limit: number): Promise<{ deliveries: DueDelivery[]; scanned: number }> {
     const now = this.clock().toISOString();
@@ -101,7 +157,7 @@ export class NotificationOutbox {
       db
         .selectFrom('notification_deliveries')
         .selectAll()
-        .where(UNSENT_DELIVERIES)
+        .where(DUE_DELIVERIES)
         .where('state', '=', state)
         .where('next_attempt_at', '<=', now)
         .where('lease_expires_at', '<=', now)
@@ -109,23 +165,33 @@ export class NotificationOutbox {
         .orderBy('created_at')
         .limit(n)
         .execute();
-    const look = async (db: Db) => {
-      const held = await due(db, 'held', limit);
-      return held.length < limit ? [...held, ...(await due(db, 'pending', limit - held.length))] : held;
+    const look = async (db: Db, n: number) => {
+      if (n <= 0) return [];
+      const held = await due(db, 'held', n);
+      return held.length < n ? [...held, ...(await due(db, 'pending', n - held.length))] : held;
     };
-    // A look without the write lock first: a sender woken for nothing must not queue behind the writers.
-    const anyDue = await this.store.db
-      .selectFrom('notification_deliveries')
-      .select('id')
-      .where(UNSENT_DELIVERIES)
-      .where('next_attempt_at', '<=', now)
-      .where('lease_expires_at', '<=', now)
-      .limit(1)
-      .executeTakeFirst();
-    if (!anyDue) return { deliveries: [], scanned: 0 };
-    return this.store.write(async (tx) => {
+    // A look without the write lock first: a sender woken for nothing must not queue behind the writers, and events
+    // without fresh deliveries are passed over here.
+    const glance = await this.fresh(this.store.db, await this.cursor(this.store.db), limit);
+    if (glance.rows.length === 0) this.seen = glance.through;
+    const anyDue =
+      glance.rows.length > 0 ||
+      (await this.store.db
+        .selectFrom('notification_deliveries')
+        .select('id')
+        .where(DUE_DELIVERIES)
+        .where('next_attempt_at', '<=', now)
+        .where('lease_expires_at', '<=', now)
+        .limit(1)
+        .executeTakeFirst()) !== undefined;
+    if (!anyDue) return { deliveries: [], scanned: glance.events };
+    const claimed = await this.store.write(async (tx) => {
       const ctx = this.context(tx, now);
-      const rows = await look(tx);
+      // Again under the lock: another sender may have taken some meanwhile.
+      const fresh = glance.rows.length ? await this.fresh(tx, await this.cursor(tx), limit) : { rows: [], through: this.seen, events: 0 };
+      const rows = [...fresh.rows, ...(await look(tx, limit - fresh.rows.length))];
+      const through = Math.max(this.seen, fresh.through);
+      await tx.updateTable('runner_cursors').set({ seq: through }).where('name', '=', SENDER_CURSOR).where('seq', '<', through).execute();
       // Every delivery has its notification: deleting one deletes its deliveries (a foreign key's cascade).
       const notifications = await notificationsOf(tx, rows);
       const payload = (row: DeliveryRow) => payloadOf(row.payload, notifications.get(row.notification_id)!, row.rule_id);
@@ -144,20 +210,25 @@ export class NotificationOutbox {
         if (destination.type === 'inbox') {
           const { notification, text } = payload(row);
           await deliverToInbox(ctx, destination.agents, notification, text);
-          await tx.updateTable('notification_deliveries').set({ state: 'sent', attempts: row.attempts + 1, last_error: '', sent_at: now, updated_at: now }).where(keyed([row])).execute();
+          await tx.updateTable('notification_deliveries').set({ state: 'sent', attempts: row.attempts + 1, last_error: '', sent_at: now, updated_at: now, fresh: 0 }).where(keyed([row])).execute();
           continue;
         }
         sendable.push(row);
       }
-      if (sendable.length === 0) return { deliveries: [], scanned: rows.length };
+      const scanned = rows.length + fresh.events;
+      if (sendable.length === 0) return { deliveries: [], scanned, through };
+      // A fresh delivery taken enters deliveries_due, leased: if this sender dies, it is due again when the lease ends.
       const leaseUntil = new Date(Date.parse(now) + this.leaseMs).toISOString();
       await tx
         .updateTable('notification_deliveries')
-        .set({ lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now })
+        .set({ lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now, fresh: 0 })
         .where(keyed(sendable))
         .execute();
-      return { deliveries: sendable.map((row) => toDue(row, payload(row))), scanned: rows.length };
+      return { deliveries: sendable.map((row) => toDue(row, payload(row))), scanned, through };
     });
+    // Only once committed: a claim rolled back leaves its deliveries fresh, to be read again.
+    this.seen = Math.max(this.seen, claimed.through);
+    return { deliveries: claimed.deliveries, scanned: claimed.scanned };
   }
 
   /** Records how attempts went, for the deliveries `holder` still holds. */
@@ -214,7 +285,7 @@ export class NotificationOutbox {
       this.store.db
         .selectFrom('notification_deliveries')
         .select('next_attempt_at')
-        .where(UNSENT_DELIVERIES)
+        .where(DUE_DELIVERIES)
         .where('state', '=', state)
         .where('lease_expires_at', '<=', now)
         .orderBy('next_attempt_at')

@@ -367,6 +367,22 @@ describe('delivery attempts', () => {
   });
 });
 
+describe('the sender', () => {
+  it('finds fresh deliveries through the event log, past notifications no rule routed, and sends again what a sender that died had taken', async () => {
+    const t = await setup();
+    for (let i = 0; i < 30; i++) await t.notify({ message: `unrouted ${i}` });
+    await t.rule({});
+    const sent = await t.notify();
+    // A sender takes the delivery and dies before sending it: nobody else sends it while its lease runs.
+    expect((await t.core.outbox.claimDue('dead-sender', 16)).deliveries.map((d) => d.id)).toEqual([sent.deliveries[0].id]);
+    expect(await t.sender.sendDue()).toBe(0);
+    t.clock.advance(t.core.outbox.leaseMs + 1);
+    expect(await t.sender.sendDue()).toBe(1);
+    expect((await t.deliveries(sent))[0]).toMatchObject({ state: 'sent', attempts: 1 });
+    expect(t.receiver.requests).toHaveLength(1);
+  });
+});
+
 describe('two senders on one database', () => {
   it('never send a delivery twice, even without the lead: each takes its deliveries under a lease', async () => {
     const t = await setup();

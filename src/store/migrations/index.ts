@@ -17,6 +17,7 @@ import { flatReads } from './014_flat_reads.js';
 import { definitionsStamp } from './015_definitions_stamp.js';
 import { doneByDayIndex } from './016_done_by_day_index.js';
 import { deliveriesByNotification } from './017_deliveries_by_notification.js';
+import { freshDeliveries } from './018_fresh_deliveries.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
 
@@ -28,4 +29,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex, deliveriesByNotification];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex, deliveriesByNotification, freshDeliveries];
