@@ -69,9 +69,6 @@ export function backoffMs(attempts: number, settings: NotificationSettings['deli
   return Math.round(full / 2 + random() * (full / 2));
 }
 
-/** Events of the log a look at the fresh deliveries reads at most. */
-const EVENT_PAGE = 500;
-
 /** Fresh deliveries to take, in the order the log announced them, and the event up to which all of them are taken. */
 interface FreshDeliveries {
   rows: DeliveryRow[];
@@ -113,12 +110,12 @@ export class NotificationOutbox {
   }
 
   /**
-   * The fresh deliveries of the notifications the log announced after `after`, whole notifications up to `limit`
-   * deliveries (one at least). A notification's event and its deliveries commit together, so an event read with
-   * none left fresh has none to come.
+   * The fresh deliveries of the next `limit` notifications the log announced after `after`, whole notifications up
+   * to `limit` deliveries (one at least). A notification's event and its deliveries commit together, so an event
+   * read with none left fresh has none to come. A page of `limit` events, not more: each is a read of its deliveries.
    */
   private async fresh(db: Db, after: number, limit: number): Promise<FreshDeliveries> {
-    const events = await db.selectFrom('team_events').select(['seq', 'related_id']).where('seq', '>', after).where('type', '=', 'notification_sent').orderBy('seq').limit(EVENT_PAGE).execute();
+    const events = await db.selectFrom('team_events').select(['seq', 'related_id']).where('seq', '>', after).where('type', '=', 'notification_sent').orderBy('seq').limit(limit).execute();
     if (events.length === 0) return { rows: [], through: after, events: 0 };
     const rows = await db
       .selectFrom('notification_deliveries')
@@ -172,8 +169,11 @@ export class NotificationOutbox {
     };
     // A look without the write lock first: a sender woken for nothing must not queue behind the writers, and events
     // without fresh deliveries are passed over here.
-    const glance = await this.fresh(this.store.db, await this.cursor(this.store.db), limit);
-    if (glance.rows.length === 0) this.seen = glance.through;
+    let glance: FreshDeliveries;
+    do {
+      glance = await this.fresh(this.store.db, await this.cursor(this.store.db), limit);
+      if (glance.rows.length === 0) this.seen = glance.through;
+    } while (glance.rows.length === 0 && glance.events === limit);
     const anyDue =
       glance.rows.length > 0 ||
       (await this.store.db
