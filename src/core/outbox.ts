@@ -167,15 +167,15 @@ export class NotificationOutbox {
       const held = await due(db, 'held', n);
       return held.length < n ? [...held, ...(await due(db, 'pending', n - held.length))] : held;
     };
-    // A look without the write lock first: a sender woken for nothing must not queue behind the writers, and events
-    // without fresh deliveries are passed over here.
-    let glance: FreshDeliveries;
+    // Looks without the write lock first: a sender woken for nothing must not queue behind the writers, and events
+    // without fresh deliveries are passed over here. Under the lock only what these looks found is taken.
+    let fresh: FreshDeliveries;
     do {
-      glance = await this.fresh(this.store.db, await this.cursor(this.store.db), limit);
-      if (glance.rows.length === 0) this.seen = glance.through;
-    } while (glance.rows.length === 0 && glance.events === limit);
-    const anyDue =
-      glance.rows.length > 0 ||
+      fresh = await this.fresh(this.store.db, await this.cursor(this.store.db), limit);
+      if (fresh.rows.length === 0) this.seen = fresh.through;
+    } while (fresh.rows.length === 0 && fresh.events === limit);
+    const dueWaiting =
+      fresh.rows.length < limit &&
       (await this.store.db
         .selectFrom('notification_deliveries')
         .select('id')
@@ -184,16 +184,22 @@ export class NotificationOutbox {
         .where('lease_expires_at', '<=', now)
         .limit(1)
         .executeTakeFirst()) !== undefined;
-    if (!anyDue) return { deliveries: [], scanned: glance.events };
+    if (fresh.rows.length === 0 && !dueWaiting) return { deliveries: [], scanned: fresh.events };
+    const leaseUntil = new Date(Date.parse(now) + this.leaseMs).toISOString();
+    const lease = { lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now, fresh: 0 };
     const claimed = await this.store.write(async (tx) => {
       const ctx = this.context(tx, now);
-      // Again under the lock: another sender may have taken some meanwhile.
-      const fresh = glance.rows.length ? await this.fresh(tx, await this.cursor(tx), limit) : { rows: [], through: this.seen, events: 0 };
-      const rows = [...fresh.rows, ...(await look(tx, limit - fresh.rows.length))];
-      const through = Math.max(this.seen, fresh.through);
-      await tx.updateTable('runner_cursors').set({ seq: through }).where('name', '=', SENDER_CURSOR).where('seq', '<', through).execute();
+      // The fresh ones still fresh (another sender may have taken some meanwhile), in one statement. A fresh delivery
+      // is one to send (a mailbox delivery is done when routed); taken, it enters deliveries_due under its lease: if
+      // this sender dies, it is due again when the lease runs out.
+      const taken = fresh.rows.length
+        ? new Set((await tx.updateTable('notification_deliveries').set(lease).where(keyed(fresh.rows)).where('fresh', '=', 1).returning('id').execute()).map((r) => r.id))
+        : new Set<string>();
+      if (fresh.rows.length) await tx.updateTable('runner_cursors').set({ seq: fresh.through }).where('name', '=', SENDER_CURSOR).where('seq', '<', fresh.through).execute();
+      const mine = fresh.rows.filter((row) => taken.has(row.id));
+      const rows = dueWaiting ? await look(tx, limit - mine.length) : [];
       // Every delivery has its notification: deleting one deletes its deliveries (a foreign key's cascade).
-      const notifications = await notificationsOf(tx, rows);
+      const notifications = await notificationsOf(tx, [...mine, ...rows]);
       const payload = (row: DeliveryRow) => payloadOf(row.payload, notifications.get(row.notification_id)!, row.rule_id);
       const sendable: DeliveryRow[] = [];
       for (const row of rows) {
@@ -210,25 +216,17 @@ export class NotificationOutbox {
         if (destination.type === 'inbox') {
           const { notification, text } = payload(row);
           await deliverToInbox(ctx, destination.agents, notification, text);
-          await tx.updateTable('notification_deliveries').set({ state: 'sent', attempts: row.attempts + 1, last_error: '', sent_at: now, updated_at: now, fresh: 0 }).where(keyed([row])).execute();
+          await tx.updateTable('notification_deliveries').set({ state: 'sent', attempts: row.attempts + 1, last_error: '', sent_at: now, updated_at: now }).where(keyed([row])).execute();
           continue;
         }
         sendable.push(row);
       }
-      const scanned = rows.length + fresh.events;
-      if (sendable.length === 0) return { deliveries: [], scanned, through };
-      // A fresh delivery taken enters deliveries_due, leased: if this sender dies, it is due again when the lease ends.
-      const leaseUntil = new Date(Date.parse(now) + this.leaseMs).toISOString();
-      await tx
-        .updateTable('notification_deliveries')
-        .set({ lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now, fresh: 0 })
-        .where(keyed(sendable))
-        .execute();
-      return { deliveries: sendable.map((row) => toDue(row, payload(row))), scanned, through };
+      if (sendable.length) await tx.updateTable('notification_deliveries').set(lease).where(keyed(sendable)).execute();
+      return { deliveries: [...mine, ...sendable].map((row) => toDue(row, payload(row))), scanned: fresh.events + rows.length };
     });
     // Only once committed: a claim rolled back leaves its deliveries fresh, to be read again.
-    this.seen = Math.max(this.seen, claimed.through);
-    return { deliveries: claimed.deliveries, scanned: claimed.scanned };
+    this.seen = Math.max(this.seen, fresh.through);
+    return claimed;
   }
 
   /** Records how attempts went, for the deliveries `holder` still holds. */
