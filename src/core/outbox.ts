@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import type { Db } from '../store/store.js';
 import { DUE_DELIVERIES, SENDER_CURSOR } from '../store/migrations/018_fresh_deliveries.js';
 import { defineAction } from './action.js';
+import { FRESH } from './freshDeliveries.js';
 import { Ctx } from './context.js';
 import type { Clock } from './context.js';
 import { notFound, validation } from './errors.js';
@@ -69,6 +70,12 @@ export function backoffMs(attempts: number, settings: NotificationSettings['deli
   return Math.round(full / 2 + random() * (full / 2));
 }
 
+/**
+ * How far (in sequence numbers) the stored cursor may lag this process's reading of the log when the events passed
+ * over have no fresh delivery: what counts a rule's deliveries reads the log after it, and should read little.
+ */
+const CURSOR_LAG = 200;
+
 /** Fresh deliveries to take, in the order the log announced them, and the event up to which all of them are taken. */
 interface FreshDeliveries {
   rows: DeliveryRow[];
@@ -103,10 +110,14 @@ export class NotificationOutbox {
     return this.settings.delivery.timeout_seconds * 2_000 + 10_000;
   }
 
-  /** Where the reading of the log resumes: this process's reading, or the stored cursor if another got further. */
-  private async cursor(db: Db): Promise<number> {
-    const stored = await db.selectFrom('runner_cursors').select('seq').where('name', '=', SENDER_CURSOR).executeTakeFirst();
-    return Math.max(this.seen, Number(stored?.seq ?? 0));
+  /** The stored cursor: every `notification_sent` event up to it has no fresh delivery left. */
+  private async stored(db: Db): Promise<number> {
+    const row = await db.selectFrom('runner_cursors').select('seq').where('name', '=', SENDER_CURSOR).executeTakeFirst();
+    return Number(row?.seq ?? 0);
+  }
+
+  private async storeCursor(tx: Db, seq: number): Promise<void> {
+    await tx.updateTable('runner_cursors').set({ seq }).where('name', '=', SENDER_CURSOR).where('seq', '<', seq).execute();
   }
 
   /**
@@ -121,7 +132,7 @@ export class NotificationOutbox {
       .selectFrom('notification_deliveries')
       .selectAll()
       .where('notification_id', 'in', [...new Set(events.map((e) => e.related_id))])
-      .where('fresh', '=', 1)
+      .where(FRESH)
       .orderBy('notification_id')
       .orderBy('id')
       .execute();
@@ -170,8 +181,10 @@ export class NotificationOutbox {
     // Looks without the write lock first: a sender woken for nothing must not queue behind the writers, and events
     // without fresh deliveries are passed over here. Under the lock only what these looks found is taken.
     let fresh: FreshDeliveries;
+    let stored: number;
     do {
-      fresh = await this.fresh(this.store.db, await this.cursor(this.store.db), limit);
+      stored = await this.stored(this.store.db);
+      fresh = await this.fresh(this.store.db, Math.max(this.seen, stored), limit);
       if (fresh.rows.length === 0) this.seen = fresh.through;
     } while (fresh.rows.length === 0 && fresh.events === limit);
     const dueWaiting =
@@ -184,7 +197,11 @@ export class NotificationOutbox {
         .where('lease_expires_at', '<=', now)
         .limit(1)
         .executeTakeFirst()) !== undefined;
-    if (fresh.rows.length === 0 && !dueWaiting) return { deliveries: [], scanned: fresh.events };
+    if (fresh.rows.length === 0 && !dueWaiting) {
+      // The stored cursor follows this reading now and then: counting a rule's deliveries reads the log after it.
+      if (this.seen - stored >= CURSOR_LAG) await this.store.write((tx) => this.storeCursor(tx, this.seen));
+      return { deliveries: [], scanned: fresh.events };
+    }
     const leaseUntil = new Date(Date.parse(now) + this.leaseMs).toISOString();
     const lease = { lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now, fresh: 0 };
     const claimed = await this.store.write(async (tx) => {
@@ -193,9 +210,9 @@ export class NotificationOutbox {
       // is one to send (a mailbox delivery is done when routed); taken, it enters deliveries_due under its lease: if
       // this sender dies, it is due again when the lease runs out.
       const taken = fresh.rows.length
-        ? new Set((await tx.updateTable('notification_deliveries').set(lease).where(keyed(fresh.rows)).where('fresh', '=', 1).returning('id').execute()).map((r) => r.id))
+        ? new Set((await tx.updateTable('notification_deliveries').set(lease).where(keyed(fresh.rows)).where(FRESH).returning('id').execute()).map((r) => r.id))
         : new Set<string>();
-      if (fresh.rows.length) await tx.updateTable('runner_cursors').set({ seq: fresh.through }).where('name', '=', SENDER_CURSOR).where('seq', '<', fresh.through).execute();
+      if (Math.max(this.seen, fresh.through) > stored) await this.storeCursor(tx, Math.max(this.seen, fresh.through));
       const mine = fresh.rows.filter((row) => taken.has(row.id));
       const rows = dueWaiting ? await look(tx, limit - mine.length) : [];
       // Every delivery has its notification: deleting one deletes its deliveries (a foreign key's cascade).
