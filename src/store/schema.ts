@@ -309,8 +309,8 @@ export interface NotificationDeliveriesTable {
   updated_at: string;
   sent_at: string;
   /**
-   * 1 while pending and never taken by a sender (migration 018): found through its notification's event, not in
-   * `deliveries_due`.
+   * 1 while pending and never taken by a sender (migration 018): found through its notification's event, in neither
+   * `deliveries_due` nor `deliveries_by_rule`.
    */
   fresh: Generated<number>;
 }
