@@ -107,14 +107,14 @@ async function conditionsHold(ctx: Ctx, conditions: Conditions, n: NotificationR
  * Pending now; or dropped by a rate limit; or held until the quiet hours end. Priority 1 is always pending. Without
  * a limit or quiet hours to look at (most rules) the answer needs no read, and is given without a wait.
  */
-function verdict(ctx: Ctx, n: NotificationRow, ruleId: string, ruleLimit: number, quiet: QuietHours | undefined, settings: NotificationSettings): Verdict | Promise<Verdict> {
+function verdict(ctx: Ctx, n: NotificationRow, ruleId: string, ruleLimit: number, quiet: QuietHours | undefined, settings: NotificationSettings, routedHere: Iterable<string>): Verdict | Promise<Verdict> {
   const pending: Verdict = { state: 'pending', next_attempt_at: ctx.now, last_error: '' };
   if (n.priority === 1) return pending;
   const limited = ruleLimit > 0 || settings.rate_limit_per_hour > 0;
   if (!limited && !quiet?.enabled) return pending;
   return (async () => {
     if (limited) {
-      const reason = await rateLimitReason(ctx, ruleId, ruleLimit, settings.rate_limit_per_hour, settings.rules.map(ruleIdOf));
+      const reason = await rateLimitReason(ctx, ruleId, ruleLimit, settings.rate_limit_per_hour, settings.rules.map(ruleIdOf), routedHere);
       if (reason) return { ...pending, state: 'dropped', last_error: reason };
     }
     const now = new Date(ctx.now);
@@ -170,7 +170,11 @@ export async function deliverToInbox(ctx: Ctx, agents: string[], n: Pick<Templat
 const summary = (destination: RoutedDestination): Record<string, unknown> =>
   destination.type === 'channel' ? { type: 'channel', channel: destination.channel, service: destination.service } : destination.type === 'inbox' ? { type: 'inbox', agents: destination.agents } : { type: destination.type };
 
-/** One outbox row, compiled once: every column but the lease ones, whose default ('') says no sender holds it. */
+/**
+ * One outbox row, compiled once: every column but the lease ones, whose default ('') says no sender holds it. A
+ * pending row is `fresh`: the sender finds it through the notification's event, and it enters `deliveries_due` only
+ * when the sender first takes it (migration 019), after this call's commit.
+ */
 const insertDelivery = prepared((db, row: Omit<DeliveryRow, 'lease_holder' | 'lease_expires_at'>) => db.insertInto('notification_deliveries').values(row));
 
 /** A destination as its outbox row keeps it (JSON); a rule's own destinations, which are shared and never change, once. */
@@ -222,6 +226,7 @@ async function enqueue(ctx: Ctx, n: NotificationRow, first: number, ruleId: stri
       last_error: outcome.last_error,
       next_attempt_at: decided.next_attempt_at,
       counted: routed.length === 0 && decided.state !== 'dropped' ? 1 : 0,
+      fresh: outcome.state === 'pending' ? 1 : 0,
       created_at: ctx.now,
       updated_at: ctx.now,
       sent_at: outcome.sent_at,
@@ -244,7 +249,9 @@ export async function routeNotification(ctx: Ctx, n: NotificationRow): Promise<{
   const team = await teamOf(ctx, n.team_id);
   const rules = (await rulesForTeam(ctx, team)).filter((r) => r.enabled && r.events.includes(n.type) && n.priority <= r.priority);
   if (rules.length === 0 && !settings.defaults.owner) return { activity, deliveries: [] };
-  const seen = await ctx.memo('notification-routed', async () => new Set<string>());
+  // What this change has routed: the rules that carried a notification of a type and task, and the notifications.
+  const routing = await ctx.memo('notification-routing', async () => ({ carried: new Set<string>(), notifications: new Set<string>() }));
+  routing.notifications.add(n.id);
   const taskTitle = n.task_id ? ((await taskFacts(ctx, n.task_id))?.title ?? '') : '';
   const deliveries: RoutedDelivery[] = [];
   const route = async (rule: Pick<NotificationRule, 'id' | 'name' | 'template' | 'rate_limit'>, destinations: Destination[], quiet: QuietHours | undefined) => {
@@ -257,12 +264,12 @@ export async function routeNotification(ctx: Ctx, n: NotificationRow): Promise<{
     if (targets.length === 0) return;
     const names = { rule_name: rule.name, team_name: team.name, task_title: taskTitle };
     const kept: KeptPayload = { text: renderTemplate(rule.template, templateFields(n, names)), ...names };
-    deliveries.push(...(await enqueue(ctx, n, deliveries.length, rule.id, targets, kept, await verdict(ctx, n, rule.id, rule.rate_limit, quiet, settings))));
+    deliveries.push(...(await enqueue(ctx, n, deliveries.length, rule.id, targets, kept, await verdict(ctx, n, rule.id, rule.rate_limit, quiet, settings, routing.notifications))));
   };
   for (const rule of rules) {
     const key = `${rule.id}|${n.type}|${n.task_id || n.id}`;
-    if (seen.has(key) || !(await conditionsHold(ctx, rule.conditions, n))) continue;
-    seen.add(key);
+    if (routing.carried.has(key) || !(await conditionsHold(ctx, rule.conditions, n))) continue;
+    routing.carried.add(key);
     await route(rule, rule.destinations, (rule.quiet_hours ?? settings.quiet_hours) || undefined);
   }
   if (settings.defaults.owner) await route({ id: '', name: 'defaults.owner', template: '', rate_limit: 0 }, [{ type: 'owner' }], settings.quiet_hours);

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { NOT_FRESH } from '../store/migrations/019_fresh_deliveries.js';
 import type { NotificationRuleRow } from '../store/schema.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
 import { conflict, denied, notFound, validation } from './errors.js';
 import { teamRef } from './fields.js';
+import { freshDeliveries } from './freshDeliveries.js';
 import { newId, teamSlug } from './ids.js';
 import { LIMITS } from './limits.js';
 import { defined } from './patch.js';
@@ -116,11 +118,17 @@ async function assertDestinations(ctx: Ctx, scope: { id: string }, destinations:
 /** A rule as answers show it: the seed's fields, secrets hidden, and what became of its deliveries. */
 async function present(ctx: Ctx, rules: NotificationRule[]) {
   const ids = rules.map((r) => r.id);
+  // The rules' deliveries in deliveries_by_rule and the fresh ones, in one statement (one snapshot).
+  const deliveries = ctx.db
+    .selectFrom('notification_deliveries')
+    .select(['rule_id', 'state', 'notification_id'])
+    .where(NOT_FRESH)
+    .where('rule_id', 'in', ids)
+    .unionAll(freshDeliveries(ctx.db).select(['rule_id', 'state', 'notification_id']).where('rule_id', 'in', ids));
   const counts = ids.length
     ? await ctx.db
-        .selectFrom('notification_deliveries')
+        .selectFrom(deliveries.as('d'))
         .select(['rule_id', 'state', (eb) => eb.fn.count<number>('notification_id').distinct().as('n')])
-        .where('rule_id', 'in', ids)
         .groupBy(['rule_id', 'state'])
         .execute()
     : [];

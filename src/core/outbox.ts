@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { Database, DeliveryRow, NotificationRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Db } from '../store/store.js';
-import { UNSENT_DELIVERIES } from '../store/migrations/013_unsent_deliveries.js';
+import { DUE_DELIVERIES, SENDER_CURSOR } from '../store/migrations/019_fresh_deliveries.js';
 import { defineAction } from './action.js';
+import { FRESH } from './freshDeliveries.js';
 import { Ctx } from './context.js';
 import type { Clock } from './context.js';
 import { notFound, validation } from './errors.js';
@@ -21,10 +22,12 @@ import { isQuiet, quietUntil } from './quietHours.js';
 import { assertLead } from './roles.js';
 
 /**
- * The outbox as the sender sees it: take the deliveries that are due (each under a lease of its own, so two live
- * senders never send one twice), and record how each attempt went — sent, retried later with exponential backoff
- * and jitter (a 429's Retry-After honoured), or failed for good (a 4xx other than 408 and 429, or too many
- * attempts). Held deliveries whose quiet hours are over become due; held mailbox deliveries are done here.
+ * The outbox as the sender sees it: take the deliveries that are due, each under a lease of its own, so two live
+ * senders never send one twice — fresh ones through their notifications' `notification_sent` events, read from the
+ * event log after the sender's stored cursor, the others off `deliveries_due` (migration 019) — and record how each
+ * attempt went: sent, retried later with exponential backoff and jitter (a 429's Retry-After honoured), or failed for
+ * good (a 4xx other than 408 and 429, or too many attempts). Held deliveries whose quiet hours are over become due;
+ * held mailbox deliveries are done here.
  */
 
 /** How one attempt went, as the sender classifies the answer. */
@@ -67,7 +70,26 @@ export function backoffMs(attempts: number, settings: NotificationSettings['deli
   return Math.round(full / 2 + random() * (full / 2));
 }
 
+/**
+ * How far (in sequence numbers) the stored cursor may lag this process's reading of the log when the events passed
+ * over have no fresh delivery: what counts a rule's deliveries reads the log after it, and should read little.
+ */
+const CURSOR_LAG = 200;
+
+/** Fresh deliveries to take, in the order the log announced them, and the event up to which all of them are taken. */
+interface FreshDeliveries {
+  rows: DeliveryRow[];
+  through: number;
+  events: number;
+}
+
 export class NotificationOutbox {
+  /**
+   * This process has read the log up to here and found no fresh delivery left before it. The stored cursor follows
+   * in the sender's writes: passing over events without any (a notification no rule routed) takes no write lock.
+   */
+  private seen = 0;
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -88,10 +110,52 @@ export class NotificationOutbox {
     return this.settings.delivery.timeout_seconds * 2_000 + 10_000;
   }
 
+  /** The stored cursor: every `notification_sent` event up to it has no fresh delivery left. */
+  private async stored(db: Db): Promise<number> {
+    const row = await db.selectFrom('runner_cursors').select('seq').where('name', '=', SENDER_CURSOR).executeTakeFirst();
+    return Number(row?.seq ?? 0);
+  }
+
+  private async storeCursor(tx: Db, seq: number): Promise<void> {
+    await tx.updateTable('runner_cursors').set({ seq }).where('name', '=', SENDER_CURSOR).where('seq', '<', seq).execute();
+  }
+
   /**
-   * Takes up to `limit` due deliveries for `holder`, in the order they were raised. Held ones still in their quiet
-   * hours are put off to when those end; due mailbox deliveries are done on the spot. `scanned` counts every due
-   * row looked at, so a caller knows whether more may be waiting.
+   * The fresh deliveries of the next `limit` notifications the log announced after `after`, whole notifications up
+   * to `limit` deliveries (one at least). A notification's event and its deliveries commit together, so an event
+   * read with none left fresh has none to come. A page of `limit` events, not more: each is a read of its deliveries.
+   */
+  private async fresh(db: Db, after: number, limit: number): Promise<FreshDeliveries> {
+    const events = await db.selectFrom('team_events').select(['seq', 'related_id']).where('seq', '>', after).where('type', '=', 'notification_sent').orderBy('seq').limit(limit).execute();
+    if (events.length === 0) return { rows: [], through: after, events: 0 };
+    const rows = await db
+      .selectFrom('notification_deliveries')
+      .selectAll()
+      .where('notification_id', 'in', [...new Set(events.map((e) => e.related_id))])
+      .where(FRESH)
+      .orderBy('notification_id')
+      .orderBy('id')
+      .execute();
+    const byNotification = new Map<string, DeliveryRow[]>();
+    for (const row of rows) byNotification.set(row.notification_id, [...(byNotification.get(row.notification_id) ?? []), row]);
+    const taken: DeliveryRow[] = [];
+    let through = after;
+    for (const event of events) {
+      const mine = byNotification.get(event.related_id) ?? [];
+      if (taken.length > 0 && taken.length + mine.length > limit) break;
+      taken.push(...mine);
+      byNotification.delete(event.related_id);
+      through = Number(event.seq);
+      if (taken.length >= limit) break;
+    }
+    return { rows: taken, through, events: events.length };
+  }
+
+  /**
+   * Takes up to `limit` due deliveries for `holder`: fresh ones first, in the order the log announced them, then
+   * those `deliveries_due` holds in the order they were raised. Held ones still in their quiet hours are put off to
+   * when those end; due mailbox deliveries are done on the spot. `scanned` counts every row and event looked at, so
+   * a caller knows whether more may be waiting.
    */
   async claimDue(holder: string, limit: number): Promise<{ deliveries: DueDelivery[]; scanned: number }> {
     const now = this.clock().toISOString();
@@ -101,7 +165,7 @@ export class NotificationOutbox {
       db
         .selectFrom('notification_deliveries')
         .selectAll()
-        .where(UNSENT_DELIVERIES)
+        .where(DUE_DELIVERIES)
         .where('state', '=', state)
         .where('next_attempt_at', '<=', now)
         .where('lease_expires_at', '<=', now)
@@ -109,25 +173,50 @@ export class NotificationOutbox {
         .orderBy('created_at')
         .limit(n)
         .execute();
-    const look = async (db: Db) => {
-      const held = await due(db, 'held', limit);
-      return held.length < limit ? [...held, ...(await due(db, 'pending', limit - held.length))] : held;
+    const look = async (db: Db, n: number) => {
+      if (n <= 0) return [];
+      const held = await due(db, 'held', n);
+      return held.length < n ? [...held, ...(await due(db, 'pending', n - held.length))] : held;
     };
-    // A look without the write lock first: a sender woken for nothing must not queue behind the writers.
-    const anyDue = await this.store.db
-      .selectFrom('notification_deliveries')
-      .select('id')
-      .where(UNSENT_DELIVERIES)
-      .where('next_attempt_at', '<=', now)
-      .where('lease_expires_at', '<=', now)
-      .limit(1)
-      .executeTakeFirst();
-    if (!anyDue) return { deliveries: [], scanned: 0 };
-    return this.store.write(async (tx) => {
+    // Looks without the write lock first: a sender woken for nothing must not queue behind the writers, and events
+    // without fresh deliveries are passed over here. Under the lock only what these looks found is taken.
+    let fresh: FreshDeliveries;
+    let stored: number;
+    do {
+      stored = await this.stored(this.store.db);
+      fresh = await this.fresh(this.store.db, Math.max(this.seen, stored), limit);
+      if (fresh.rows.length === 0) this.seen = fresh.through;
+    } while (fresh.rows.length === 0 && fresh.events === limit);
+    const dueWaiting =
+      fresh.rows.length < limit &&
+      (await this.store.db
+        .selectFrom('notification_deliveries')
+        .select('id')
+        .where(DUE_DELIVERIES)
+        .where('next_attempt_at', '<=', now)
+        .where('lease_expires_at', '<=', now)
+        .limit(1)
+        .executeTakeFirst()) !== undefined;
+    if (fresh.rows.length === 0 && !dueWaiting) {
+      // The stored cursor follows this reading now and then: counting a rule's deliveries reads the log after it.
+      if (this.seen - stored >= CURSOR_LAG) await this.store.write((tx) => this.storeCursor(tx, this.seen));
+      return { deliveries: [], scanned: fresh.events };
+    }
+    const leaseUntil = new Date(Date.parse(now) + this.leaseMs).toISOString();
+    const lease = { lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now, fresh: 0 };
+    const claimed = await this.store.write(async (tx) => {
       const ctx = this.context(tx, now);
-      const rows = await look(tx);
+      // The fresh ones still fresh (another sender may have taken some meanwhile), in one statement. A fresh delivery
+      // is one to send (a mailbox delivery is done when routed); taken, it enters deliveries_due under its lease: if
+      // this sender dies, it is due again when the lease runs out.
+      const taken = fresh.rows.length
+        ? new Set((await tx.updateTable('notification_deliveries').set(lease).where(keyed(fresh.rows)).where(FRESH).returning('id').execute()).map((r) => r.id))
+        : new Set<string>();
+      if (Math.max(this.seen, fresh.through) > stored) await this.storeCursor(tx, Math.max(this.seen, fresh.through));
+      const mine = fresh.rows.filter((row) => taken.has(row.id));
+      const rows = dueWaiting ? await look(tx, limit - mine.length) : [];
       // Every delivery has its notification: deleting one deletes its deliveries (a foreign key's cascade).
-      const notifications = await notificationsOf(tx, rows);
+      const notifications = await notificationsOf(tx, [...mine, ...rows]);
       const payload = (row: DeliveryRow) => payloadOf(row.payload, notifications.get(row.notification_id)!, row.rule_id);
       const sendable: DeliveryRow[] = [];
       for (const row of rows) {
@@ -149,15 +238,12 @@ export class NotificationOutbox {
         }
         sendable.push(row);
       }
-      if (sendable.length === 0) return { deliveries: [], scanned: rows.length };
-      const leaseUntil = new Date(Date.parse(now) + this.leaseMs).toISOString();
-      await tx
-        .updateTable('notification_deliveries')
-        .set({ lease_holder: holder, lease_expires_at: leaseUntil, updated_at: now })
-        .where(keyed(sendable))
-        .execute();
-      return { deliveries: sendable.map((row) => toDue(row, payload(row))), scanned: rows.length };
+      if (sendable.length) await tx.updateTable('notification_deliveries').set(lease).where(keyed(sendable)).execute();
+      return { deliveries: [...mine, ...sendable].map((row) => toDue(row, payload(row))), scanned: fresh.events + rows.length };
     });
+    // Only once committed: a claim rolled back leaves its deliveries fresh, to be read again.
+    this.seen = Math.max(this.seen, fresh.through);
+    return claimed;
   }
 
   /** Records how attempts went, for the deliveries `holder` still holds. */
@@ -214,7 +300,7 @@ export class NotificationOutbox {
       this.store.db
         .selectFrom('notification_deliveries')
         .select('next_attempt_at')
-        .where(UNSENT_DELIVERIES)
+        .where(DUE_DELIVERIES)
         .where('state', '=', state)
         .where('lease_expires_at', '<=', now)
         .orderBy('next_attempt_at')

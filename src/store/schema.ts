@@ -308,6 +308,11 @@ export interface NotificationDeliveriesTable {
   created_at: string;
   updated_at: string;
   sent_at: string;
+  /**
+   * 1 while pending and never taken by a sender (migration 019): found through its notification's event, in neither
+   * `deliveries_due` nor `deliveries_by_rule`.
+   */
+  fresh: Generated<number>;
 }
 
 /** One reader's read mark on a notification (`agent:<id>` or `owner:<name>`). */
@@ -384,7 +389,7 @@ export interface SessionsTable {
   updated_at: string;
 }
 
-/** How far a reader of the event log (the scheduler) has acted on it. */
+/** How far a reader of the event log (the scheduler, the notification sender) has acted on it. */
 export interface RunnerCursorsTable {
   name: string;
   seq: number;

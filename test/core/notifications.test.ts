@@ -311,6 +311,18 @@ describe('rate limits (injected clock)', () => {
     expect((await t.notify()).deliveries[0].state).toBe('pending');
   });
 
+  it('count what the sender has taken and what it has not yet seen alike', async () => {
+    const t = await setup();
+    const rule = await t.rule({ rate_limit: 3 });
+    await t.notify();
+    await t.notify();
+    expect(await t.sender.sendDue()).toBe(2);
+    expect((await t.notify()).deliveries[0].state).toBe('pending');
+    expect((await t.notify()).deliveries[0].state).toBe('dropped');
+    const [listed] = (await t.call(OWNER, 'team_manage', { action: 'notify_rule_list' })).rules;
+    expect(listed).toMatchObject({ id: rule.id, dropped: 1, notifications: { pending: 1, sent: 2, dropped: 1 } });
+  });
+
   it('apply rate_limit_per_hour across every rule', async () => {
     const t = await setup({ rate_limit_per_hour: 3 });
     await t.rule({ name: 'one' });
@@ -364,6 +376,29 @@ describe('delivery attempts', () => {
     await expect(t.call(OWNER, 'team_comm', { action: 'notify_retry', notification_id: sent.id })).rejects.toThrow(/has no failed delivery/);
     await t.sender.sendDue();
     expect((await t.deliveries(sent))[0]).toMatchObject({ state: 'sent', attempts: 1 });
+  });
+});
+
+describe('the sender', () => {
+  it('finds fresh deliveries through the event log, past notifications no rule routed, and sends again what a sender that died had taken', async () => {
+    const t = await setup();
+    const cursor = async () => Number((await t.store.db.selectFrom('runner_cursors').select('seq').where('name', '=', 'notification-sender').executeTakeFirstOrThrow()).seq);
+    for (let i = 0; i < 30; i++) await t.notify({ message: `unrouted ${i}` });
+    // Passing over them writes nothing; the stored cursor follows only once it lags far enough.
+    expect(await t.sender.sendDue()).toBe(0);
+    expect(await cursor()).toBe(0);
+    for (let i = 0; i < 200; i++) await t.notify({ message: `unrouted ${i}` });
+    await t.sender.sendDue();
+    expect(await cursor()).toBe(await t.store.feed.head());
+    await t.rule({});
+    const sent = await t.notify();
+    // A sender takes the delivery and dies before sending it: nobody else sends it while its lease runs.
+    expect((await t.core.outbox.claimDue('dead-sender', 16)).deliveries.map((d) => d.id)).toEqual([sent.deliveries[0].id]);
+    expect(await t.sender.sendDue()).toBe(0);
+    t.clock.advance(t.core.outbox.leaseMs + 1);
+    expect(await t.sender.sendDue()).toBe(1);
+    expect((await t.deliveries(sent))[0]).toMatchObject({ state: 'sent', attempts: 1 });
+    expect(t.receiver.requests).toHaveLength(1);
   });
 });
 

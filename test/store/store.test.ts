@@ -10,6 +10,16 @@ import { OWNER, TEST_DIALECT, agent, openCore, seedTeam, tempDbPath } from '../h
  */
 const dialects = [{ name: TEST_DIALECT, location: () => tempDbPath() }];
 
+const at = '2026-01-01T00:00:00.000Z';
+const webhook = { type: 'webhook', url: 'http://127.0.0.1:9/hook' };
+
+/** A team, a rule sending its task_failed notifications to `webhook`, and one such notification, as before an upgrade. */
+async function insertRuleAndNotification(store: Store): Promise<void> {
+  await store.db.insertInto('teams').values({ id: 'aaaa1111', name: 'Engineering', slug: 'engineering', description: '', owner_jid: 'ana', default_model: '', workspace_path: '', created_at: at, enabled: 1 } as never).execute();
+  await store.db.insertInto('notification_rules').values({ id: 'rule1111', team_id: 'aaaa1111', name: 'hook', enabled: 1, events: '["task_failed"]', conditions: '{}', destinations: JSON.stringify([webhook]), template: '', priority: 5, rate_limit: 0, quiet_hours: '', created_by: 'ana', created_at: at, updated_at: at }).execute();
+  await store.db.insertInto('team_notifications').values({ id: '0000old0000note1', team_id: 'aaaa1111', type: 'task_failed', message: 'before', task_id: '', priority: 3, agent_id: 'ana', to_agent: '', created_at: at, read_at: '', origin: 'agent' }).execute();
+}
+
 describe.each(dialects)('store on $name', ({ location }) => {
   it('migrates a new database to the latest schema version, once', async () => {
     const path = location();
@@ -26,7 +36,6 @@ describe.each(dialects)('store on $name', ({ location }) => {
     // Rows as team-table at schema version 1 wrote them.
     const path = location();
     const v1 = await Store.open(path, { schemaVersion: 1 });
-    const at = '2026-01-01T00:00:00.000Z';
     await v1.db.insertInto('teams').values({ id: 'aaaa1111', name: 'Engineering', slug: 'engineering', description: '', owner_jid: 'ana', default_model: '', workspace_path: '', created_at: at, enabled: 1 } as never).execute();
     for (const id of ['jarvis', 'loki']) {
       await v1.db.insertInto('persistent_agents').values({ id, name: id, role: '', team_id: 'aaaa1111', level: 'mid', status: 'idle', personality: '', instructions: '', model: '', skills: '[]', heartbeat_schedule: '*/15 * * * *', current_task_id: '', created_at: at, last_active_at: '', last_heartbeat_at: '' }).execute();
@@ -51,18 +60,19 @@ describe.each(dialects)('store on $name', ({ location }) => {
     // A rule, a notification and its failed delivery as team-table at schema version 16 kept them.
     const path = location();
     const v16 = await Store.open(path, { schemaVersion: 16 });
-    const at = '2026-01-01T00:00:00.000Z';
-    await v16.db.insertInto('teams').values({ id: 'aaaa1111', name: 'Engineering', slug: 'engineering', description: '', owner_jid: 'ana', default_model: '', workspace_path: '', created_at: at, enabled: 1 } as never).execute();
-    const webhook = { type: 'webhook', url: 'http://127.0.0.1:9/hook' };
-    await v16.db.insertInto('notification_rules').values({ id: 'rule1111', team_id: 'aaaa1111', name: 'hook', enabled: 1, events: '["task_failed"]', conditions: '{}', destinations: JSON.stringify([webhook]), template: '', priority: 5, rate_limit: 0, quiet_hours: '', created_by: 'ana', created_at: at, updated_at: at }).execute();
-    await v16.db.insertInto('team_notifications').values({ id: '0000old0000note1', team_id: 'aaaa1111', type: 'task_failed', message: 'before', task_id: '', priority: 3, agent_id: 'ana', to_agent: '', created_at: at, read_at: '', origin: 'agent' }).execute();
+    await insertRuleAndNotification(v16);
     const payload = JSON.stringify({ notification: { id: '0000old0000note1', type: 'task_failed' }, text: 'before', rule: { id: 'rule1111', name: 'hook' } });
     await v16.db.insertInto('notification_deliveries').values({ id: '0000old0000deli1', notification_id: '0000old0000note1', team_id: 'aaaa1111', rule_id: 'rule1111', destination: JSON.stringify(webhook), payload, state: 'failed', attempts: 3, last_error: '404', next_attempt_at: at, counted: 1, created_at: at, updated_at: at, sent_at: '' }).execute();
     await v16.close();
 
     const reports: string[] = [];
     const t = await openCore({ path, progress: (step) => reports.push(step) });
-    expect(reports).toEqual([expect.stringMatching(/^keying by notification, 1 rows of notification_deliveries/), 'deliveries keyed by notification']);
+    expect(reports).toEqual([
+      expect.stringMatching(/^keying by notification, 1 rows of notification_deliveries/),
+      'deliveries keyed by notification',
+      expect.stringMatching(/^leaving fresh deliveries out of the indexes of 1 rows of notification_deliveries/),
+      'fresh deliveries left out of the indexes',
+    ]);
     // The delivery kept its id, which does not name its notification, and is still found by it.
     expect((await t.call(OWNER, 'team_comm', { action: 'notify_list', team_id: 'aaaa1111' })).notifications).toMatchObject([{ id: '0000old0000note1', deliveries: [{ id: '0000old0000deli1', state: 'failed' }] }]);
     expect(await t.call(OWNER, 'team_comm', { action: 'notify_retry', team_id: 'aaaa1111', delivery_id: '0000old0000deli1' })).toMatchObject({ retried: ['0000old0000deli1'] });
@@ -73,6 +83,33 @@ describe.each(dialects)('store on $name', ({ location }) => {
     // Deleting a notification deletes its deliveries (the key serves the cascade).
     await t.store.db.deleteFrom('team_notifications').where('id', 'in', ['0000old0000note1', sent.id]).execute();
     expect(await t.store.db.selectFrom('notification_deliveries').select('id').execute()).toEqual([]);
+  });
+
+  it("upgrades to schema 19: a delivery made before stays in the indexes; a new one is found, and counted, through its notification's event", async () => {
+    // A pending delivery as team-table at schema version 17 kept it, with its notification's event.
+    const path = location();
+    const v17 = await Store.open(path, { schemaVersion: 17 });
+    await insertRuleAndNotification(v17);
+    const payload = JSON.stringify({ text: 'before', rule_name: 'hook', team_name: 'Engineering', task_title: '' });
+    await v17.db.insertInto('notification_deliveries').values({ id: '0000old0000note1.0', notification_id: '0000old0000note1', team_id: 'aaaa1111', rule_id: 'rule1111', destination: JSON.stringify(webhook), payload, state: 'pending', attempts: 0, last_error: '', next_attempt_at: at, counted: 1, created_at: at, updated_at: at, sent_at: '' } as never).execute();
+    await v17.db.insertInto('team_events').values({ id: 'event0001', team_id: 'aaaa1111', type: 'notification_sent', agent_id: 'ana', message: '', related_id: '0000old0000note1', data: '{}', created_at: at }).execute();
+    await v17.close();
+
+    const t = await openCore({ path });
+    const head = await t.store.feed.head();
+    expect(await t.store.db.selectFrom('runner_cursors').select('seq').where('name', '=', 'notification-sender').executeTakeFirst()).toEqual({ seq: head });
+    expect(await t.store.db.selectFrom('notification_deliveries').select(['id', 'fresh']).execute()).toEqual([{ id: '0000old0000note1.0', fresh: 0 }]);
+    // The sender takes the old delivery off the index, though its event is behind the cursor.
+    expect((await t.core.outbox.claimDue('a-sender', 10)).deliveries.map((d) => d.id)).toEqual(['0000old0000note1.0']);
+    const sent = await t.call(OWNER, 'team_comm', { action: 'notify', team_id: 'aaaa1111', type: 'task_failed', message: 'down' });
+    expect(await t.store.db.selectFrom('notification_deliveries').select('fresh').where('notification_id', '=', sent.id).execute()).toEqual([{ fresh: 1 }]);
+    expect((await t.core.outbox.claimDue('a-sender', 10)).deliveries.map((d) => d.id)).toEqual([`${sent.id}.0`]);
+    // Taken, it is in the index under its lease, and the cursor is past its event.
+    expect(await t.store.db.selectFrom('notification_deliveries').select(['fresh', 'lease_holder']).where('notification_id', '=', sent.id).execute()).toEqual([{ fresh: 0, lease_holder: 'a-sender' }]);
+    expect(await t.store.db.selectFrom('runner_cursors').select('seq').where('name', '=', 'notification-sender').executeTakeFirst()).toEqual({ seq: await t.store.feed.head() });
+    // The rule's count has both, through deliveries_by_rule; a third, fresh, through the log.
+    await t.call(OWNER, 'team_comm', { action: 'notify', team_id: 'aaaa1111', type: 'task_failed', message: 'again' });
+    expect((await t.call(OWNER, 'team_manage', { action: 'notify_rule_list', team_id: 'aaaa1111' })).rules).toMatchObject([{ id: 'rule1111', notifications: { pending: 3 } }]);
   });
 
   it("upgrades to schema 14 with its reads right: labels in list order, no deleted mail, each copy its message's task, read state kept", async () => {

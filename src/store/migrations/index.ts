@@ -18,6 +18,7 @@ import { definitionsStamp } from './015_definitions_stamp.js';
 import { doneByDayIndex } from './016_done_by_day_index.js';
 import { deliveriesByNotification } from './017_deliveries_by_notification.js';
 import { fewerTreesPerWrite } from './018_fewer_trees_per_write.js';
+import { freshDeliveries } from './019_fresh_deliveries.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
 
@@ -29,4 +30,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex, deliveriesByNotification, fewerTreesPerWrite];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex, deliveriesByNotification, fewerTreesPerWrite, freshDeliveries];
