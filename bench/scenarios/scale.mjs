@@ -47,12 +47,12 @@ const CONFIG = ['teams', 'persistent_agents', 'team_roles', 'team_rules', 'notif
 /** Tables copied once per slice; `openOnlyNewest` keeps tasks that are not done (and their rows) to the newest. */
 const HISTORY = [
   { table: 'team_tasks', order: 'rowid', openOnlyNewest: "status = 'done'" },
-  { table: 'team_task_assignees', order: 'rowid', openOnlyNewest: "task_id in (select id from tpl.team_tasks where status = 'done')" },
+  { table: 'team_task_assignees', order: 'task_id, agent_id', openOnlyNewest: "task_id in (select id from tpl.team_tasks where status = 'done')" },
   { table: 'team_task_labels', order: 'rowid', openOnlyNewest: "task_id in (select id from tpl.team_tasks where status = 'done')" },
   { table: 'team_task_dependencies', order: 'rowid', openOnlyNewest: "task_id in (select id from tpl.team_tasks where status = 'done')" },
   { table: 'team_messages', order: 'rowid' },
   { table: 'team_pending_messages', order: 'rowid' },
-  { table: 'team_thread_subscriptions', order: 'rowid', orIgnore: true },
+  { table: 'team_thread_subscriptions', order: 'team_id, thread_id, agent_id', orIgnore: true },
   { table: 'team_notifications', order: 'rowid' },
   { table: 'team_notification_reads', order: 'rowid' },
   { table: 'team_events', order: 'seq', skip: ['seq'] },
