@@ -40,7 +40,7 @@ const audit = defineAction({
     const team = await ctx.team(input.team_id);
     const [afterSeq] = decodeCursor('audit', input.cursor, 1) ?? [input.after_seq];
     // One lower bound on seq, so that the index is read from there (SQLite seeks by one of two).
-    const from = input.since ? Math.max(Number(afterSeq), (await firstSeqOfWindow(ctx, input.since)) - 1) : Number(afterSeq);
+    const from = input.since ? Math.max(Number(afterSeq), (await firstSeqOfWindow(ctx, team.id, input.since)) - 1) : Number(afterSeq);
     let query = ctx.db.selectFrom('team_events').selectAll().where('team_id', '=', team.id).where('seq', '>', from);
     if (input.agent_id) query = query.where('agent_id', '=', input.agent_id);
     if (input.type === STATUS_CHANGED) query = query.where('type', 'in', STATUS_EVENT_TYPES).where('data', 'like', '%"to":"%');
@@ -83,7 +83,7 @@ const summary = defineAction({
       .selectAll()
       .where('team_id', '=', team.id)
       .where('created_at', '>', since)
-      .where('seq', '>=', await firstSeqOfWindow(ctx, since))
+      .where('seq', '>=', await firstSeqOfWindow(ctx, team.id, since))
       .where('agent_id', '!=', ctx.actorId)
       .orderBy('seq')
       .limit(SCAN_LIMIT)

@@ -107,7 +107,7 @@ async function activitySection(ctx: Ctx, agent: AgentRow, since: string) {
     .selectFrom('team_events')
     .selectAll()
     .where('team_id', '=', agent.team_id)
-    .where('seq', '>=', await firstSeqOfWindow(ctx, since))
+    .where('seq', '>=', await firstSeqOfWindow(ctx, agent.team_id, since))
     .where('created_at', '>', since)
     .where('agent_id', '!=', agent.id)
     .where('type', 'not in', QUIET_EVENTS)

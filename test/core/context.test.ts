@@ -82,7 +82,7 @@ describe('audit and summary', () => {
     expect((await t.call(OWNER, 'team_memory', { action: 'audit', since: '2026-02-21T10:01:00Z' })).events.map((e: any) => e.type)).toEqual(['fact_created']);
   });
 
-  it('finds a time window in a long log, an event numbered after a later one included', async () => {
+  it('finds a time window in a long log: an event numbered after a later one included, another team imported after it left out', async () => {
     const t = await openCore();
     await seedTeam(t);
     for (let i = 0; i < 300; i++) {
@@ -97,7 +97,13 @@ describe('audit and summary', () => {
     expect(await keysSince('2026-02-21T10:49:00Z')).toEqual(['late']);
     expect(await keysSince('2026-02-21T10:44:00Z')).toEqual(['late', ...Array(199).fill('early')]);
     expect(await keysSince('2026-02-21T11:00:00Z')).toEqual([]);
-    const since = (await t.call(OWNER, 'team_memory', { action: 'audit', agent_id: 'loki', since: '2026-02-21T10:40:00Z', limit: 200 })).events;
+    // Another team's month-old history, imported after all that (it takes the next numbers): loki's window is as before.
+    const imported = Array.from({ length: 3000 }, (_, i) => ({ id: `imported${String(i).padStart(8, '0')}`, team_id: 'elsewhere', type: 'fact_created', agent_id: 'someone', message: 'old', related_id: '', data: '{}', created_at: new Date(Date.parse('2026-01-21T10:00:00Z') + i * 1000).toISOString() }));
+    for (let i = 0; i < imported.length; i += 500) await t.store.db.insertInto('team_events').values(imported.slice(i, i + 500)).execute();
+    t.clock.advance(300_000);
+    await t.call(agent('loki'), 'team_memory', { action: 'fact_save', key: 'after', value: 'x' });
+    const since = (await t.call(OWNER, 'team_memory', { action: 'audit', agent_id: 'loki', since: '2026-02-21T10:40:00Z', limit: 200 })).events.slice(0, -1);
+    expect((await t.call(OWNER, 'team_memory', { action: 'audit', agent_id: 'loki', since: '2026-02-21T10:50:00Z' })).events.map((e: any) => e.data.key)).toEqual(['k5', 'after']);
     expect(since).toHaveLength(61);
     expect(since[0].created_at).toBe('2026-02-21T10:40:00.000Z');
   });
