@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
@@ -73,6 +73,26 @@ describe.runIf(TEST_DIALECT === 'sqlite')('the write-ahead log beside processes 
       expect(tasksInDatabaseFile(t.path)).toBeGreaterThan(500);
     } finally {
       for (const reader of readers) reader.stop();
+    }
+  });
+});
+
+describe.runIf(TEST_DIALECT === 'sqlite')('a store that closes', () => {
+  it("leaves another connection of its process its hold on the log: another process cannot empty the log under that connection's read", async () => {
+    const t = await openCore({ path: tempFilePath() });
+    await t.call(OWNER, 'team_manage', { action: 'create', name: 'Busy' });
+    const reader = new BetterSqlite3(t.path);
+    try {
+      reader.exec('begin');
+      reader.prepare('select count(*) from teams').get();
+      const truncateElsewhere = () =>
+        JSON.parse(execFileSync(process.execPath, ['-e', `const d = new (require('better-sqlite3'))(process.argv[1], { timeout: 50 }); console.log(JSON.stringify(d.pragma('wal_checkpoint(TRUNCATE)')))`, t.path]).toString())[0];
+      expect(truncateElsewhere().busy).toBe(1);
+      await t.store.close();
+      expect(truncateElsewhere().busy).toBe(1);
+      reader.exec('commit');
+    } finally {
+      reader.close();
     }
   });
 });

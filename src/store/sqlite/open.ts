@@ -1,6 +1,6 @@
-import { closeSync, existsSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
+import { existsSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, SqliteQueryCompiler, ValueNode, sql } from 'kysely';
 import type { DatabaseConnection, Driver, LimitNode, QueryCompiler, SqliteDatabase } from 'kysely';
@@ -56,9 +56,18 @@ const WAL_INDEX_MAX_FRAME_OFFSET = 16;
  * checkpoint kept from finishing (a long export reading an old snapshot) is tried again once the log has grown by as
  * much again.
  */
+/**
+ * The `-shm` files this process's checkpointers read, by path, each opened once and never closed. Closing any
+ * descriptor of a file drops every POSIX lock the process holds on that file, and SQLite keeps its WAL locks on the
+ * `-shm` file: a store closing its descriptor would take them from every other connection of this process to the
+ * same database (another store, a backup's copy), and another process could then restart the log under their reads.
+ * SQLite itself holds such descriptors back until the file's last connection closes; a process here opens one or two
+ * databases, so one descriptor each for the process's life costs nothing.
+ */
+const walIndexes = new Map<string, number>();
+
 class WalCheckpointer {
   private readonly header = Buffer.alloc(WAL_INDEX_MAX_FRAME_OFFSET + 4);
-  private index: number | undefined;
   private nextAtFrames = WAL_CHECKPOINT_FRAMES;
   /** Set when the index's header is not the documented one: SQLite's own checkpoint is back on. */
   private sqliteCheckpoints = false;
@@ -73,8 +82,9 @@ class WalCheckpointer {
   /** Frames in the log, or undefined when its index cannot be read as documented. */
   private framesInLog(): number | undefined {
     try {
-      this.index ??= openSync(this.indexPath, 'r');
-      if (readSync(this.index, this.header, 0, this.header.length, 0) < this.header.length) return undefined;
+      let index = walIndexes.get(this.indexPath);
+      if (index === undefined) walIndexes.set(this.indexPath, (index = openSync(this.indexPath, 'r')));
+      if (readSync(index, this.header, 0, this.header.length, 0) < this.header.length) return undefined;
     } catch {
       return undefined;
     }
@@ -108,10 +118,6 @@ class WalCheckpointer {
     }
   }
 
-  close(): void {
-    if (this.index !== undefined) closeSync(this.index);
-    this.index = undefined;
-  }
 }
 
 /**
@@ -290,7 +296,7 @@ export function openSqlite(path: string): StoreDialect {
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
     raw.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
-    checkpointer = path === ':memory:' ? undefined : new WalCheckpointer(raw, `${path}-shm`);
+    checkpointer = path === ':memory:' ? undefined : new WalCheckpointer(raw, `${resolve(path)}-shm`);
   } catch (error) {
     raw?.close();
     throw sqliteFailure(error, path, true) ?? (error instanceof TeamTableError ? error : unavailable(path, (error as Error).message, 'cannot_open'));
@@ -336,7 +342,6 @@ export function openSqlite(path: string): StoreDialect {
     leases: sqliteLeases(db),
     async close() {
       await db.destroy();
-      checkpointer?.close();
     },
   };
 }
