@@ -209,6 +209,23 @@ describe('PostgreSQL', () => {
     await expect(store.write(async (tx) => sendWithCommit(tx, insert('nul', 'a\u0000b')))).rejects.toMatchObject({ code: '22021' });
   });
 
+  it('leaves nothing of a transaction that sent no statement to the next query on its connection', async () => {
+    const url = new URL(tempPgUrl());
+    url.searchParams.set('pool_size', '1');
+    const { store } = await open(url.toString());
+    await store.db.transaction().execute(async () => {});
+    // On the pool's one connection: an autocommit write after it commits, with the server's own setting.
+    expect((await sql<{ setting: string }>`select current_setting('synchronous_commit') as setting`.execute(store.db)).rows[0]!.setting).toBe('on');
+    await store.db.insertInto('team_events').values(testEvent('after-an-empty-transaction')).execute();
+    const other = new pg.Client({ connectionString: process.env.TEAM_TABLE_TEST_PG, options: `-c search_path=${url.searchParams.get('schema')}` });
+    await other.connect();
+    try {
+      expect((await other.query(`select id from team_events where id = 'after-an-empty-transaction'`)).rows).toHaveLength(1);
+    } finally {
+      await other.end();
+    }
+  });
+
   it('keeps the feed going when its listening connection goes half-open, and listens again', async () => {
     const url = tempPgUrl();
     const proxy = await proxied(url);

@@ -139,7 +139,14 @@ export function commitInGroups(client: pg.PoolClient): void {
     }
     const before = held;
     held = undefined;
-    if (text === 'commit' && parameterless) return last(await send(before ? `${before}; ${COMMIT}` : COMMIT));
+    if (text === 'commit' && parameterless) {
+      const opening = beginPending;
+      beginPending = false;
+      // A transaction that sent nothing has nothing to commit (its BEGIN must not be left for the connection's next
+      // query); one whose only statement was held back opens with it.
+      if (opening && !before) return { command: 'COMMIT', rowCount: null, rows: [] };
+      return last(await send([...(opening ? [BEGIN] : []), ...(before ? [before] : []), COMMIT].join('; ')));
+    }
     if (before && text !== 'rollback') await send(before);
     if (!beginPending) return send(text, values, ...rest);
     beginPending = false;
