@@ -393,10 +393,6 @@ function bareClaimer(dbPath, teamId, agent) {
 }
 
 /**
- * claim_next through the core in-process: median ms per claim with FLAT_READY ready and `done` done tasks, and the
- * bare conditional claim on the same file, in blocks of FLAT_BLOCK alternating with the core's.
- */
-/**
  * claim_next in-process on one database per count of done tasks, all open at once and measured in rotating blocks
  * (each block of FLAT_BLOCK core claims followed by as many bare claims on the same file), after FLAT_WARMUPS claims
  * on each: the databases then share the process's state (V8's optimized code, the machine's load) instead of the

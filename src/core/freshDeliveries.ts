@@ -9,6 +9,13 @@ import type { Db } from '../store/store.js';
 export const FRESH = sql<boolean>`fresh = 1`;
 
 /**
+ * A fresh delivery a sender may take: still pending. During a rolling upgrade a sender of a version before 019 finds
+ * fresh rows through its own query of the due ones, leases and sends them and leaves them fresh; a newer sender must
+ * not take them again (with the lease, checked where they are taken).
+ */
+export const FRESH_TO_TAKE = sql<boolean>`fresh = 1 and state = 'pending'`;
+
+/**
  * The fresh deliveries: routed, never taken by a sender (migration 019). No index but the outbox's key holds them, so
  * they are read by their notifications: those the log announced after the sender's stored cursor (the sender's
  * backlog, a few), and `unannounced` — those of the transaction asking, whose events the log gets at its commit.

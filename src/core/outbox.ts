@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import type { Db } from '../store/store.js';
 import { DUE_DELIVERIES, SENDER_CURSOR } from '../store/migrations/019_fresh_deliveries.js';
 import { defineAction } from './action.js';
-import { FRESH } from './freshDeliveries.js';
+import { FRESH_TO_TAKE } from './freshDeliveries.js';
 import { Ctx } from './context.js';
 import type { Clock } from './context.js';
 import { notFound, validation } from './errors.js';
@@ -126,13 +126,26 @@ export class NotificationOutbox {
    * read with none left fresh has none to come. A page of `limit` events, not more: each is a read of its deliveries.
    */
   private async fresh(db: Db, after: number, limit: number): Promise<FreshDeliveries> {
-    const events = await db.selectFrom('team_events').select(['seq', 'related_id']).where('seq', '>', after).where('type', '=', 'notification_sent').orderBy('seq').limit(limit).execute();
-    if (events.length === 0) return { rows: [], through: after, events: 0 };
+    // The log's head first: a short page of events reads the log up to it (numbers commit in order, so none below it
+    // can appear later), and the cursor moves there even when no notification came — else it would stay at the last
+    // one, and every look, and every count of a rule's deliveries, would read all the events since.
+    const head = Number((await db.selectFrom('team_events').select((eb) => eb.fn.max<number | null>('seq').as('seq')).executeTakeFirst())?.seq ?? 0);
+    const events = await db
+      .selectFrom('team_events')
+      .select(['seq', 'related_id'])
+      .where('seq', '>', after)
+      .where('seq', '<=', head)
+      .where('type', '=', 'notification_sent')
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    const readToHead = events.length < limit;
+    if (events.length === 0) return { rows: [], through: Math.max(after, head), events: 0 };
     const rows = await db
       .selectFrom('notification_deliveries')
       .selectAll()
       .where('notification_id', 'in', [...new Set(events.map((e) => e.related_id))])
-      .where(FRESH)
+      .where(FRESH_TO_TAKE)
       .orderBy('notification_id')
       .orderBy('id')
       .execute();
@@ -140,15 +153,22 @@ export class NotificationOutbox {
     for (const row of rows) byNotification.set(row.notification_id, [...(byNotification.get(row.notification_id) ?? []), row]);
     const taken: DeliveryRow[] = [];
     let through = after;
+    let whole = true;
     for (const event of events) {
       const mine = byNotification.get(event.related_id) ?? [];
-      if (taken.length > 0 && taken.length + mine.length > limit) break;
+      if (taken.length > 0 && taken.length + mine.length > limit) {
+        whole = false;
+        break;
+      }
       taken.push(...mine);
       byNotification.delete(event.related_id);
       through = Number(event.seq);
-      if (taken.length >= limit) break;
+      if (taken.length >= limit) {
+        whole = event === events.at(-1);
+        break;
+      }
     }
-    return { rows: taken, through, events: events.length };
+    return { rows: taken, through: whole && readToHead ? Math.max(through, head) : through, events: events.length };
   }
 
   /**
@@ -210,7 +230,7 @@ export class NotificationOutbox {
       // is one to send (a mailbox delivery is done when routed); taken, it enters deliveries_due under its lease: if
       // this sender dies, it is due again when the lease runs out.
       const taken = fresh.rows.length
-        ? new Set((await tx.updateTable('notification_deliveries').set(lease).where(keyed(fresh.rows)).where(FRESH).returning('id').execute()).map((r) => r.id))
+        ? new Set((await tx.updateTable('notification_deliveries').set(lease).where(keyed(fresh.rows)).where(FRESH_TO_TAKE).where('lease_expires_at', '<=', now).returning('id').execute()).map((r) => r.id))
         : new Set<string>();
       if (Math.max(this.seen, fresh.through) > stored) await this.storeCursor(tx, Math.max(this.seen, fresh.through));
       const mine = fresh.rows.filter((row) => taken.has(row.id));

@@ -400,6 +400,21 @@ describe('the sender', () => {
     expect((await t.deliveries(sent))[0]).toMatchObject({ state: 'sent', attempts: 1 });
     expect(t.receiver.requests).toHaveLength(1);
   });
+
+  it('moves its cursor to the head past events that are no notifications, and sends nothing an older sender sent', async () => {
+    const t = await setup();
+    const cursor = async () => Number((await t.store.db.selectFrom('runner_cursors').select('seq').where('name', '=', 'notification-sender').executeTakeFirstOrThrow()).seq);
+    await t.rule({});
+    const sent = await t.notify();
+    // A sender of a version before fresh deliveries sent it and left it fresh.
+    await t.store.db.updateTable('notification_deliveries').set({ state: 'sent', attempts: 1 }).where('notification_id', '=', sent.id).execute();
+    expect(await t.sender.sendDue()).toBe(0);
+    expect(t.receiver.requests).toHaveLength(0);
+    // Then a long stretch of other work: the cursor follows the head, so looks and counts read none of it again.
+    for (let i = 0; i < 250; i++) await t.call(OWNER, 'team_memory', { action: 'fact_save', key: `k${i}`, value: 'v' });
+    await t.sender.sendDue();
+    expect(await cursor()).toBe(await t.store.feed.head());
+  });
 });
 
 describe('two senders on one database', () => {
