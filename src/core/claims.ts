@@ -204,14 +204,7 @@ async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affi
   if (!(anyPreferred ?? (await ofTypes(ctx, teamId, filters, affinity).where('t.priority', '=', head.row.priority).executeTakeFirst()))) return head;
   for (const type of affinity) {
     if (head.row.task_type === type) return head;
-    const match = await readyIn(ctx, teamId, filters)
-      .where('t.status', '=', 'inbox')
-      .where('t.priority', '=', head.row.priority)
-      .where('t.task_type', '=', type)
-      .orderBy('t.created_at')
-      .orderBy('t.id')
-      .limit(1)
-      .executeTakeFirst();
+    const match = await ofTypes(ctx, teamId, filters, [type]).where('t.priority', '=', head.row.priority).orderBy('t.created_at').orderBy('t.id').executeTakeFirst();
     if (match) return unread(match);
   }
   return head;

@@ -42,6 +42,7 @@ const CHECKPOINT_WAIT_MS = 100;
  */
 const WAL_INDEX_VERSION = 3007000;
 const WAL_INDEX_MAX_FRAME_OFFSET = 16;
+const readU32 = endianness() === 'LE' ? (b: Buffer, offset: number) => b.readUInt32LE(offset) : (b: Buffer, offset: number) => b.readUInt32BE(offset);
 
 /**
  * Checkpoints the write-ahead log after a commit that leaves it at WAL_CHECKPOINT_FRAMES or more, in RESTART mode,
@@ -88,8 +89,7 @@ class WalCheckpointer {
     } catch {
       return undefined;
     }
-    const u32 = (offset: number) => (endianness() === 'LE' ? this.header.readUInt32LE(offset) : this.header.readUInt32BE(offset));
-    return u32(0) === WAL_INDEX_VERSION ? u32(WAL_INDEX_MAX_FRAME_OFFSET) : undefined;
+    return readU32(this.header, 0) === WAL_INDEX_VERSION ? readU32(this.header, WAL_INDEX_MAX_FRAME_OFFSET) : undefined;
   }
 
   afterCommit(): void {
