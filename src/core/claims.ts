@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { sql } from 'kysely';
-import type { SelectQueryBuilder } from 'kysely';
+import type { RawBuilder, SelectQueryBuilder } from 'kysely';
 import type { AgentRow, TaskRow } from '../store/schema.js';
 import type { Db } from '../store/store.js';
 import { defineAction } from './action.js';
@@ -10,7 +10,7 @@ import { RESOLVED, assertReady } from './dependencies.js';
 import { agentRef, taskRef, teamRef } from './fields.js';
 import { LIMITS } from './limits.js';
 import { createNotification } from './notifications.js';
-import { numberedSet, prepared } from './prepared.js';
+import { prepared } from './prepared.js';
 import { affinityOf } from './roles.js';
 import { addAssignee, changeStatus, expectedVersion, hydrateOne, leaseUntil, loadTask, readTask, saveTask, setAssignees } from './tasks.js';
 
@@ -85,13 +85,20 @@ export interface ReadyFilters {
  * filters. On PostgreSQL a claim's read locks the rows it reads and skips rows another claimer holds (the
  * graphile-worker shape); on SQLite the write transaction already holds the database's write lock. `look` reads
  * without locking (what a heartbeat shows).
+ *
+ * The constants are written into the SQL, not bound: PostgreSQL then reads the queue off its index of open tasks
+ * (`tasks_open_queue`, partial on inbox and assigned) whatever its statistics say of the statuses (with none
+ * gathered since a backlog arrived, it walked the team's list order past every task already claimed), and a plan
+ * made once costs no more than one made with the values, so that it keeps that plan (bound, they cost 2–3 ms of
+ * planning on every claim once statistics were gathered).
  */
-function readyIn(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, look = false) {
+function readyIn(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, status: 'inbox' | 'assigned', filters: ReadyFilters, look = false) {
   let query = ctx.db
     .selectFrom('team_tasks as t')
     .selectAll('t')
     .where('t.team_id', '=', teamId)
-    .where('t.claimed_by', '=', '')
+    .where('t.status', '=', sql.lit(status))
+    .where('t.claimed_by', '=', sql.lit(''))
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
@@ -99,7 +106,7 @@ function readyIn(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: Read
             .innerJoin('team_tasks as dep', 'dep.id', 'd.depends_on')
             .select('d.task_id')
             .whereRef('d.task_id', '=', 't.id')
-            .where('dep.status', 'not in', RESOLVED),
+            .where('dep.status', 'not in', RESOLVED.map((status) => sql.lit(status))),
         ),
       ),
     );
@@ -119,18 +126,23 @@ function readyIn(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: Read
  * best priority, each preferred type is one indexed lookup (`tasks_ready_by_type`).
  */
 export function readyInbox(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, look = false) {
-  return readyIn(ctx, teamId, filters, look).where('t.status', '=', 'inbox').orderBy('t.priority').orderBy('t.created_at').orderBy('t.id');
+  return readyIn(ctx, teamId, 'inbox', filters, look).orderBy('t.priority').orderBy('t.created_at').orderBy('t.id');
 }
 
 /** The inbox's best ready task, as claim_next reads it. */
-export const inboxHead = (ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters) => readyInbox(ctx, teamId, filters).limit(1);
+export const inboxHead = (ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters) => readyInbox(ctx, teamId, filters).limit(sql.lit(1));
 
-/** Ready tasks assigned to `agentId` (the page claim_next ranks with the inbox's best). */
+/**
+ * Ready tasks assigned to `agentId`, best first (the page claim_next ranks with the inbox's best): in the queue's
+ * order, so that the plan follows the queue's index and the page holds the best of them.
+ */
 function assignedReady(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, agentId: string) {
-  return readyIn(ctx, teamId, filters)
-    .where('t.status', '=', 'assigned')
+  return readyIn(ctx, teamId, 'assigned', filters)
     .where(({ exists, selectFrom }) => exists(selectFrom('team_task_assignees as a').select('a.task_id').whereRef('a.task_id', '=', 't.id').where('a.agent_id', '=', agentId)))
-    .limit(LIMITS.pageSize);
+    .orderBy('t.priority')
+    .orderBy('t.created_at')
+    .orderBy('t.id')
+    .limit(sql.lit(LIMITS.pageSize));
 }
 
 /**
@@ -161,30 +173,49 @@ function flagged(db: Db, query: SelectQueryBuilder<any, any, TaskRow>, front: Fr
 }
 
 // claim_next without filters, the common call: the inbox's best ready task, the ready tasks assigned to the agent and,
-// for a role that prefers task types, one of those types ready at the best priority, in one prepared statement
-// (compiled for a few lengths of the type list, `numberedSet`).
+// for a role that prefers task types, the best ready task of each of those types at the best priority, in one
+// prepared statement. Each part reads an index in its order, with every column before the order's fixed, so one plan
+// fits every run (`planOnce`). The preferred types are written into the SQL, not bound: how many tasks of a type there
+// are is what a plan for it depends on (a type that most tasks have is read best in list order, a rare one off its
+// index), so the statement is compiled once per list of types, for the last MAX_TYPE_LISTS lists used.
 const unfiltered = (filters: ReadyFilters) => !filters.label && !filters.task_type;
-const frontsOfQueue = prepared(
-  (db, { team, agent, ...types }: { team: string; agent: string } & Record<string, string>, dialect) => {
-    const target = { db, dialect };
-    const fronts = flagged(db, inboxHead(target, team, {}), 'head').unionAll(flagged(db, assignedReady(target, team, {}, agent), 'assigned'));
-    const preferred = Object.values(types);
-    if (!preferred.length) return fronts;
-    const bestPriority = db.selectFrom(inboxHead(target, team, {}).as('h')).select('h.priority');
-    return fronts.unionAll(flagged(db, ofTypes(target, team, {}, preferred).where('t.priority', '=', bestPriority), 'preferred'));
-  },
-  (p) => String(Object.keys(p).length),
-);
+const MAX_TYPE_LISTS = 64;
+type Fronts = ReturnType<typeof frontsFor>;
+const frontsByTypes = new Map<string, Fronts>();
+const frontsFor = (types: readonly string[]) =>
+  prepared(
+    (db, { team, agent }: { team: string; agent: string }, dialect) => {
+      const target = { db, dialect };
+      let fronts = flagged(db, inboxHead(target, team, {}), 'head').unionAll(flagged(db, assignedReady(target, team, {}, agent), 'assigned'));
+      const bestPriority = db.selectFrom(inboxHead(target, team, {}).as('h')).select('h.priority');
+      // A NUL cannot be written into SQL text: such a type stays a bound value.
+      for (const type of types) fronts = fronts.unionAll(flagged(db, ofType(target, team, {}, type.includes('\0') ? type : sql.lit(type)).where('t.priority', '=', bestPriority), 'preferred'));
+      return fronts;
+    },
+    undefined,
+    { planOnce: true },
+  );
+
+function frontsOfQueue(types: string[]): Fronts {
+  const key = JSON.stringify(types);
+  let fronts = frontsByTypes.get(key);
+  if (fronts) frontsByTypes.delete(key);
+  else fronts = frontsFor(types);
+  frontsByTypes.set(key, fronts);
+  if (frontsByTypes.size > MAX_TYPE_LISTS) frontsByTypes.delete(frontsByTypes.keys().next().value!);
+  return fronts;
+}
 
 /**
- * The inbox's best ready task, the ready tasks assigned to `agentId`, and whether a task of one of the `affinity`
- * types is ready at the best priority (undefined: not looked for).
+ * The inbox's best ready task, the ready tasks assigned to `agentId`, and the best ready task of each of the
+ * `affinity` types at the best priority (undefined: not looked for).
  */
-async function queueFronts(ctx: Ctx, teamId: string, filters: ReadyFilters, agentId: string, affinity: string[]): Promise<{ head?: Candidate; assigned: Candidate[]; anyPreferred?: boolean }> {
+async function queueFronts(ctx: Ctx, teamId: string, filters: ReadyFilters, agentId: string, affinity: string[]): Promise<{ head?: Candidate; assigned: Candidate[]; preferred?: Candidate[] }> {
   if (unfiltered(filters)) {
-    const { rows } = await frontsOfQueue(ctx, { team: teamId, agent: agentId, ...(affinity.length ? numberedSet('type', affinity) : {}) });
+    const { rows } = await frontsOfQueue(affinity)(ctx, { team: teamId, agent: agentId });
     const fronts = (rows as FrontRow[]).map(({ front, has_assignees, has_relations, ...row }) => ({ front, row: row as TaskRow, hasAssignees: Boolean(has_assignees), hasRelations: Boolean(has_relations) }));
-    return { head: fronts.find((f) => f.front === 'head'), assigned: fronts.filter((f) => f.front === 'assigned'), ...(affinity.length ? { anyPreferred: fronts.some((f) => f.front === 'preferred') } : {}) };
+    const of = (front: FrontRow['front']) => fronts.filter((f) => f.front === front);
+    return { head: of('head')[0], assigned: of('assigned'), ...(affinity.length ? { preferred: of('preferred') } : {}) };
   }
   const [head, assigned] = await Promise.all([inboxHead(ctx, teamId, filters).executeTakeFirst(), assignedReady(ctx, teamId, filters, agentId).execute()]);
   return { head: unread(head), assigned: assigned.map((row) => unread(row)!) };
@@ -192,20 +223,27 @@ async function queueFronts(ctx: Ctx, teamId: string, filters: ReadyFilters, agen
 
 /** Ready inbox tasks of one of `types`. */
 const ofTypes = (target: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, types: string[]) =>
-  readyIn(target, teamId, filters).where('t.status', '=', 'inbox').where('t.task_type', 'in', types).limit(1);
+  readyIn(target, teamId, 'inbox', filters).where('t.task_type', 'in', types).limit(1);
+
+/** The oldest ready inbox task of `type` (`tasks_ready_by_type`, on PostgreSQL `tasks_open_by_type`, in order). */
+const ofType = (target: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, type: string | RawBuilder<string>) =>
+  readyIn(target, teamId, 'inbox', filters).where('t.task_type', '=', type).orderBy('t.created_at').orderBy('t.id').limit(sql.lit(1));
 
 /**
- * The inbox's best ready task for an agent whose role prefers `affinity`, given the best of all (`head`) and whether
- * one of the preferred types is ready at its priority (`anyPreferred`, looked for here when undefined).
+ * The inbox's best ready task for an agent whose role prefers `affinity`, given the best of all (`head`) and the
+ * best of each preferred type at its priority (`preferred`, looked for here when undefined).
  */
-async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affinity: string[], head: Candidate | undefined, anyPreferred: boolean | undefined): Promise<Candidate | undefined> {
+async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affinity: string[], head: Candidate | undefined, preferred: Candidate[] | undefined): Promise<Candidate | undefined> {
   if (!head || !affinity.length || head.row.task_type === affinity[0]) return head;
+  const { priority } = head.row;
   // Most inboxes hold none of the preferred types at the best priority: one probe says so for all of them.
-  if (!(anyPreferred ?? (await ofTypes(ctx, teamId, filters, affinity).where('t.priority', '=', head.row.priority).executeTakeFirst()))) return head;
+  if (!preferred && !(await ofTypes(ctx, teamId, filters, affinity).where('t.priority', '=', priority).executeTakeFirst())) return head;
   for (const type of affinity) {
     if (head.row.task_type === type) return head;
-    const match = await ofTypes(ctx, teamId, filters, [type]).where('t.priority', '=', head.row.priority).orderBy('t.created_at').orderBy('t.id').executeTakeFirst();
-    if (match) return unread(match);
+    const match = preferred
+      ? preferred.find(({ row }) => row.task_type === type && row.priority === priority)
+      : unread(await ofType(ctx, teamId, filters, type).where('t.priority', '=', priority).executeTakeFirst());
+    if (match) return match;
   }
   return head;
 }
@@ -216,8 +254,8 @@ async function bestInInbox(ctx: Ctx, teamId: string, filters: ReadyFilters, affi
  */
 export async function nextReadyTask(ctx: Ctx, agent: AgentRow, filters: ReadyFilters): Promise<Candidate | undefined> {
   const affinity = filters.task_type ? [] : await affinityOf(ctx, agent);
-  const { head, assigned, anyPreferred } = await queueFronts(ctx, agent.team_id, filters, agent.id, affinity);
-  const fromInbox = await bestInInbox(ctx, agent.team_id, filters, affinity, head, anyPreferred);
+  const { head, assigned, preferred } = await queueFronts(ctx, agent.team_id, filters, agent.id, affinity);
+  const fromInbox = await bestInInbox(ctx, agent.team_id, filters, affinity, head, preferred);
   const rank = (task: TaskRow) => (affinity.includes(task.task_type) ? affinity.indexOf(task.task_type) : affinity.length);
   const [best] = [...(fromInbox ? [fromInbox] : []), ...assigned].sort(({ row: a }, { row: b }) => a.priority - b.priority || rank(a) - rank(b) || a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
   if (best) readTask(best.row);

@@ -1,5 +1,6 @@
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
 import { createQueryId } from 'kysely';
+import { PLAN_ONCE } from '../store/dialect.js';
 import type { DialectName } from '../store/dialect.js';
 import { runCompiled } from '../store/store.js';
 import type { Db } from '../store/store.js';
@@ -19,11 +20,17 @@ class Slot {
  * an update sets, the length of an `in` list — names the shape with `shapeOf`, and is compiled once per shape; the
  * parameters' names must then say it too (`type0`, `type1` …), since they are its slots.
  *
+ * `planOnce` says the query's best plan does not depend on its values although it has a LIMIT (`PLAN_ONCE`).
+ *
  * @example
  *   const agentById = prepared((db, p: { id: string }) => db.selectFrom('persistent_agents').selectAll().where('id', '=', p.id));
  *   const [agent] = (await agentById(ctx, { id })).rows;
  */
-export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, params: P, dialect: DialectName) => Compilable<R>, shapeOf: (params: P) => string = () => '') {
+export function prepared<P extends Record<string, unknown>, R>(
+  build: (db: Db, params: P, dialect: DialectName) => Compilable<R>,
+  shapeOf: (params: P) => string = () => '',
+  { planOnce = false } = {},
+) {
   const compiled = new Map<string, { query: CompiledQuery<R>; slots: (string | undefined)[] }>();
   /** The query with `params` in its slots, to run or to hand to the store (`sendWithCommit`). */
   const query = (target: { db: Db; dialect: DialectName }, params: P): CompiledQuery<R> => {
@@ -31,7 +38,8 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
     let shape = compiled.get(key);
     if (!shape) {
       const slots = Object.fromEntries(Object.keys(params).map((name) => [name, new Slot(name)])) as unknown as P;
-      const query = build(target.db, slots, target.dialect).compile();
+      const built = build(target.db, slots, target.dialect).compile();
+      const query = planOnce ? { ...built, sql: PLAN_ONCE + built.sql } : built;
       shape = { query, slots: query.parameters.map((value) => (value instanceof Slot ? value.name : undefined)) };
       compiled.set(key, shape);
     }

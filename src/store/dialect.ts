@@ -6,6 +6,13 @@ import type { RateLimitStore } from './rateLimits.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
+
+/**
+ * Opens a statement whose best plan does not depend on its values — its conditions name the index it reads, in the
+ * order it reads it — so that PostgreSQL may plan it once per connection although it has a LIMIT (see
+ * `prepareStatements`). Set by `prepared(…, { planOnce: true })`.
+ */
+export const PLAN_ONCE = '/* plan once */ ';
 export type WriteMode = 'exclusive' | 'shared';
 
 /**

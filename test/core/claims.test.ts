@@ -131,4 +131,28 @@ describe('claims with leases', () => {
     const [listed] = (await t.call(OWNER, 'team_manage', { action: 'notify_rule_list' })).rules;
     expect(listed).toMatchObject({ id: rule.id, dropped: 7 });
   });
+
+  it("takes the role's preferred types in their order, only at the best priority, oldest first, whatever their names", async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    // Types written into the claim's SQL: a quote and a backslash must stay names.
+    await t.call(OWNER, 'team_manage', { action: 'role_create', name: 'picky', description: 'prefers some types', actions: ['team_task.*'], prefers: ["it's", 'back\\slash', 'docs'], escalates_to: 'lead' });
+    await t.call(OWNER, 'team_agent', { action: 'create', name: 'Pia', role_definition: 'picky' });
+    const create = async (title: string, task_type: string, priority = 2) => {
+      const task = await t.call(OWNER, 'team_task', { action: 'create', title, task_type, priority });
+      t.clock.advance(1000);
+      return task.id as string;
+    };
+    const plain = await create('plain', '');
+    const docsOld = await create('docs old', 'docs');
+    const docsNew = await create('docs new', 'docs');
+    const slash = await create('slash', 'back\\slash');
+    const urgentPlain = await create('urgent plain', '', 1);
+    await create('quote, lower priority', "it's", 3);
+    const claims: string[] = [];
+    for (let i = 0; i < 6; i++) claims.push((await t.call(agent('pia'), 'team_task', { action: 'claim_next' })).task?.id ?? 'none');
+    // priority first; at priority 2 the second preferred type, then the third (oldest first), then the rest
+    expect(claims.slice(0, 5)).toEqual([urgentPlain, slash, docsOld, docsNew, plain]);
+    expect(claims[5]).not.toBe('none');
+  });
 });

@@ -112,6 +112,33 @@ describe('PostgreSQL', () => {
     expect(await team()).toMatchObject([{ name: 'Ops', added_later: null }]);
   });
 
+  it("plans claim_next's read of its queue once, off the open tasks' indexes, with statistics gathered while all were in the inbox", async () => {
+    const url = new URL(tempPgUrl());
+    url.searchParams.set('pool_size', '1');
+    const { store, core } = await open(url.toString());
+    const team = await createTeam(core, 'Ops');
+    await core.call(OWNER, 'team_agent', { action: 'create', team_id: team.id, name: 'Loki' });
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i).toISOString();
+    const tasks = Array.from({ length: 400 }, (_, i) => ({ id: `b${i}`, team_id: team.id, title: `t${i}`, priority: 1 + (i % 5), created_by: 'owner', created_at: at(i), updated_at: at(i) }));
+    await store.write(async (tx) => void (await tx.insertInto('team_tasks').values(tasks).execute()));
+    // What PostgreSQL's statistics say right after a backlog arrived: every task in the inbox, none of a type.
+    await sql`analyze`.execute(store.db);
+    for (let i = 0; i < 20; i++) expect((await core.call(agent('loki'), 'team_task', { action: 'claim_next', team_id: team.id })).task).toMatchObject({ claimed_by: 'loki' });
+
+    const { rows } = await sql<{ name: string; parameter_types: string; generic_plans: number; custom_plans: number }>`
+      select name, parameter_types::text, generic_plans, custom_plans from pg_prepared_statements where statement like '/* plan once */%'`.execute(store.db);
+    expect(rows).toHaveLength(1);
+    const [read] = rows;
+    expect(read).toMatchObject({ custom_plans: expect.any(Number), generic_plans: expect.any(Number) });
+    expect(Number(read!.generic_plans)).toBeGreaterThanOrEqual(15);
+    // A plan made once serves whatever the values: explained with the team's id in every slot.
+    const slots = read!.parameter_types.replace(/[{}]/g, '').split(',').map(() => sql.lit(team.id));
+    const plan = (await sql<{ 'QUERY PLAN': string }>`explain execute ${sql.raw(read!.name)}(${sql.join(slots)})`.execute(store.db)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    const queueReads = [...plan.matchAll(/(Seq Scan|Index Scan|Index Only Scan|Bitmap Heap Scan)(?: using (\w+))? on team_tasks t(?:_\d+)?\b/g)].map((m) => m[2] ?? m[1]);
+    expect(queueReads.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(queueReads)).toEqual(new Set(['tasks_open_queue', 'tasks_open_by_type']));
+  });
+
   it('numbers events in commit order: a reader never sees a number while a smaller one may still commit', async () => {
     const url = tempPgUrl();
     const { store, core } = await open(url);

@@ -19,6 +19,7 @@ import { doneByDayIndex } from './016_done_by_day_index.js';
 import { deliveriesByNotification } from './017_deliveries_by_notification.js';
 import { fewerTreesPerWrite } from './018_fewer_trees_per_write.js';
 import { freshDeliveries } from './019_fresh_deliveries.js';
+import { openWorkIndexes } from './020_open_work_indexes.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
 
@@ -30,4 +31,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex, deliveriesByNotification, fewerTreesPerWrite, freshDeliveries];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex, deliveriesByNotification, fewerTreesPerWrite, freshDeliveries, openWorkIndexes];
