@@ -2,7 +2,7 @@ import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
 import { createQueryId } from 'kysely';
 import { PLAN_ONCE } from '../store/dialect.js';
 import type { DialectName } from '../store/dialect.js';
-import { runCompiled } from '../store/store.js';
+import { runCompiled, writeUnanswered } from '../store/store.js';
 import type { Db } from '../store/store.js';
 
 /** Where a parameter goes while a prepared query is compiled; each run puts that parameter's value in its place. */
@@ -32,7 +32,7 @@ export function prepared<P extends Record<string, unknown>, R>(
   { planOnce = false } = {},
 ) {
   const compiled = new Map<string, { query: CompiledQuery<R>; slots: (string | undefined)[] }>();
-  /** The query with `params` in its slots, to run or to hand to the store (`sendWithCommit`). */
+  /** The query with `params` in its slots, to run or to hand to the store (`sendWithCommit`, `writeUnanswered`). */
   const query = (target: { db: Db; dialect: DialectName }, params: P): CompiledQuery<R> => {
     const key = `${target.dialect}:${shapeOf(params)}`;
     let shape = compiled.get(key);
@@ -49,7 +49,9 @@ export function prepared<P extends Record<string, unknown>, R>(
     return { ...query, parameters, queryId: createQueryId() };
   };
   const run = async (target: { db: Db; dialect: DialectName }, params: P): Promise<QueryResult<R>> => runCompiled<R>(target.db, query(target, params));
-  return Object.assign(run, { query });
+  /** Runs a write whose answer nobody reads; on PostgreSQL it travels with the next statement (`writeUnanswered`). */
+  const unanswered = (target: { db: Db; dialect: DialectName }, params: P): Promise<void> => writeUnanswered(target.db, query(target, params));
+  return Object.assign(run, { query, unanswered });
 }
 
 /**

@@ -136,7 +136,7 @@ const insertAssignee = prepared((db, row: { task_id: string; agent_id: string; p
 
 /** Adds one assignee at `position` (a claim's holder joining the assignees). */
 export async function addAssignee(ctx: Ctx, task: TaskRow, agentId: string, position: number) {
-  await insertAssignee(ctx, { task_id: task.id, agent_id: agentId, position });
+  await insertAssignee.unanswered(ctx, { task_id: task.id, agent_id: agentId, position });
   await subscribe(ctx, task.team_id, task.id, agentId, 'assigned');
 }
 

@@ -25,14 +25,22 @@ const withMarkdown = (state: WorkingStateRow) => ({ ...state, markdown: renderWo
 const agentWorksOn = prepared((db, p: { agent: string; task: string }) =>
   db.updateTable('persistent_agents').set({ status: 'working', current_task_id: p.task }).where('id', '=', p.agent).where('status', 'in', ['idle', 'working']),
 );
+/** The working state follows the agent's row: set working on the task when the row now says so. */
 const stateWorksOn = prepared((db, p: { agent: string; task: string; now: string }) =>
-  db.updateTable('agent_working_state').set({ status: 'working', current_task_id: p.task, updated_at: p.now }).where('agent_id', '=', p.agent),
+  db
+    .updateTable('agent_working_state')
+    .set({ status: 'working', current_task_id: p.task, updated_at: p.now })
+    .where('agent_id', '=', p.agent)
+    .where(({ exists, selectFrom }) => exists(selectFrom('persistent_agents').select('id').where('id', '=', p.agent).where('status', '=', 'working').where('current_task_id', '=', p.task))),
 );
 
-/** The agent works on `taskId` now (a claim, a start, a hand-over); a paused or stopped agent keeps its status. */
+/**
+ * The agent works on `taskId` now (a claim, a start, a hand-over); a paused or stopped agent keeps its status. Two
+ * writes whose answers nobody reads: on PostgreSQL they travel with the call's next statement.
+ */
 export async function startWork(ctx: Ctx, agentId: string, taskId: string): Promise<void> {
-  const changed = await agentWorksOn(ctx, { agent: agentId, task: taskId });
-  if (Number(changed.numAffectedRows)) await stateWorksOn(ctx, { agent: agentId, task: taskId, now: ctx.now });
+  await agentWorksOn.unanswered(ctx, { agent: agentId, task: taskId });
+  await stateWorksOn.unanswered(ctx, { agent: agentId, task: taskId, now: ctx.now });
 }
 
 /** The agent no longer works on `taskId` (it left in_progress, or went to another agent), if that is what it did. */

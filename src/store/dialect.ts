@@ -58,10 +58,11 @@ export interface StoreDialect {
    */
   readonly runNow?: (query: CompiledQuery, inWrite: boolean) => QueryResult<unknown> | undefined;
   /**
-   * Sends `query` (whose answer nobody reads) with the COMMIT of the write transaction `tx`, in one round trip;
-   * its failure fails the commit. Undefined where a statement costs no round trip (SQLite): it then runs just before.
+   * Sends `query`, a write of the transaction `tx` whose answer nobody reads, in the round trip of the transaction's
+   * next statement or of its COMMIT, before it; its failure fails that statement (or the commit), and so the
+   * transaction. Undefined where a statement costs no round trip (SQLite): it then runs at once.
    */
-  sendWithCommit?(tx: Kysely<any>, query: CompiledQuery): Promise<void>;
+  holdWrite?(tx: Kysely<any>, query: CompiledQuery): Promise<void>;
   /** How this process notices commits of other connections (the event feed polls it). */
   readonly commits: CommitSignal;
   /** Leases on background work that one process per database does at a time. */

@@ -41,13 +41,27 @@ export function beforeCommit(tx: Db, finish: () => Promise<void>): void {
   else finishing.set(tx, [finish]);
 }
 
+/** How to hold a write back for the next statement's round trip, by write transaction (see `writeUnanswered`). */
+const holding = new WeakMap<Db, (query: CompiledQuery) => Promise<void>>();
+
+/**
+ * Runs `query` in the write transaction `tx`, a write whose answer nobody reads (no affected-row count, no rows):
+ * where a statement costs a round trip (PostgreSQL), it travels in the round trip of the transaction's next
+ * statement, or of its commit (`StoreDialect.holdWrite`); at once elsewhere. Statements keep their order; its
+ * failure rolls the transaction back like any of its statements.
+ */
+export function writeUnanswered(tx: Db, query: CompiledQuery): Promise<void> {
+  const hold = holding.get(tx);
+  return hold ? hold(query) : runCompiled(tx, query).then(() => {});
+}
+
 /** The statement a write sends last, with its commit, by transaction (see `sendWithCommit`). */
 const last = new WeakMap<Db, CompiledQuery>();
 
 /**
  * Has `query`, a statement whose answer nobody reads, sent last in the write transaction `tx`, after the work and
  * what was to be done before the commit (`beforeCommit`): in the COMMIT's round trip where the dialect can
- * (`StoreDialect.sendWithCommit`), else just before it. A failure rolls the transaction back like any of its
+ * (`StoreDialect.holdWrite`), else just before it. A failure rolls the transaction back like any of its
  * statements. One a transaction (the call's events).
  */
 export function sendWithCommit(tx: Db, query: CompiledQuery): void {
@@ -112,17 +126,19 @@ export class Store {
   async write<T>(work: (tx: Db) => Promise<T>, mode: WriteMode = 'exclusive'): Promise<T> {
     const result = await this.dialect.db.transaction().execute(async (tx) => {
       await this.dialect.serializeWrite(tx, mode);
-      const { runNow } = this.dialect;
+      const { runNow, holdWrite } = this.dialect;
       if (runNow) direct.set(tx, (query) => runNow(query, true));
+      if (holdWrite) holding.set(tx, (query) => holdWrite(tx, query));
       try {
         const value = await work(tx);
         for (const finish of finishing.get(tx) ?? []) await finish();
         const query = last.get(tx);
-        if (query) await (this.dialect.sendWithCommit?.(tx, query) ?? runCompiled(tx, query));
+        if (query) await writeUnanswered(tx, query);
         return value;
       } finally {
         // Past its commit or rollback, the transaction's statements must not reach the connection directly.
         direct.delete(tx);
+        holding.delete(tx);
       }
     });
     this.tail?.wake();

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import type { EventRow } from '../../src/store/schema.js';
-import { Store, sendWithCommit } from '../../src/store/store.js';
+import { Store, sendWithCommit, writeUnanswered } from '../../src/store/store.js';
 import { OWNER, agent, runCli, tempFilePath, tempPgUrl } from '../helpers.js';
 import { PgProxy } from '../replicas/proxy.js';
 
@@ -234,6 +234,53 @@ describe('PostgreSQL', () => {
     expect(await store.db.selectFrom('team_events').select('id').where('id', '=', 'kept-only-if-committed').execute()).toEqual([]);
     // A NUL would end a simple query's text: such a statement goes on its own, refused as PostgreSQL refuses it.
     await expect(store.write(async (tx) => sendWithCommit(tx, insert('nul', 'a\u0000b')))).rejects.toMatchObject({ code: '22021' });
+  });
+
+  it('sends a write whose answer nobody reads with the next statement, in order and written exactly; its failure rolls the write back', async () => {
+    const { store, core } = await open(tempPgUrl());
+    const tricky = "it's a \\ back'slash, $1 and $$ dollars,\nnew line; commit; --";
+    const insert = (id: string, message: string) => store.db.insertInto('team_events').values({ ...(testEvent(id) as object), message } as never).compile();
+    const seen = await store.write(async (tx) => {
+      await writeUnanswered(tx, insert('held-1', tricky));
+      await writeUnanswered(tx, insert('held-2', 'second'));
+      // The next statement carries them, its own values written in, a `$1` inside its literal left as it is.
+      const echo = (await sql<{ a: string; b: string }>`select ${"it's $1"}::text as a, '$2 stays' as b`.execute(tx)).rows[0];
+      const held = await tx.selectFrom('team_events').select(['id', 'message']).where('id', 'in', ['held-1', 'held-2']).orderBy('id').execute();
+      return { echo, held };
+    });
+    expect(seen).toEqual({ echo: { a: "it's $1", b: '$2 stays' }, held: [{ id: 'held-1', message: tricky }, { id: 'held-2', message: 'second' }] });
+    const failing = store.write(async (tx) => {
+      await tx.insertInto('team_events').values(testEvent('kept-only-if-committed')).execute();
+      await writeUnanswered(tx, insert('held-1', 'a second event of the same id'));
+      await tx.selectFrom('teams').selectAll().execute();
+    });
+    await expect(failing).rejects.toMatchObject({ code: '23505' });
+    expect(await store.db.selectFrom('team_events').select('id').where('id', '=', 'kept-only-if-committed').execute()).toEqual([]);
+
+    // A claim: its writes whose answers nobody reads travel with the statements after them.
+    const team = await createTeam(core, 'Ops');
+    await core.call(OWNER, 'team_agent', { action: 'create', team_id: team.id, name: 'Loki' });
+    for (let i = 0; i < 3; i++) await core.call(OWNER, 'team_task', { action: 'create', team_id: team.id, title: `t${i}` });
+    const wire = pg.Connection.prototype as unknown as Record<'query' | 'sync', (...args: unknown[]) => unknown>;
+    const originals = { query: wire.query, sync: wire.sync };
+    let trips = 0;
+    wire.query = function (this: unknown, ...args: unknown[]) {
+      trips++;
+      return originals.query.apply(this, args);
+    };
+    wire.sync = function (this: unknown, ...args: unknown[]) {
+      trips++;
+      return originals.sync.apply(this, args);
+    };
+    try {
+      await core.call(agent('loki'), 'team_task', { action: 'claim_next', team_id: team.id });
+      trips = 0;
+      expect(await core.call(agent('loki'), 'team_task', { action: 'claim_next', team_id: team.id })).toMatchObject({ task: { claimed_by: 'loki', assignees: ['loki'] } });
+    } finally {
+      Object.assign(wire, originals);
+    }
+    expect(trips).toBe(7);
+    expect(await core.call(agent('loki'), 'team_agent', { action: 'working_get' })).toMatchObject({ status: 'working' });
   });
 
   it('leaves nothing of a transaction that sent no statement to the next query on its connection', async () => {

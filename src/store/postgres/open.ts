@@ -198,7 +198,7 @@ export function openPostgres(location: string): StoreDialect {
       else await sql`select pg_advisory_xact_lock(${lockKey}, ${sql.lit(WRITE_LOCK)})`.execute(tx);
     },
     sharedWrites: true,
-    async sendWithCommit(tx, query) {
+    async holdWrite(tx, query) {
       const held = withCommit(query);
       await tx.executeQuery(held === undefined ? query : CompiledQuery.raw(held));
     },

@@ -90,15 +90,24 @@ function literal(value: unknown): string | undefined {
 }
 
 /**
+ * Kysely's compiled `sql` with its `$n` parameters written in as literals (`pg.escapeLiteral`, as libpq's
+ * PQescapeLiteral), for a simple query, which carries no parameters; undefined when one cannot be written so. A `$n`
+ * inside a quoted literal or identifier stays as it is (claim_next writes a role's task types into its SQL).
+ */
+function inlined(sql: string, parameters: readonly unknown[]): string | undefined {
+  const literals = parameters.map(literal);
+  if (literals.includes(undefined)) return undefined;
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\d+)/g, (match, n: string | undefined) => (n === undefined ? match : literals[Number(n) - 1]!));
+}
+
+/**
  * `query` as the text that, run on a connection `commitInGroups` wraps, is held back and sent in the round trip of
- * the transaction's COMMIT, its parameters written in as literals (`pg.escapeLiteral`, as libpq's
- * PQescapeLiteral); undefined when a parameter cannot be written so (the query then runs on its own, as any).
- * For Kysely's compiled queries, whose text holds parameters only as `$n`, never inside literals.
+ * the transaction's next statement or its COMMIT, its parameters written in as literals; undefined when a parameter
+ * cannot be written so (the query then runs on its own, as any).
  */
 export function withCommit(query: CompiledQuery): string | undefined {
-  const literals = query.parameters.map(literal);
-  if (literals.includes(undefined)) return undefined;
-  return WITH_COMMIT + query.sql.replace(/\$(\d+)/g, (_, n: string) => literals[Number(n) - 1]!);
+  const text = inlined(query.sql, query.parameters);
+  return text === undefined ? undefined : WITH_COMMIT + text;
 }
 
 /**
@@ -119,16 +128,23 @@ export function withCommit(query: CompiledQuery): string | undefined {
  * carries one statement), so BEGIN then goes alone. A multi-statement query's COMMIT ends its transaction, and what
  * follows runs in one of its own.
  *
- * And a statement marked `withCommit` is answered at once, empty, and sent in the COMMIT's simple query, before it:
- * a write's events, whose insert takes the log's numbering lock, so that the lock is held from the insert to the
- * commit inside PostgreSQL, with no round trip to a busy node process in between, and a round trip is saved. Should
- * another statement come first, the held one goes just before it; a ROLLBACK drops it.
+ * And a statement marked `withCommit` — a write whose answer nobody reads — is answered at once, empty, and sent in
+ * the round trip of the transaction's next statement, in one simple query with it and before it, that statement's
+ * values then written in as literals (one that cannot be goes on its own, after the held ones); or in the COMMIT's,
+ * before it. A write's events go with the COMMIT, so that their insert's numbering lock is held from the insert to
+ * the commit inside PostgreSQL, with no round trip to a busy node process in between. A ROLLBACK drops them.
  */
 export function commitInGroups(client: pg.PoolClient): void {
   const send = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult | pg.QueryResult[]>;
   const last = (answers: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(answers) ? answers[answers.length - 1]! : answers);
   let beginPending = false;
-  let held: string | undefined;
+  let held: string[] = [];
+  /** Sends `texts` as one simple query, after the BEGIN if it is still to be sent; answers with the last's result. */
+  const together = async (texts: string[]) => {
+    const opening = beginPending;
+    beginPending = false;
+    return last(await send([...(opening ? [BEGIN] : []), ...texts].join('; ')));
+  };
   const query = async (text: unknown, values?: unknown, ...rest: unknown[]) => {
     const parameterless = typeof text === 'string' && !(Array.isArray(values) && values.length) && !rest.length;
     if (text === 'begin' && parameterless) {
@@ -136,28 +152,38 @@ export function commitInGroups(client: pg.PoolClient): void {
       return { command: 'BEGIN', rowCount: null, rows: [] };
     }
     if (parameterless && text.startsWith(WITH_COMMIT)) {
-      held = text;
+      held.push(text);
       // Not an answer PostgreSQL gave: Kysely reads an affected-row count from INSERT, UPDATE and DELETE only.
       return { command: 'HELD', rowCount: null, rows: [] };
     }
     const before = held;
-    held = undefined;
-    if (text === 'commit' && parameterless) {
-      const opening = beginPending;
+    held = [];
+    if (text === 'rollback' && parameterless) {
+      // What was held is dropped; a transaction that sent nothing has nothing to roll back.
+      if (!beginPending) return send(text);
       beginPending = false;
-      // A transaction that sent nothing has nothing to commit (its BEGIN must not be left for the connection's next
-      // query); one whose only statement was held back opens with it.
-      if (opening && !before) return { command: 'COMMIT', rowCount: null, rows: [] };
-      return last(await send([...(opening ? [BEGIN] : []), ...(before ? [before] : []), COMMIT].join('; ')));
+      return { command: 'ROLLBACK', rowCount: null, rows: [] };
     }
-    if (before && text !== 'rollback') await send(before);
+    if (text === 'commit' && parameterless) {
+      // A transaction that sent nothing has nothing to commit (its BEGIN must not be left for the connection's next
+      // query); one whose only statements were held back opens with them.
+      if (beginPending && !before.length) {
+        beginPending = false;
+        return { command: 'COMMIT', rowCount: null, rows: [] };
+      }
+      return together([...before, COMMIT]);
+    }
+    if (before.length) {
+      const inline = typeof text === 'string' && !rest.length ? (parameterless ? text : inlined(text, values as unknown[])) : undefined;
+      if (inline !== undefined) return together([...before, inline]);
+      await together(before);
+    }
     if (!beginPending) return send(text, values, ...rest);
-    beginPending = false;
     if (!parameterless) {
-      await send(BEGIN);
+      await together([]);
       return send(text, values, ...rest);
     }
-    return last(await send(`${BEGIN}; ${text}`));
+    return together([text as string]);
   };
   client.query = query as typeof client.query;
 }
