@@ -8,6 +8,9 @@
 //     ORDER BY priority, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id`: the floor of a claim.
 //   - graphile-worker: its own worker draining as many jobs with a task that does nothing (its claim, its
 //     completion), concurrency 1, 4, 16; migrations outside the timing.
+// team-table's claimers first drain BENCH_CLAIM_WARMUP (default 1,000) tasks of a team of their own, untimed (reported
+// apart as the cold rate): a connection's first runs of a statement plan it with its values before PostgreSQL keeps one
+// plan, and V8 compiles the claim's code, so a drain of a thousand tasks from cold measures mostly that.
 // Each drain is checked: every task (job) taken exactly once. During team-table's drains, pg_stat_activity of its
 // connections is sampled every 10 ms: how many, on average, wait on a lock (the log's numbering lock is `advisory`),
 // on node to send their next statement (`idle in transaction`), on the WAL flush, or run.
@@ -22,6 +25,7 @@ export const name = 'pg-claim-storm';
 const URL_BASE = process.env.BENCH_PG ?? process.env.TEAM_TABLE_TEST_PG;
 const BACKLOG = Number(process.env.BENCH_CLAIM_BACKLOG) || 1_000;
 const COUNTS = (process.env.BENCH_CLAIM_PROCESSES ?? '1,4,16').split(',').map(Number);
+const WARMUP = Number(process.env.BENCH_CLAIM_WARMUP ?? 1_000);
 const GOALS = { scaling: 3, vsGraphile: 1.5, vsBare: 0.8 };
 const OWNER = { kind: 'owner', name: 'bench' };
 const load = (...path) => import(pathToFileURL(join(ROOT, 'dist', ...path)).href);
@@ -41,17 +45,14 @@ async function dropSchemas(schemas) {
   await admin.end();
 }
 
-/** A fresh team-table schema with `agents` agents and the backlog, inserted with SQL in one transaction. */
-async function backlogDatabase(Store, Core, agents) {
-  const schema = schemaName('tt');
-  const store = await Store.open(urlFor(schema, 20));
-  const core = new Core(store);
-  const team = await core.call(OWNER, 'team_manage', { action: 'create', name: 'Bench' });
-  for (let k = 1; k <= agents; k++) await core.call(OWNER, 'team_agent', { action: 'create', name: `a${k}` });
-  const base = Date.now() - BACKLOG - 60_000;
+/** A team of `agents` agents named `${prefix}1…` with `size` inbox tasks, inserted with SQL in one transaction. */
+async function teamWithBacklog(store, core, name, prefix, agents, size) {
+  const team = await core.call(OWNER, 'team_manage', { action: 'create', name });
+  for (let k = 1; k <= agents; k++) await core.call(OWNER, 'team_agent', { action: 'create', team_id: team.id, name: `${prefix}${k}` });
+  const base = Date.now() - size - 60_000;
   const at = (i) => new Date(base + i).toISOString();
-  const rows = Array.from({ length: BACKLOG }, (_, i) => ({
-    id: `b${String(i).padStart(7, '0')}`,
+  const rows = Array.from({ length: size }, (_, i) => ({
+    id: `${prefix}${String(i).padStart(7, '0')}`,
     team_id: team.id,
     title: `t${i}`,
     status: 'inbox',
@@ -63,11 +64,24 @@ async function backlogDatabase(Store, Core, agents) {
   await store.write(async (tx) => {
     for (let i = 0; i < rows.length; i += 1_000) await tx.insertInto('team_tasks').values(rows.slice(i, i + 1_000)).execute();
   });
-  return { schema, store, core, teamId: team.id };
+  return team.id;
 }
 
-/** Runs `claimers` loops of `claim` (resolving to an id, or undefined when none is left); returns claims/s and the ids. */
-async function drain(claimers, claim) {
+/** A fresh team-table schema with the backlog's team (agents a1…) and, when warming up, the warm-up's (w1…). */
+async function backlogDatabase(Store, Core, agents) {
+  const schema = schemaName('tt');
+  const store = await Store.open(urlFor(schema, 20));
+  const core = new Core(store);
+  const teamId = await teamWithBacklog(store, core, 'Bench', 'a', agents, BACKLOG);
+  const warmupTeamId = WARMUP ? await teamWithBacklog(store, core, 'Warmup', 'w', agents, WARMUP) : undefined;
+  return { schema, store, core, teamId, warmupTeamId };
+}
+
+/**
+ * Runs `claimers` loops of `claim` (resolving to an id, or undefined when none is left); returns claims/s and whether
+ * each of the `size` tasks was taken exactly once.
+ */
+async function drain(claimers, claim, size = BACKLOG) {
   const taken = [];
   const started = performance.now();
   await Promise.all(
@@ -80,7 +94,7 @@ async function drain(claimers, claim) {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { rate: taken.length / seconds, exactlyOnce: taken.length === BACKLOG && new Set(taken).size === BACKLOG };
+  return { rate: taken.length / seconds, exactlyOnce: taken.length === size && new Set(taken).size === size };
 }
 
 /** Samples what `schema`'s connections are doing until `stop` is called; resolves to the mean count per state. */
@@ -107,34 +121,38 @@ function sampleBackends(schema) {
 }
 
 async function teamTable(Store, Core, claimers) {
-  const { schema, store, core, teamId } = await backlogDatabase(Store, Core, claimers);
+  const { schema, store, core, teamId, warmupTeamId } = await backlogDatabase(Store, Core, claimers);
+  const claimFrom = (team, prefix) => async (k) => (await core.call({ kind: 'agent', id: `${prefix}${k + 1}` }, 'team_task', { action: 'claim_next', team_id: team })).task?.id;
   try {
+    const cold = warmupTeamId ? (await drain(claimers, claimFrom(warmupTeamId, 'w'), WARMUP)).rate : undefined;
     const stop = sampleBackends(schema);
-    const result = await drain(claimers, async (k) => (await core.call({ kind: 'agent', id: `a${k + 1}` }, 'team_task', { action: 'claim_next', team_id: teamId })).task?.id);
+    const result = await drain(claimers, claimFrom(teamId, 'a'));
     const backends = await stop();
-    const events = await store.db.selectFrom('team_events').select((eb) => eb.fn.countAll().as('n')).where('type', '=', 'task_claimed').executeTakeFirstOrThrow();
-    return { ...result, exactlyOnce: result.exactlyOnce && Number(events.n) === BACKLOG, schema, backends };
+    const events = await store.db.selectFrom('team_events').select((eb) => eb.fn.countAll().as('n')).where('type', '=', 'task_claimed').where('team_id', '=', teamId).executeTakeFirstOrThrow();
+    return { ...result, exactlyOnce: result.exactlyOnce && Number(events.n) === BACKLOG, schema, backends, cold };
   } finally {
     await store.close();
   }
 }
 
 async function bare(Store, Core, claimers) {
-  const { schema, store, teamId } = await backlogDatabase(Store, Core, claimers);
+  const { schema, store, teamId, warmupTeamId } = await backlogDatabase(Store, Core, claimers);
   await store.close();
   const pool = new pg.Pool({ connectionString: URL_BASE, max: claimers, options: `-c search_path=${schema}` });
+  const claimFrom = (team, prefix) => async (k) => {
+    const { rows } = await pool.query(
+      `update team_tasks set status = 'in_progress', claimed_by = $1, version = version + 1
+       where id = (select id from team_tasks where team_id = $2 and status = 'inbox' and claimed_by = ''
+                   order by priority, created_at, id limit 1 for update skip locked)
+       returning id`,
+      [`${prefix}${k + 1}`, team],
+    );
+    return rows[0]?.id;
+  };
   try {
-    const result = await drain(claimers, async (k) => {
-      const { rows } = await pool.query(
-        `update team_tasks set status = 'in_progress', claimed_by = $1, version = version + 1
-         where id = (select id from team_tasks where team_id = $2 and status = 'inbox' and claimed_by = ''
-                     order by priority, created_at, id limit 1 for update skip locked)
-         returning id`,
-        [`a${k + 1}`, teamId],
-      );
-      return rows[0]?.id;
-    });
-    return { ...result, schema };
+    const cold = warmupTeamId ? (await drain(claimers, claimFrom(warmupTeamId, 'w'), WARMUP)).rate : undefined;
+    const result = await drain(claimers, claimFrom(teamId, 'a'));
+    return { ...result, schema, cold };
   } finally {
     await pool.end();
   }
@@ -199,10 +217,10 @@ export async function run() {
   for (const [variant, byCount] of Object.entries(results)) {
     for (const claimers of COUNTS) {
       const r = byCount[claimers];
-      rows.push([variant, claimers, r.rate, fmt(ours[claimers].rate / r.rate, 2), passFail(r.exactlyOnce)]);
+      rows.push([variant, claimers, r.rate, r.cold === undefined ? '–' : r.cold, fmt(ours[claimers].rate / r.rate, 2), passFail(r.exactlyOnce)]);
     }
   }
-  printTable('claims/s on PostgreSQL', ['variant', 'claimers', 'claims/s', 'team-table ÷ this', 'exactly once'], rows);
+  printTable(`claims/s on PostgreSQL (after ${WARMUP} claims of warm-up; graphile-worker from its start)`, ['variant', 'claimers', 'claims/s', 'warm-up claims/s', 'team-table ÷ this', 'exactly once'], rows);
   console.log("\nteam-table's connections during its drains, how many on average in each state (wait):");
   for (const claimers of COUNTS) {
     const states = Object.entries(ours[claimers].backends).filter(([, n]) => n >= 0.1);
