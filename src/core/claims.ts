@@ -119,11 +119,12 @@ function readyIn(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, status: 'inbo
 }
 
 /**
- * The inbox's ready tasks, best first: read off the `tasks_ready_queue` index (team, status, priority, created_at, id)
+ * The inbox's ready tasks, best first: read off the `tasks_ready_queue` index (team, status, priority, created_at, id;
+ * on PostgreSQL `tasks_open_queue`, the same of the open tasks only)
  * in order, stopping after the first ready rows asked for, so the cost does not grow with done tasks or with the
  * backlog. A single query ordering by a CASE over the role's task types was rejected: it cannot follow the index, so
  * SQLite sorted every task of the team on every claim (5 ms at 10k tasks, 30× slower with 100k done). Instead, at the
- * best priority, each preferred type is one indexed lookup (`tasks_ready_by_type`).
+ * best priority, each preferred type is one indexed lookup (`tasks_ready_by_type`, `tasks_open_by_type`).
  */
 export function readyInbox(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters: ReadyFilters, look = false) {
   return readyIn(ctx, teamId, 'inbox', filters, look).orderBy('t.priority').orderBy('t.created_at').orderBy('t.id');

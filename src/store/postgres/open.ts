@@ -103,8 +103,9 @@ export function openPostgres(location: string): StoreDialect {
     keepAlive: true,
     // Names the deployment in pg_stat_activity (and lets an operator, or a test, find its connections).
     application_name: `team-table/${target.schema}`,
-    // Quoted: a schema may be named like a keyword (`order`, `user`).
-    options: `-c search_path="${target.schema}"`,
+    // Quoted: a schema may be named like a keyword (`order`, `user`). Standard strings: values written into SQL as
+    // literals (a role's task types, held writes) are escaped for them, a backslash being no escape there.
+    options: `-c search_path="${target.schema}" -c standard_conforming_strings=on`,
     types: { getTypeParser: parse as typeof pg.types.getTypeParser },
   };
   const pool = new pg.Pool({ ...clientConfig, max: target.poolSize });

@@ -52,10 +52,14 @@ export function prepareStatements(client: pg.PoolClient, limit: number): void {
 }
 
 /**
- * A transaction's BEGIN as the store sends it: its commit does not wait for the WAL flush (see `commitInGroups`).
- * Local to the transaction, so reads and sessions keep the server's setting.
+ * A transaction's BEGIN as the store sends it: its commit does not wait for the WAL flush (see `commitInGroups`), and
+ * it reads tables through their indexes, never by a sequential scan where an index serves. A write reads a few rows
+ * by key (the store is built so that nothing a call does grows with history), and a plan PostgreSQL made once
+ * (claim_next's read of its queue) was made for the tables' sizes of that moment: made while the assignees were a
+ * page, it scanned them for every assigned task once thousands had arrived (1.3 s a claim with 5,000). Local to the
+ * transaction, so reads and sessions keep the server's settings.
  */
-const BEGIN = 'begin; set local synchronous_commit = off';
+const BEGIN = 'begin; set local synchronous_commit = off; set local enable_seqscan = off';
 /**
  * Waits until the WAL is flushed past everything committed before it: an autocommit statement that writes a WAL
  * record (a transactional logical message, which takes a transaction id), so that its commit is synchronous and
@@ -83,8 +87,8 @@ const WITH_COMMIT = '/* with the commit */ ';
  */
 function literal(value: unknown): string | undefined {
   if (value === null) return 'null';
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'boolean') return String(value);
+  // Quoted as a parameter is untyped: its column or its context types it (`-5` is not left to read as `--5`).
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return `'${value}'`;
   if (typeof value === 'string' && !value.includes('\0')) return pg.escapeLiteral(value);
   return undefined;
 }
