@@ -194,8 +194,12 @@ export function openPostgres(location: string): StoreDialect {
       await sql`set local statement_timeout = 0`.execute(tx);
     },
     async serializeWrite(tx, mode) {
-      // Without parameters, so that it travels with the transaction's BEGIN (commitInGroups).
-      if (mode === 'shared') await sql`select pg_advisory_xact_lock_shared(${lockKey}, ${sql.lit(WRITE_LOCK)})`.execute(tx);
+      // Without parameters, so that it travels with the transaction's BEGIN (commitInGroups). A claim reads by index
+      // wherever one serves (local to its transaction): the plan PostgreSQL keeps for its queue read was made for the
+      // tables' sizes of that moment, and made while the assignees were a page it scanned them all for every assigned
+      // task once thousands had arrived (1.3 s a claim with 5,000). Not every write: some still read a table no index
+      // serves (a fact's versions), where the setting made them slower.
+      if (mode === 'shared') await sql`set local enable_seqscan = off; select pg_advisory_xact_lock_shared(${lockKey}, ${sql.lit(WRITE_LOCK)})`.execute(tx);
       else await sql`select pg_advisory_xact_lock(${lockKey}, ${sql.lit(WRITE_LOCK)})`.execute(tx);
     },
     sharedWrites: true,

@@ -52,14 +52,10 @@ export function prepareStatements(client: pg.PoolClient, limit: number): void {
 }
 
 /**
- * A transaction's BEGIN as the store sends it: its commit does not wait for the WAL flush (see `commitInGroups`), and
- * it reads tables through their indexes, never by a sequential scan where an index serves. A write reads a few rows
- * by key (the store is built so that nothing a call does grows with history), and a plan PostgreSQL made once
- * (claim_next's read of its queue) was made for the tables' sizes of that moment: made while the assignees were a
- * page, it scanned them for every assigned task once thousands had arrived (1.3 s a claim with 5,000). Local to the
- * transaction, so reads and sessions keep the server's settings.
+ * A transaction's BEGIN as the store sends it: its commit does not wait for the WAL flush (see `commitInGroups`).
+ * Local to the transaction, so reads and sessions keep the server's setting.
  */
-const BEGIN = 'begin; set local synchronous_commit = off; set local enable_seqscan = off';
+const BEGIN = 'begin; set local synchronous_commit = off';
 /**
  * Waits until the WAL is flushed past everything committed before it: an autocommit statement that writes a WAL
  * record (a transactional logical message, which takes a transaction id), so that its commit is synchronous and
