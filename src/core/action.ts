@@ -33,7 +33,8 @@ export interface ActionDef<S extends z.ZodObject = z.ZodObject> {
   creates?: true;
   /**
    * The write takes the rows it changes with row locks (`FOR UPDATE SKIP LOCKED`), so on PostgreSQL it runs beside
-   * other such writes (claims) and waits only for the rest; every other write waits for all writes, as on SQLite.
+   * other such writes (claims) and waits only for the rest; every other write waits for all writes, as on SQLite. It
+   * reads only rows an index finds (`Store.write`'s `byKey`).
    */
   rowLocked?: true;
   /**

@@ -148,7 +148,7 @@ export class Core {
         const answer = assertBounded(def.answersWithTask ? await afterRules(ctx, result) : result, context);
         if (key !== undefined) await remember(ctx, def, key, hash, answer);
         return answer;
-      }, mode);
+      }, mode, def.rowLocked === true);
     // An idempotency key is read before it is written: two retries at once must not both miss it.
     if (!def.rowLocked || !this.store.dialect.sharedWrites || key !== undefined) return write('exclusive');
     try {

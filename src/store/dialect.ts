@@ -35,9 +35,9 @@ export interface StoreDialect {
   /**
    * Called first in every write transaction: makes it wait for the writes it must not interleave with, as SQLite's
    * single writer does. `shared` writes (claims, which lock their own rows) may run beside each other, never beside
-   * an exclusive one.
+   * an exclusive one. `byKey`: the write reads only rows an index finds (a claim), whatever plan the database kept.
    */
-  serializeWrite(tx: Kysely<any>, mode: WriteMode): Promise<void>;
+  serializeWrite(tx: Kysely<any>, mode: WriteMode, byKey?: boolean): Promise<void>;
   /** Whether `shared` writes do run beside each other (PostgreSQL); on SQLite every write holds the file's one lock. */
   readonly sharedWrites: boolean;
   /**

@@ -122,10 +122,11 @@ export class Store {
    * Runs `work` in one write transaction: all of it commits, with its events, or none of it does. A commit wakes
    * this process's feed at once (other processes notice it through the dialect's commit signal). Writes are
    * serialized as on SQLite, except `shared` ones (claims that lock their own rows), which only wait for the others.
+   * `byKey`: the work reads only rows an index finds (see `StoreDialect.serializeWrite`).
    */
-  async write<T>(work: (tx: Db) => Promise<T>, mode: WriteMode = 'exclusive'): Promise<T> {
+  async write<T>(work: (tx: Db) => Promise<T>, mode: WriteMode = 'exclusive', byKey = false): Promise<T> {
     const result = await this.dialect.db.transaction().execute(async (tx) => {
-      await this.dialect.serializeWrite(tx, mode);
+      await this.dialect.serializeWrite(tx, mode, byKey);
       const { runNow, holdWrite } = this.dialect;
       if (runNow) direct.set(tx, (query) => runNow(query, true));
       if (holdWrite) holding.set(tx, (query) => holdWrite(tx, query));

@@ -123,7 +123,11 @@ describe('PostgreSQL', () => {
     await store.write(async (tx) => void (await tx.insertInto('team_tasks').values(tasks).execute()));
     // What PostgreSQL's statistics say right after a backlog arrived: every task in the inbox, none of a type.
     await sql`analyze`.execute(store.db);
-    for (let i = 0; i < 20; i++) expect((await core.call(agent('loki'), 'team_task', { action: 'claim_next', team_id: team.id })).task).toMatchObject({ claimed_by: 'loki' });
+    // The plan is made at the sixth run: here in claims with an idempotency key, which take the exclusive lock.
+    for (let i = 0; i < 20; i++) {
+      const args = { action: 'claim_next', team_id: team.id, ...(i < 10 ? { idempotency_key: `k${i}` } : {}) };
+      expect((await core.call(agent('loki'), 'team_task', args)).task).toMatchObject({ claimed_by: 'loki' });
+    }
 
     const { rows } = await sql<{ name: string; parameter_types: string; generic_plans: number; custom_plans: number }>`
       select name, parameter_types::text, generic_plans, custom_plans from pg_prepared_statements where statement like '/* plan once */%'`.execute(store.db);

@@ -20,6 +20,7 @@ import { deliveriesByNotification } from './017_deliveries_by_notification.js';
 import { fewerTreesPerWrite } from './018_fewer_trees_per_write.js';
 import { freshDeliveries } from './019_fresh_deliveries.js';
 import { openWorkIndexes } from './020_open_work_indexes.js';
+import { factVersionsByKey } from './021_fact_versions_by_key.js';
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
 
@@ -31,4 +32,4 @@ export interface Migration {
   up(db: Kysely<any>, dialect: StoreDialect, progress?: MigrationProgress): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex, deliveriesByNotification, fewerTreesPerWrite, freshDeliveries, openWorkIndexes];
+export const MIGRATIONS: readonly Migration[] = [core, taskFlow, governance, readyQueue, leases, hardening, runner, tokens, notificationDelivery, search, scaleIndexes, rateLimits, unsentDeliveries, flatReads, definitionsStamp, doneByDayIndex, deliveriesByNotification, fewerTreesPerWrite, freshDeliveries, openWorkIndexes, factVersionsByKey];
