@@ -5,9 +5,9 @@ import { runRowSteps } from './steps.js';
 
 /**
  * A fact's versions are read by its team, namespace and key — the last version number when it is saved, its history,
- * the version a rollback names — and were keyed by the fact's id only (a fact deleted and saved again is a new row
- * continuing the same versions), so each of those reads went through every fact version of the database: a save grew
- * slower with every fact ever saved. On PostgreSQL it showed when a claim's reads were set to go by index only.
+ * an earlier version `fact_get` names — and were keyed by the fact's id only (a fact deleted and saved again is a new
+ * row continuing the same versions), so each of those reads went through every fact version of the database: a save
+ * grew slower with every fact ever saved. It showed on PostgreSQL when every write was set to read by index only.
  */
 export const factVersionsByKey: Migration = {
   version: 21,
