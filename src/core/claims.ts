@@ -187,10 +187,17 @@ const frontsFor = (types: readonly string[]) =>
   prepared(
     (db, { team, agent }: { team: string; agent: string }, dialect) => {
       const target = { db, dialect };
-      let fronts = flagged(db, inboxHead(target, team, {}), 'head').unionAll(flagged(db, assignedReady(target, team, {}, agent), 'assigned'));
-      const bestPriority = db.selectFrom(inboxHead(target, team, {}).as('h')).select('h.priority');
+      const head = inboxHead(target, team, {});
+      // Each preferred type's read compares with the head's priority. PostgreSQL reads the head once, in a common
+      // table expression (it planned, and set up at every run, each copy of the read: 1.12–1.15× the claims/s at 16
+      // claimers without them); SQLite would copy it into a temporary table (0.95× the claims), and reads it again.
+      const once = dialect === 'postgres';
+      const from = once ? (db.with('head', () => head) as unknown as Db) : db;
+      const headRows = once ? from.selectFrom('head' as any).selectAll() : head;
+      const bestPriority = (once ? db.selectFrom('head' as any) : db.selectFrom(head.as('head'))).select('priority' as any);
+      let fronts = flagged(from, headRows as any, 'head').unionAll(flagged(db, assignedReady(target, team, {}, agent), 'assigned'));
       // A NUL cannot be written into SQL text: such a type stays a bound value.
-      for (const type of types) fronts = fronts.unionAll(flagged(db, ofType(target, team, {}, type.includes('\0') ? type : sql.lit(type)).where('t.priority', '=', bestPriority), 'preferred'));
+      for (const type of types) fronts = fronts.unionAll(flagged(db, ofType(target, team, {}, type.includes('\0') ? type : sql.lit(type)).where('t.priority', '=', bestPriority as any), 'preferred'));
       return fronts;
     },
     undefined,
