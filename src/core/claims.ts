@@ -161,15 +161,17 @@ const unread = (row: TaskRow | undefined): Candidate | undefined => row && { row
 
 type FrontRow = TaskRow & { front: 'head' | 'assigned' | 'preferred'; has_assignees: unknown; has_relations: unknown };
 
-/** `query`'s rows, each saying which front it is and whether the task has assignees, labels or dependencies. */
-function flagged(db: Db, query: SelectQueryBuilder<any, any, TaskRow>, front: FrontRow['front']) {
+/** `query`'s rows, each saying which front it is. */
+const front = (db: Db, query: SelectQueryBuilder<any, any, TaskRow>, name: FrontRow['front']) => db.selectFrom(query.as('c')).selectAll('c').select(sql.lit(name).as('front'));
+
+/** The rows of `fronts`, each saying whether its task has assignees, labels or dependencies. */
+function flagged(db: Db, fronts: SelectQueryBuilder<any, any, TaskRow & { front: FrontRow['front'] }>) {
   return db
-    .selectFrom(query.as('c'))
-    .selectAll('c')
+    .selectFrom(fronts.as('f'))
+    .selectAll('f')
     .select([
-      sql.lit(front).as('front'),
-      sql<unknown>`exists (select 1 from team_task_assignees as a where a.task_id = c.id)`.as('has_assignees'),
-      sql<unknown>`exists (select 1 from team_task_labels as l where l.task_id = c.id) or exists (select 1 from team_task_dependencies as d where d.task_id = c.id)`.as('has_relations'),
+      sql<unknown>`exists (select 1 from team_task_assignees as a where a.task_id = f.id)`.as('has_assignees'),
+      sql<unknown>`exists (select 1 from team_task_labels as l where l.task_id = f.id) or exists (select 1 from team_task_dependencies as d where d.task_id = f.id)`.as('has_relations'),
     ]);
 }
 
@@ -195,10 +197,10 @@ const frontsFor = (types: readonly string[]) =>
       const from = once ? (db.with('head', () => head) as unknown as Db) : db;
       const headRows = once ? from.selectFrom('head' as any).selectAll() : head;
       const bestPriority = (once ? db.selectFrom('head' as any) : db.selectFrom(head.as('head'))).select('priority' as any);
-      let fronts = flagged(from, headRows as any, 'head').unionAll(flagged(db, assignedReady(target, team, {}, agent), 'assigned'));
+      let fronts = front(db, headRows as any, 'head').unionAll(front(db, assignedReady(target, team, {}, agent), 'assigned'));
       // A NUL cannot be written into SQL text: such a type stays a bound value.
-      for (const type of types) fronts = fronts.unionAll(flagged(db, ofType(target, team, {}, type.includes('\0') ? type : sql.lit(type)).where('t.priority', '=', bestPriority as any), 'preferred'));
-      return fronts;
+      for (const type of types) fronts = fronts.unionAll(front(db, ofType(target, team, {}, type.includes('\0') ? type : sql.lit(type)).where('t.priority', '=', bestPriority as any), 'preferred'));
+      return flagged(from, fronts);
     },
     undefined,
     { planOnce: true },
