@@ -195,7 +195,8 @@ const frontsFor = (types: readonly string[]) =>
       // claimers without them); SQLite would copy it into a temporary table (0.95× the claims), and reads it again.
       const once = dialect === 'postgres';
       const from = once ? (db.with('head', () => head) as unknown as Db) : db;
-      const headRows = once ? from.selectFrom('head' as any).selectAll() : head;
+      // From `db`: a query from `from` would carry the expression again, nested, and read the head twice.
+      const headRows = once ? db.selectFrom('head' as any).selectAll() : head;
       const bestPriority = (once ? db.selectFrom('head' as any) : db.selectFrom(head.as('head'))).select('priority' as any);
       let fronts = front(db, headRows as any, 'head').unionAll(front(db, assignedReady(target, team, {}, agent), 'assigned'));
       // A NUL cannot be written into SQL text: such a type stays a bound value.

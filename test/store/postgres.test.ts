@@ -129,16 +129,19 @@ describe('PostgreSQL', () => {
       expect((await core.call(agent('loki'), 'team_task', args)).task).toMatchObject({ claimed_by: 'loki' });
     }
 
-    const { rows } = await sql<{ name: string; parameter_types: string; generic_plans: number; custom_plans: number }>`
-      select name, parameter_types::text, generic_plans, custom_plans from pg_prepared_statements where statement like '/* plan once */%'`.execute(store.db);
+    const { rows } = await sql<{ name: string; statement: string; parameter_types: string; generic_plans: number; custom_plans: number }>`
+      select name, statement, parameter_types::text, generic_plans, custom_plans from pg_prepared_statements where statement like '/* plan once */%'`.execute(store.db);
     expect(rows).toHaveLength(1);
     const [read] = rows;
+    // The inbox's head is read once, for its row and for each preferred type's priority.
+    expect(read!.statement.match(/\bwith "head" as/g)).toHaveLength(1);
     expect(read).toMatchObject({ custom_plans: expect.any(Number), generic_plans: expect.any(Number) });
     expect(Number(read!.generic_plans)).toBeGreaterThanOrEqual(15);
     // A plan made once serves whatever the values: explained with the team's id in every slot.
     const slots = read!.parameter_types.replace(/[{}]/g, '').split(',').map(() => sql.lit(team.id));
     const plan = (await sql<{ 'QUERY PLAN': string }>`explain execute ${sql.raw(read!.name)}(${sql.join(slots)})`.execute(store.db)).rows.map((r) => r['QUERY PLAN']).join('\n');
     const queueReads = [...plan.matchAll(/(Seq Scan|Index Scan|Index Only Scan|Bitmap Heap Scan)(?: using (\w+))? on team_tasks t(?:_\d+)?\b/g)].map((m) => m[2] ?? m[1]);
+    expect(queueReads.filter((index) => index === 'tasks_open_queue')).toHaveLength(2); // the head, the assigned
     expect(queueReads.length).toBeGreaterThanOrEqual(3);
     expect(new Set(queueReads)).toEqual(new Set(['tasks_open_queue', 'tasks_open_by_type']));
     // Made while the assignees, labels and dependencies were a page each, the plan still reads them by key: it is
