@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Liquid, Template } from 'liquidjs';
+import { Lru } from './lru.js';
 
 /**
  * A rule's message template, in Liquid (`{{ message }}`, `{% if priority == 1 %}…{% endif %}`, filters such as
@@ -34,17 +35,9 @@ function engine(): Liquid {
   return liquid;
 }
 
-const parsed = new Map<string, Template[]>();
+const parsed = new Lru<string, Template[]>(256);
 
-function parse(template: string): Template[] {
-  let templates = parsed.get(template);
-  if (!templates) {
-    templates = engine().parse(template);
-    if (parsed.size >= 256) parsed.delete(parsed.keys().next().value!);
-    parsed.set(template, templates);
-  }
-  return templates;
-}
+const parse = (template: string): Template[] => parsed.use(template, () => engine().parse(template));
 
 /** What is wrong with a template — it does not parse, or uses a field a notification lacks — or undefined. */
 export function templateProblem(template: string): string | undefined {

@@ -6,7 +6,7 @@ import type { Database } from '../schema.js';
 import { postgresCommits } from './commits.js';
 import { postgresLeases } from './leases.js';
 import { postgresRateLimits } from './rateLimits.js';
-import { DEFAULT_PREPARED_STATEMENTS, STALE_PLAN, commitInGroups, prepareStatements, withCommit } from './statements.js';
+import { DEFAULT_PREPARED_STATEMENTS, STALE_PLAN, commitInGroups, held, prepareStatements } from './statements.js';
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
@@ -204,8 +204,8 @@ export function openPostgres(location: string): StoreDialect {
     },
     sharedWrites: true,
     async holdWrite(tx, query) {
-      const held = withCommit(query);
-      await tx.executeQuery(held === undefined ? query : CompiledQuery.raw(held));
+      const text = held(query);
+      await tx.executeQuery(text === undefined ? query : CompiledQuery.raw(text));
     },
     storeError: (error) => postgresFailure(error, target.label),
     commits,

@@ -74,8 +74,11 @@ export const FLUSH = "select pg_logical_emit_message(true, 'team-table', '')";
  */
 const COMMIT = `commit; set local statement_timeout = 0; ${FLUSH}`;
 
-/** Marks a statement the connection holds back and sends in its transaction's COMMIT round trip (`withCommit`). */
-const WITH_COMMIT = '/* with the commit */ ';
+/**
+ * Marks a statement the connection holds back and sends in the round trip of its transaction's next statement or its
+ * COMMIT (`held`).
+ */
+const HELD = '/* held */ ';
 
 /**
  * A value written into SQL text (the commit's round trip is a simple query, which carries no parameters), or
@@ -105,9 +108,9 @@ function inlined(sql: string, parameters: readonly unknown[]): string | undefine
  * the transaction's next statement or its COMMIT, its parameters written in as literals; undefined when a parameter
  * cannot be written so (the query then runs on its own, as any).
  */
-export function withCommit(query: CompiledQuery): string | undefined {
+export function held(query: CompiledQuery): string | undefined {
   const text = inlined(query.sql, query.parameters);
-  return text === undefined ? undefined : WITH_COMMIT + text;
+  return text === undefined ? undefined : HELD + text;
 }
 
 /**
@@ -128,7 +131,7 @@ export function withCommit(query: CompiledQuery): string | undefined {
  * carries one statement), so BEGIN then goes alone. A multi-statement query's COMMIT ends its transaction, and what
  * follows runs in one of its own.
  *
- * And a statement marked `withCommit` — a write whose answer nobody reads — is answered at once, empty, and sent in
+ * And a statement marked `held` — a write whose answer nobody reads — is answered at once, empty, and sent in
  * the round trip of the transaction's next statement, in one simple query with it and before it, that statement's
  * values then written in as literals (one that cannot be goes on its own, after the held ones); or in the COMMIT's,
  * before it. A write's events go with the COMMIT, so that their insert's numbering lock is held from the insert to
@@ -138,7 +141,7 @@ export function commitInGroups(client: pg.PoolClient): void {
   const send = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult | pg.QueryResult[]>;
   const last = (answers: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(answers) ? answers[answers.length - 1]! : answers);
   let beginPending = false;
-  let held: string[] = [];
+  let waiting: string[] = [];
   /** Sends `texts` as one simple query, after the BEGIN if it is still to be sent; answers with the last's result. */
   const together = async (texts: string[]) => {
     const opening = beginPending;
@@ -151,13 +154,13 @@ export function commitInGroups(client: pg.PoolClient): void {
       beginPending = true;
       return { command: 'BEGIN', rowCount: null, rows: [] };
     }
-    if (parameterless && text.startsWith(WITH_COMMIT)) {
-      held.push(text);
+    if (parameterless && text.startsWith(HELD)) {
+      waiting.push(text);
       // Not an answer PostgreSQL gave: Kysely reads an affected-row count from INSERT, UPDATE and DELETE only.
       return { command: 'HELD', rowCount: null, rows: [] };
     }
-    const before = held;
-    held = [];
+    const before = waiting;
+    waiting = [];
     if (text === 'rollback' && parameterless) {
       // What was held is dropped; a transaction that sent nothing has nothing to roll back.
       if (!beginPending) return send(text);

@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, SqliteQueryCompiler, ValueNode, sql } from 'kysely';
 import type { DatabaseConnection, Driver, LimitNode, QueryCompiler, SqliteDatabase } from 'kysely';
 import { TeamTableError } from '../../core/errors.js';
+import { Lru } from '../../core/lru.js';
 import type { StoreDialect } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { sqliteLeases } from './leases.js';
@@ -195,20 +196,10 @@ class ImmediateSqliteDialect extends SqliteDialect {
  * SQL text makes repeated use cases (claims, mailbox checks) skip the compile.
  */
 function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
-  const cache = new Map<string, BetterSqlite3.Statement>();
+  const cache = new Lru<string, BetterSqlite3.Statement>(STATEMENT_CACHE_SIZE);
   return {
     close: () => raw.close(),
-    prepare(text: string) {
-      let statement = cache.get(text);
-      if (statement) {
-        cache.delete(text);
-      } else {
-        statement = raw.prepare(text);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-      }
-      cache.set(text, statement);
-      return statement;
-    },
+    prepare: (text: string) => cache.use(text, () => raw.prepare(text)),
   };
 }
 
