@@ -61,14 +61,16 @@ const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${t
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * Refuses text that is not valid Unicode — a lone surrogate, which would be stored as invalid UTF-8 — naming the
- * field, wherever it is in the arguments.
+ * Refuses text that a database cannot store as sent, naming the field, wherever it is in the arguments: a lone
+ * surrogate, which would be stored as invalid UTF-8, and a NUL (U+0000), which PostgreSQL's text cannot hold (SQLite's
+ * can: refused on both, so that a team behaves alike on either).
  */
 export function assertWellFormedText(value: unknown, context: string, path: string[] = []): void {
   if (typeof value === 'string') {
-    if (LONE_SURROGATE.test(value)) {
+    const flaw = LONE_SURROGATE.test(value) ? 'a lone UTF-16 surrogate (half of a character)' : value.includes('\0') ? 'a NUL character (U+0000)' : undefined;
+    if (flaw) {
       const field = path.join('.') || 'input';
-      throw new TeamTableError('VALIDATION', `${context}: ${field} is not valid text: it holds a lone UTF-16 surrogate (half of a character)`, { field });
+      throw new TeamTableError('VALIDATION', `${context}: ${field} is not valid text: it holds ${flaw}`, { field });
     }
   } else if (Array.isArray(value)) {
     value.forEach((item, index) => assertWellFormedText(item, context, [...path, String(index)]));

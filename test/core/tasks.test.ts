@@ -86,6 +86,28 @@ describe('tasks', () => {
     expect((await t.call(OWNER, 'team_task', { action: 'list', label: 'api' })).tasks.map((x: any) => x.title)).toEqual(['P1', 'P3 first']);
   });
 
+  it('refuses text holding a NUL as invalid, naming the field, and stores nothing, on either database', async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const before = await t.store.db.selectFrom('team_events').select('id').execute();
+    const refused = [
+      ['team_task', { action: 'create', title: 'a\u0000b' }, 'title'],
+      ['team_task', { action: 'create', title: 'ok', labels: ['fine', 'nul\u0000'] }, 'labels.1'],
+      ['team_comm', { action: 'send_message', to_agent: 'loki', content: 'hi \u0000 there' }, 'content'],
+      ['team_memory', { action: 'fact_save', key: 'k', value: 'v\u0000' }, 'value'],
+      ['team_manage', { action: 'role_create', name: 'nul', prefers: ['bug\u0000'] }, 'prefers.0'],
+    ] as const;
+    for (const [tool, args, field] of refused) {
+      await expect(t.call(agent('jarvis'), tool, args), `${tool} ${field}`).rejects.toMatchObject({
+        code: 'VALIDATION',
+        details: { field },
+        message: expect.stringContaining(`${field} is not valid text: it holds a NUL character (U+0000)`),
+      });
+    }
+    expect(await t.store.db.selectFrom('team_events').select('id').execute()).toEqual(before);
+    expect(await t.store.db.selectFrom('team_tasks').select('id').where('title', 'like', '%ok%').execute()).toEqual([]);
+  });
+
   it('follows the seed example: in_progress → done sets completed_at', async () => {
     const t = await openCore();
     await seedTeam(t);

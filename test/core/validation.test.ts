@@ -65,7 +65,7 @@ describe('what no action accepts', () => {
     await expect(t.call(OWNER, def.tool, polluted)).rejects.toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/'__proto__' is not a parameter/) });
   });
 
-  it('refuses text holding a lone surrogate as invalid, naming the field, and stores nothing', async () => {
+  it('refuses text holding a lone surrogate or a NUL as invalid, naming the field, and stores nothing', async () => {
     const t = await openCore();
     await seedTeam(t);
     const events = await t.store.db.selectFrom('team_events').select('id').execute();
@@ -75,6 +75,11 @@ describe('what no action accepts', () => {
       message: expect.stringMatching(/title is not valid text: it holds a lone UTF-16 surrogate/),
     });
     await expect(t.call(agent('jarvis'), 'team_task', { action: 'create', title: 'ok', labels: ['fine', 'bad\udfff'] })).rejects.toMatchObject({ details: { field: 'labels.1' } });
+    await expect(t.call(agent('jarvis'), 'team_task', { action: 'create', title: 'ok', description: 'nul \u0000 inside' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      details: { field: 'description' },
+      message: expect.stringMatching(/description is not valid text: it holds a NUL character \(U\+0000\)/),
+    });
     expect(await t.store.db.selectFrom('team_events').select('id').execute()).toEqual(events);
     // a whole character outside the BMP is two surrogates together: valid
     expect((await t.call(agent('jarvis'), 'team_task', { action: 'create', title: 'rocket \ud83d\ude80' })).title).toBe('rocket 🚀');
