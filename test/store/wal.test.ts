@@ -43,6 +43,31 @@ describe.runIf(TEST_DIALECT === 'sqlite')('the write-ahead log', () => {
   });
 });
 
+describe.runIf(TEST_DIALECT === 'sqlite')('the write-ahead log of a database opened again in the same process', () => {
+  it('is still checkpointed every 8,000 frames, not by every commit, after the last close deleted its index', async () => {
+    const path = tempFilePath();
+    const first = await openCore({ path });
+    const team = await first.call(OWNER, 'team_manage', { action: 'create', name: 'Bulk' });
+    // One commit past the threshold (an import, a bulk insert): its checkpoint leaves the index's header at its length.
+    const page = 'x'.repeat(4000);
+    await first.store.write(async (tx) => {
+      for (let i = 0; i < 9000; i += 500) {
+        const rows = Array.from({ length: 500 }, (_, k) => ({ id: `bulk${i + k}`, team_id: team.id, type: 'bulk', message: '', data: page, created_at: new Date().toISOString() }));
+        await tx.insertInto('team_events').values(rows).execute();
+      }
+    });
+    // The last connection to close deletes the `-shm` file; opening the database again makes a new one.
+    await first.store.close();
+    const second = await openCore({ path });
+    for (let i = 0; i < 20; i++) await second.call(OWNER, 'team_task', { action: 'create', team_id: team.id, title: `task ${i}` });
+    // Short of the threshold, no commit has copied the log into the database file (read as the closed index's
+    // 9,000 frames, every commit did).
+    expect(walFrames(path)).toBeLessThan(8000);
+    expect(tasksInDatabaseFile(path)).toBe(0);
+    expect((await second.call(OWNER, 'team_task', { action: 'list', team_id: team.id })).tasks).toHaveLength(20);
+  });
+});
+
 /** A process that reads the database at `path` over and over, each read a transaction of about a millisecond. */
 function startReader(path: string) {
   const script = `

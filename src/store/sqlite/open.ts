@@ -1,4 +1,4 @@
-import { existsSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -59,18 +59,40 @@ const readU32 = endianness() === 'LE' ? (b: Buffer, offset: number) => b.readUIn
  * much again.
  */
 /**
- * The `-shm` files this process's checkpointers read, by path, each opened once and never closed. Closing any
+ * The `-shm` files this process's checkpointers read, by path, each opened once and kept open. Closing any
  * descriptor of a file drops every POSIX lock the process holds on that file, and SQLite keeps its WAL locks on the
  * `-shm` file: a store closing its descriptor would take them from every other connection of this process to the
  * same database (another store, a backup's copy), and another process could then restart the log under their reads.
  * SQLite itself holds such descriptors back until the file's last connection closes; a process here opens one or two
  * databases, so one descriptor each for the process's life costs nothing.
+ *
+ * But the file at a path is not always the same file: the last connection to close a database deletes its `-shm`,
+ * and the next to open it makes a new one. A descriptor kept from before reads the deleted file's last header —
+ * the log's length when it was closed, frozen: 30,000 frames after a bulk insert had every commit after a reopen
+ * checkpoint (7× the claim's cost with 100,000 done tasks, on a disk that syncs for real), and a short one would have
+ * let the log grow unchecked. So a checkpointer takes the descriptor only if it is the file now at the path, and
+ * otherwise opens that one; the old one is closed once its file is deleted, when no connection can hold it any more.
  */
 const walIndexes = new Map<string, number>();
+
+/** A descriptor of the `-shm` file now at `path`, reusing the process's own when it is still that file. */
+function walIndexAt(path: string): number {
+  const kept = walIndexes.get(path);
+  if (kept !== undefined) {
+    const { ino, dev, nlink } = fstatSync(kept);
+    const now = statSync(path);
+    if (ino === now.ino && dev === now.dev) return kept;
+    if (nlink === 0) closeSync(kept);
+  }
+  const index = openSync(path, 'r');
+  walIndexes.set(path, index);
+  return index;
+}
 
 class WalCheckpointer {
   private readonly header = Buffer.alloc(WAL_INDEX_MAX_FRAME_OFFSET + 4);
   private nextAtFrames = WAL_CHECKPOINT_FRAMES;
+  private index: number | undefined;
   /** Set when the index's header is not the documented one: SQLite's own checkpoint is back on. */
   private sqliteCheckpoints = false;
 
@@ -84,9 +106,9 @@ class WalCheckpointer {
   /** Frames in the log, or undefined when its index cannot be read as documented. */
   private framesInLog(): number | undefined {
     try {
-      let index = walIndexes.get(this.indexPath);
-      if (index === undefined) walIndexes.set(this.indexPath, (index = openSync(this.indexPath, 'r')));
-      if (readSync(index, this.header, 0, this.header.length, 0) < this.header.length) return undefined;
+      // Checked once per store: while its connection is open, the file is not deleted.
+      this.index ??= walIndexAt(this.indexPath);
+      if (readSync(this.index, this.header, 0, this.header.length, 0) < this.header.length) return undefined;
     } catch {
       return undefined;
     }
