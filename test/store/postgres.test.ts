@@ -35,6 +35,38 @@ async function eventually(condition: () => boolean | Promise<boolean>, what: str
   }
 }
 
+/** The simple queries `work` sends (the extended protocol's statements are not among them). */
+async function simpleQueries(work: () => Promise<unknown>) {
+  const wire = pg.Connection.prototype as unknown as { query: (text: string) => unknown };
+  const original = wire.query;
+  const sent: string[] = [];
+  wire.query = function (this: unknown, text: string) {
+    sent.push(text);
+    return original.call(this, text);
+  };
+  try {
+    await work();
+  } finally {
+    wire.query = original;
+  }
+  return sent;
+}
+
+/** A store on one connection (pool_size=1), preparing at most `prepared` statements on it (the default if omitted). */
+function onOneConnection(prepared?: number) {
+  const url = new URL(tempPgUrl());
+  url.searchParams.set('pool_size', '1');
+  if (prepared !== undefined) url.searchParams.set('prepared_statements', String(prepared));
+  return url.toString();
+}
+
+const preparedNames = async (db: Store['db']) =>
+  (await sql<{ name: string }>`select name from pg_prepared_statements order by name`.execute(db)).rows.map((row) => row.name);
+/** The names of the statements that `queries` EXECUTE. */
+const executedIn = (queries: string[]) => [...new Set(queries.flatMap((query) => [...query.matchAll(/(?:^|; )execute (tt\d+)\(/g)].map((match) => match[1]!)))];
+/** The names of the statements that `queries` PREPARE. */
+const preparedIn = (queries: string[]) => queries.flatMap((query) => [...query.matchAll(/(?:^|; )prepare (tt\d+) as /g)].map((match) => match[1]!));
+
 const createTeam = (core: Core, name: string) => core.call(OWNER, 'team_manage', { action: 'create', name });
 const saveFact = (core: Core, key: string) => core.call(OWNER, 'team_memory', { action: 'fact_save', team_id: 'ops', key, value: key });
 
@@ -83,12 +115,6 @@ describe('PostgreSQL', () => {
   });
 
   it('prepares at most prepared_statements statements a connection, none with 0, and serves on after a newer version adds a column', async () => {
-    const onOneConnection = (prepared: number) => {
-      const url = new URL(tempPgUrl());
-      url.searchParams.set('pool_size', '1');
-      url.searchParams.set('prepared_statements', String(prepared));
-      return url.toString();
-    };
     const preparedCount = async (store: Store) => (await sql<{ n: number }>`select count(*) as n from pg_prepared_statements`.execute(store.db)).rows[0]!.n;
     for (const [limit, expected] of [
       [3, 3],
@@ -291,6 +317,182 @@ describe('PostgreSQL', () => {
     }
     expect(trips).toBe(7);
     expect(await core.call(agent('loki'), 'team_agent', { action: 'working_get' })).toMatchObject({ status: 'working' });
+  });
+
+  it('runs held writes, and the statement each travels with, as statements prepared once a connection, with the answers and rows of literals', async () => {
+    const claims = async (prepared?: number) => {
+      let now = Date.parse('2026-03-01T10:00:00.000Z');
+      const { store } = await open(onOneConnection(prepared));
+      const core = new Core(store, { clock: () => new Date((now += 1_000)) });
+      const team = await createTeam(core, 'Ops');
+      for (const name of ['Loki', 'Thor']) await core.call(OWNER, 'team_agent', { action: 'create', team_id: team.id, name });
+      for (let i = 0; i < 6; i++) await core.call(OWNER, 'team_task', { action: 'create', team_id: team.id, title: `it's \\ t${i} $1` });
+      const answers: unknown[] = [];
+      const queries: string[][] = [];
+      for (let i = 0; i < 6; i++) queries.push(await simpleQueries(async () => answers.push(await core.call(agent(i % 2 ? 'thor' : 'loki'), 'team_task', { action: 'claim_next', team_id: team.id }))));
+      // Ids are random: each becomes its task's title (tasks), or goes (events, subscriptions).
+      const tasks = await store.db.selectFrom('team_tasks').select(['id', 'title']).execute();
+      const named = (value: unknown) => tasks.reduce((json, task) => json.replaceAll(task.id, JSON.stringify(task.title).slice(1, -1)), JSON.stringify(value).replaceAll(String(team.id), 'team'));
+      const rows = {
+        assignees: await store.db.selectFrom('team_task_assignees').selectAll().orderBy('task_id').orderBy('agent_id').execute(),
+        working: await store.db.selectFrom('agent_working_state').selectAll().orderBy('agent_id').execute(),
+        agents: await store.db.selectFrom('persistent_agents').select(['id', 'status', 'current_task_id']).orderBy('id').execute(),
+        tasks: await store.db.selectFrom('team_tasks').selectAll().orderBy('title').execute(),
+        subscriptions: await store.db.selectFrom('team_thread_subscriptions').select(['thread_id', 'agent_id', 'subscribed_at', 'reason']).orderBy('thread_id').orderBy('agent_id').execute(),
+        events: await store.db.selectFrom('team_events').select(['type', 'agent_id', 'message', 'related_id', 'data', 'created_at']).orderBy('seq').execute(),
+      };
+      // In their ids' order, random but for the events' (the log's).
+      const sorted = Object.entries(JSON.parse(named(rows)) as Record<string, unknown[]>).map(([table, list]) => [
+        table,
+        table === 'events' ? list : list.map((row) => JSON.stringify(row)).sort(),
+      ]);
+      return { answers: JSON.parse(named(answers)), rows: Object.fromEntries(sorted), queries, prepared: await preparedNames(store.db) };
+    };
+    const literal = await claims(0);
+    const prepared = await claims();
+    const bounded = await claims(8);
+    for (const { answers, rows } of [prepared, bounded]) {
+      expect(answers).toEqual(literal.answers);
+      expect(rows).toEqual(literal.rows);
+    }
+    expect(literal.rows.events.filter((event: { type: string }) => event.type === 'task_claimed')).toHaveLength(6);
+    expect(literal.queries.flat().join(' ')).not.toMatch(/\b(prepare|execute) tt/);
+    expect(literal.prepared).toEqual([]);
+    // The first claim prepares what it is the first to run; the others execute, in the round trips they took before.
+    expect(preparedIn(prepared.queries[0]!).length).toBeGreaterThan(0);
+    for (const queries of prepared.queries.slice(1)) {
+      expect(preparedIn(queries)).toEqual([]);
+      expect(queries).toHaveLength(prepared.queries[0]!.length);
+      expect(executedIn(queries).length).toBeGreaterThanOrEqual(4);
+    }
+    expect(prepared.prepared).toEqual(expect.arrayContaining(executedIn(prepared.queries.flat())));
+    // The bound counts statements prepared either way.
+    expect(bounded.prepared).toHaveLength(8);
+  });
+
+  it('writes values held back as bound parameters write them: numbers, booleans, nulls, quotes, backslashes, timestamps', async () => {
+    const { store } = await open(onOneConnection());
+    await sql`create table typed (k text primary key, i int, n numeric, big bigint, b boolean, t text, at timestamptz, j jsonb, nothing text)`.execute(store.db);
+    const values = { i: -5, n: 1.25, big: 2 ** 53 - 1, b: false, t: "it's a \\ $1 '' \u00e9t\u00e9 \ud83d\ude80\nline", at: '2026-11-26T09:31:12.631Z', j: '{"a": "it\'s"}', nothing: null };
+    const insert = (k: string) => store.db.insertInto('typed' as never).values({ k, ...values } as never).compile();
+    const next = (tx: Store['db'], k: string) => sql`select count(*) as n from typed where k = ${k}`.execute(tx);
+    await store.write(async (tx) => void (await tx.executeQuery(insert('bound'))));
+    const queries = await simpleQueries(async () => {
+      for (const k of ['held-1', 'held-2']) {
+        await store.write(async (tx) => {
+          await writeUnanswered(tx, insert(k));
+          await next(tx, k);
+        });
+      }
+    });
+    // The first transaction prepares the insert and the statement after it; the second executes them.
+    expect(preparedIn(queries)).toHaveLength(2);
+    expect(queries.filter((query) => query.startsWith('execute tt'))).toHaveLength(1);
+    const rows = await sql<Record<string, unknown>>`select k, i, n, big, b, t, at, j, nothing from typed order by k`.execute(store.db);
+    const { k: _, ...bound } = rows.rows[0]!;
+    expect(bound).toMatchObject({ i: -5, n: 1.25, big: 2 ** 53 - 1, b: false, t: values.t, at: new Date(values.at), j: { a: "it's" }, nothing: null });
+    expect(rows.rows.map(({ k, ...row }) => [k, row])).toEqual(['bound', 'held-1', 'held-2'].map((k) => [k, bound]));
+  });
+
+  it('rolls back a write whose held statement fails by EXECUTE, prepared in an earlier transaction, and serves on', async () => {
+    const { store } = await open(onOneConnection());
+    const insert = (id: string) => store.db.insertInto('team_events').values(testEvent(id)).compile();
+    const next = (tx: Store['db']) => tx.selectFrom('teams').select('id').where('id', '=', 'none').execute();
+    const heldThenNext = (id: string) =>
+      store.write(async (tx) => {
+        await writeUnanswered(tx, insert(id));
+        await next(tx);
+      });
+    await heldThenNext('e1');
+    const queries = await simpleQueries(async () => {
+      const failing = store.write(async (tx) => {
+        await tx.insertInto('team_events').values(testEvent('kept-only-if-committed')).execute();
+        await writeUnanswered(tx, insert('e1'));
+        await next(tx);
+      });
+      await expect(failing).rejects.toMatchObject({ code: '23505' });
+      await heldThenNext('e2');
+    });
+    expect(preparedIn(queries)).toEqual([]);
+    expect(queries.filter((query) => query.startsWith('execute tt'))).toHaveLength(2);
+    expect(queries).toContain('rollback');
+    const ids = await store.db.selectFrom('team_events').select('id').where('type', '=', 'test').orderBy('id').execute();
+    expect(ids).toEqual([{ id: 'e1' }, { id: 'e2' }]);
+  });
+
+  it('serves on after the query carrying a first PREPARE fails, before that PREPARE ran or after', async () => {
+    const { store } = await open(onOneConnection());
+    const insert = (id: string) => store.db.insertInto('team_events').values(testEvent(id)).compile();
+    const mark = (tx: Store['db'], id: string) => sql`insert into marks (id) values (${id})`.execute(tx);
+    const heldThenMark = (event: string, id: string) =>
+      store.write(async (tx) => {
+        await writeUnanswered(tx, insert(event));
+        await mark(tx, id);
+      });
+    await sql`create table marks (id text primary key)`.execute(store.db);
+    // The held insert fails in the query that was to prepare both it and the statement after it, which never ran.
+    await store.db.insertInto('team_events').values(testEvent('taken')).execute();
+    const failedFirst = await simpleQueries(() => expect(heldThenMark('taken', 'm1')).rejects.toMatchObject({ code: '23505' }));
+    expect(preparedIn(failedFirst)).toHaveLength(2);
+    const after = await simpleQueries(() => heldThenMark('e1', 'm1'));
+    // The connection asks which of the two it has, and prepares only the one it does not.
+    expect(after.some((query) => query.includes('from pg_prepared_statements'))).toBe(true);
+    expect(preparedIn(after)).toEqual([preparedIn(failedFirst)[1]]);
+    expect(await preparedNames(store.db)).toEqual(expect.arrayContaining(preparedIn(failedFirst)));
+
+    // The statement after the held one fails, after both were prepared: both are executed from then on.
+    const { store: other } = await open(onOneConnection());
+    const insertOther = (id: string) => other.db.insertInto('team_events').values(testEvent(id)).compile();
+    const attempt = (event: string, id: string) =>
+      other.write(async (tx) => {
+        await writeUnanswered(tx, insertOther(event));
+        await mark(tx, id);
+      });
+    await sql`create table marks (id text primary key)`.execute(other.db);
+    await mark(other.db, 'taken');
+    const failedLast = await simpleQueries(() => expect(attempt('e1', 'taken')).rejects.toMatchObject({ code: '23505' }));
+    expect(preparedIn(failedLast)).toHaveLength(2);
+    const afterLast = await simpleQueries(() => attempt('e2', 'm1'));
+    expect(preparedIn(afterLast)).toEqual([]);
+    expect(executedIn(afterLast)).toEqual(preparedIn(failedLast));
+    for (const [db, events] of [
+      [store.db, ['e1', 'taken']],
+      [other.db, ['e2']],
+    ] as const) {
+      expect((await db.selectFrom('team_events').select('id').where('type', '=', 'test').orderBy('id').execute()).map((row) => row.id)).toEqual(events);
+    }
+  });
+
+  it('prepares a held statement only in a query short enough for PostgreSQL to keep its text', async () => {
+    const { store } = await open(onOneConnection());
+    const insert = (id: string, message: string) => store.db.insertInto('team_events').values({ ...(testEvent(id) as object), message } as never).compile();
+    const heldThenNext = (id: string, message: string) =>
+      store.write(async (tx) => {
+        await writeUnanswered(tx, insert(id, message));
+        await tx.selectFrom('teams').select('id').where('id', '=', id).execute();
+      });
+    const long = await simpleQueries(() => heldThenNext('long', 'x'.repeat(10_000)));
+    expect(preparedIn(long)).toEqual([]);
+    const short = await simpleQueries(() => heldThenNext('short', 'short'));
+    expect(preparedIn(short)).toHaveLength(2);
+    const texts = await sql<{ n: number }>`select length(statement) as n from pg_prepared_statements`.execute(store.db);
+    expect(Math.max(...texts.rows.map((row) => row.n))).toBeLessThanOrEqual(8_192);
+    expect((await store.db.selectFrom('team_events').select('message').where('id', '=', 'long').executeTakeFirstOrThrow()).message).toHaveLength(10_000);
+  });
+
+  it('prepares afresh a statement run by EXECUTE whose result columns changed under it', async () => {
+    const { store } = await open(onOneConnection());
+    const insert = (id: string) => store.db.insertInto('team_events').values(testEvent(id)).compile();
+    const read = (id: string) =>
+      store.write(async (tx) => {
+        await writeUnanswered(tx, insert(id));
+        return tx.selectFrom('team_events').selectAll().where('id', '=', id).execute();
+      });
+    await read('e1');
+    await sql`alter table team_events add column added_later text`.execute(store.db);
+    const failure = await read('e2').catch((error: unknown) => store.explain(error));
+    expect(failure).toMatchObject({ code: 'STORE_UNAVAILABLE', details: { cause: 'schema_changed' } });
+    expect(await read('e3')).toMatchObject([{ id: 'e3', added_later: null }]);
   });
 
   it('leaves nothing of a transaction that sent no statement to the next query on its connection', async () => {

@@ -1,4 +1,4 @@
-import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { TeamTableError } from '../../core/errors.js';
 import type { StoreDialect } from '../dialect.js';
@@ -132,8 +132,7 @@ export function openPostgres(location: string): StoreDialect {
           if (!heard.has(connection)) {
             heard.add(connection);
             connection.on('error', () => {});
-            if (target.preparedStatements) prepareStatements(connection, target.preparedStatements);
-            commitInGroups(connection);
+            commitInGroups(connection, target.preparedStatements ? prepareStatements(connection, target.preparedStatements) : undefined);
           }
           try {
             schemaReady ??= ensureSchema(connection).catch((error) => {
@@ -204,8 +203,7 @@ export function openPostgres(location: string): StoreDialect {
     },
     sharedWrites: true,
     async holdWrite(tx, query) {
-      const text = held(query);
-      await tx.executeQuery(text === undefined ? query : CompiledQuery.raw(text));
+      await tx.executeQuery(held(query) ?? query);
     },
     storeError: (error) => postgresFailure(error, target.label),
     commits,
