@@ -119,8 +119,11 @@ export function openPostgres(location: string): StoreDialect {
   const ensureSchema = async (connection: pg.PoolClient) => {
     // The schema is made once per process, before the first query (the default 'public' always exists).
     if (target.schema === 'public') return;
-    // Replicas starting together race even on "if not exists": losing that race means the schema is there.
-    await connection.query(`create schema if not exists "${target.schema}"`).catch((error) => {
+    // Untimed, as the migrations are: making it is part of opening, whatever limit the calls keep (under load a
+    // short one cancelled it). Replicas starting together race even on "if not exists": losing that race means the
+    // schema is there.
+    await connection.query(`begin; set local statement_timeout = 0; create schema if not exists "${target.schema}"; commit`).catch(async (error) => {
+      await connection.query('rollback').catch(() => {});
       if ((error as { code?: string }).code !== '23505') throw error;
     });
   };

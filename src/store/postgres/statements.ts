@@ -1,4 +1,5 @@
 import type { CompiledQuery } from 'kysely';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PLAN_ONCE } from '../dialect.js';
 
@@ -25,25 +26,28 @@ export const STALE_PLAN = /cached plan must not change result type/;
  *
  * Bounded: the first `limit` distinct statements a connection runs are prepared and the rest run unnamed as
  * before, so the server's memory per connection stays bounded whatever SQL is built (an `in (…)` list of every
- * length is a statement of its own). The bound and the names (`tt0`, `tt1` …, the function answered) count the
- * statements `commitInGroups` PREPAREs in SQL too: PostgreSQL keeps both kinds in one namespace. A statement whose
+ * length is a statement of its own). The bound (the function answered takes one of its places) counts the statements
+ * `commitInGroups` PREPAREs in SQL too, which PostgreSQL keeps beside these. A statement whose
  * result columns changed under it (`select *` after a newer version added a column) fails once with PostgreSQL's
  * "cached plan must not change result type"; it is prepared afresh under a new name at its next run.
  *
  * Statements without parameters (BEGIN, COMMIT, DDL) keep the simple protocol.
  */
-export function prepareStatements(client: pg.PoolClient, limit: number): NameStatement {
+export function prepareStatements(client: pg.PoolClient, limit: number): TakePlace {
   const names = new Map<string, string>();
   let prepared = 0;
-  const nameStatement = () => (prepared < limit ? `tt${prepared++}` : undefined);
+  const takePlace = () => {
+    if (prepared >= limit) return false;
+    prepared++;
+    return true;
+  };
   const unnamed = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
   const query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
     if (typeof text !== 'string' || !Array.isArray(values) || !preparable(text, values) || rest.length) return unnamed(text, values, ...rest);
     let name = names.get(text);
     if (name === undefined) {
-      name = nameStatement();
-      if (name === undefined) return unnamed(text, values);
-      names.set(text, name);
+      if (!takePlace()) return unnamed(text, values);
+      names.set(text, (name = `tt${prepared - 1}`));
     }
     return unnamed({ name, text, values }).catch((error: unknown) => {
       if (STALE_PLAN.test(String((error as Error | undefined)?.message))) names.delete(text);
@@ -51,14 +55,22 @@ export function prepareStatements(client: pg.PoolClient, limit: number): NameSta
     });
   };
   client.query = query as typeof client.query;
-  return nameStatement;
+  return takePlace;
 }
 
 /**
- * The next free name for a statement a connection prepares, or undefined past its bound. A statement PREPAREd in
- * SQL (`commitInGroups`) and one prepared by the extended protocol share PostgreSQL's namespace, and the bound.
+ * Takes one of the places of a connection's bound on prepared statements; false when none is left. A statement
+ * PREPAREd in SQL (`commitInGroups`) and one prepared by the extended protocol count alike.
  */
-export type NameStatement = () => string | undefined;
+export type TakePlace = () => boolean;
+
+/**
+ * The name a statement PREPAREd in SQL goes by: its text's digest (and how many times it was prepared afresh on the
+ * connection), never a connection's own count. Behind a pooler in transaction mode (which keeps SQL's PREPAREs with
+ * the server's connection, not the client's) a name met on another client's connection then names the same text:
+ * an EXECUTE runs the statement meant, or fails for want of it — never another statement with these values.
+ */
+const sqlName = (text: string, afresh: number) => `tx${afresh}_${createHash('sha1').update(text).digest('hex')}`;
 
 /** Whether a statement is worth preparing: one with parameters, and with a LIMIT only if opened by `PLAN_ONCE`. */
 const preparable = (text: string, values: readonly unknown[]) => values.length > 0 && (!LIMITED.test(text) || text.startsWith(PLAN_ONCE));
@@ -152,8 +164,9 @@ export function held(query: CompiledQuery): CompiledQuery | undefined {
  * A write's events go with the COMMIT, so that their insert's numbering lock is held from the insert to the commit
  * inside PostgreSQL, with no round trip to a busy node process in between. A ROLLBACK drops them.
  *
- * In such a query each statement with parameters runs as `execute ttN(<its values as literals>)` of a statement
- * prepared on the connection, the query that first carries it PREPAREing it before (`prepare ttN as <its SQL>`):
+ * In such a query each statement with parameters runs as `execute <name>(<its values as literals>)` of a statement
+ * prepared on the connection, the query that first carries it PREPAREing it before (`prepare <name> as <its SQL>`,
+ * the name its text's digest, `sqlName`):
  * written into the text, PostgreSQL parsed, analyzed and planned each of them on every claim (18% of its CPU in a
  * 16-claimer drain); so it spends 10–20% less CPU a claim. A literal is untyped and takes the type PREPARE inferred
  * for its parameter, as a bound value does. A statement past `prepareStatements`' bound, or with a LIMIT, has its
@@ -164,9 +177,9 @@ export function held(query: CompiledQuery): CompiledQuery | undefined {
  * EXECUTE whose statement's result columns changed under it fails as in `prepareStatements`, and the query's
  * statements are prepared afresh under new names. Session-level, these statements do not survive a pooler in
  * transaction mode: PgBouncer keeps protocol-level prepared statements since 1.21, not SQL's PREPARE
- * (`prepared_statements=0` there).
+ * (`prepared_statements=0` there; without it, calls fail, for the names say the text, rather than write amiss).
  */
-export function commitInGroups(client: pg.PoolClient, nameStatement?: NameStatement): void {
+export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): void {
   const send = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult | pg.QueryResult[]>;
   const last = (answers: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(answers) ? answers[answers.length - 1]! : answers);
   let beginPending = false;
@@ -177,6 +190,8 @@ export function commitInGroups(client: pg.PoolClient, nameStatement?: NameStatem
    * failure, or not: the next query that needs it first asks pg_prepared_statements).
    */
   const executed = new Map<string, Executed>();
+  /** How many times a statement was prepared afresh, its result columns having changed under it (by text). */
+  const afresh = new Map<string, number>();
   /**
    * `statement` in a query's text: an EXECUTE of it, after its PREPARE if the query is to carry that (`preparing`
    * given: the statements the query PREPAREs); else its values written in.
@@ -185,9 +200,8 @@ export function commitInGroups(client: pg.PoolClient, nameStatement?: NameStatem
     if (!values.length) return text;
     const args = literals(values)!;
     let statement = executed.get(text);
-    if (!statement && preparing && nameStatement && preparable(text, values)) {
-      const name = nameStatement();
-      if (name !== undefined) executed.set(text, (statement = { name, prepared: false }));
+    if (!statement && preparing && takePlace && preparable(text, values) && takePlace()) {
+      executed.set(text, (statement = { name: sqlName(text, afresh.get(text) ?? 0), prepared: false }));
     }
     if (!statement) return inlined(text, args);
     const execute = `execute ${statement.name}(${args.join(', ')})`;
@@ -218,7 +232,9 @@ export function commitInGroups(client: pg.PoolClient, nameStatement?: NameStatem
       return last(answers);
     } catch (error) {
       for (const statement of preparing) statement.prepared = undefined;
-      if (STALE_PLAN.test(String((error as Error | undefined)?.message))) for (const { text } of statements) executed.delete(text);
+      if (STALE_PLAN.test(String((error as Error | undefined)?.message))) {
+        for (const { text } of statements) if (executed.delete(text)) afresh.set(text, (afresh.get(text) ?? 0) + 1);
+      }
       throw error;
     }
   };
