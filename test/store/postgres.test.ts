@@ -489,6 +489,50 @@ describe('PostgreSQL', () => {
     expect((await store.db.selectFrom('team_events').select('message').where('id', '=', 'long').executeTakeFirstOrThrow()).message).toHaveLength(10_000);
   });
 
+  it('prepares again what its connection was found not to hold, and writes in the values of a statement PostgreSQL cannot prepare', async () => {
+    const { store } = await open(onOneConnection());
+    const insert = (id: string) => store.db.insertInto('team_events').values(testEvent(id)).compile();
+    const outcome = (write: Promise<unknown>) => write.then(() => 'ok', (error: { code?: string }) => error.code ?? 'error');
+    const heldThen = (id: string, next: (tx: Store['db']) => Promise<unknown>) =>
+      outcome(
+        store.write(async (tx) => {
+          await writeUnanswered(tx, insert(id));
+          await next(tx);
+        }),
+      );
+    const byId = (id: string) => (tx: Store['db']) => tx.selectFrom('teams').select('id').where('id', '=', id).execute();
+    expect(await heldThen('m1', byId('m1'))).toBe('ok');
+    // Dropped behind the store's back (a DEALLOCATE, a pooler's other server connection): one call fails, not all.
+    const names = (await sql<{ name: string }>`select name from pg_prepared_statements where name like 'tx%'`.execute(store.db)).rows;
+    expect(names.length).toBeGreaterThan(0);
+    for (const { name } of names) await sql.raw(`deallocate "${name}"`).execute(store.db);
+    expect([await heldThen('m2', byId('m2')), await heldThen('m3', byId('m3')), await heldThen('m4', byId('m4'))]).toEqual(['26000', 'ok', 'ok']);
+    // A parameter whose type only its value says: PostgreSQL cannot PREPARE the statement; written in, it runs.
+    const untyped = (id: string) => (tx: Store['db']) => sql`select ${id} is null as missing`.execute(tx);
+    expect([await heldThen('u1', untyped('u1')), await heldThen('u2', untyped('u2')), await heldThen('u3', untyped('u3'))]).toEqual(['42P18', 'ok', 'ok']);
+    const ids = await store.db.selectFrom('team_events').select('id').where('type', '=', 'test').orderBy('id').execute();
+    expect(ids.map((row) => row.id)).toEqual(['m1', 'm3', 'm4', 'u2', 'u3']);
+  });
+
+  it('makes its schema whatever the limit on statements, waiting for another that is making it', async () => {
+    const url = new URL(tempPgUrl());
+    const schema = url.searchParams.get('schema')!;
+    const other = new pg.Client({ connectionString: process.env.TEAM_TABLE_TEST_PG });
+    await other.connect();
+    try {
+      await other.query(`begin; create schema "${schema}"`);
+      url.searchParams.set('statement_timeout', '50');
+      const opening = Store.open(url.toString());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await other.query('commit');
+      const store = await opening;
+      stores.push(store);
+      expect((await store.db.selectFrom('teams').selectAll().execute()).length).toBe(0);
+    } finally {
+      await other.end();
+    }
+  });
+
   it('prepares afresh a statement run by EXECUTE whose result columns changed under it', async () => {
     const { store } = await open(onOneConnection());
     const insert = (id: string) => store.db.insertInto('team_events').values(testEvent(id)).compile();

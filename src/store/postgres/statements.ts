@@ -169,8 +169,10 @@ export function held(query: CompiledQuery): CompiledQuery | undefined {
  * the name its text's digest, `sqlName`):
  * written into the text, PostgreSQL parsed, analyzed and planned each of them on every claim (18% of its CPU in a
  * 16-claimer drain); so it spends 10–20% less CPU a claim. A literal is untyped and takes the type PREPARE inferred
- * for its parameter, as a bound value does. A statement past `prepareStatements`' bound, or with a LIMIT, has its
- * values written in instead, as does one first met in a query longer than `PREPARING_AT_MOST`.
+ * for its parameter, as a bound value does. A statement past `prepareStatements`' bound, or with a LIMIT (unless
+ * opened by `PLAN_ONCE`), has its values written in instead, as does one first met in a query longer than
+ * `PREPARING_AT_MOST` bytes, and one whose PREPARE PostgreSQL refused for want of a parameter's type (that call
+ * fails; the next write it in).
  *
  * A PREPARE lasts for the session, whatever becomes of the transaction it ran in, but one in a query that failed
  * may have run before the failure or not: the next query that needs it asks pg_prepared_statements first. An
@@ -192,6 +194,8 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
   const executed = new Map<string, Executed>();
   /** How many times a statement was prepared afresh, its result columns having changed under it (by text). */
   const afresh = new Map<string, number>();
+  /** Statements whose PREPARE PostgreSQL refused, unable to type a parameter without its value: written with it. */
+  const literalOnly = new Set<string>();
   /**
    * `statement` in a query's text: an EXECUTE of it, after its PREPARE if the query is to carry that (`preparing`
    * given: the statements the query PREPAREs); else its values written in.
@@ -200,7 +204,7 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
     if (!values.length) return text;
     const args = literals(values)!;
     let statement = executed.get(text);
-    if (!statement && preparing && takePlace && preparable(text, values) && takePlace()) {
+    if (!statement && preparing && takePlace && preparable(text, values) && !literalOnly.has(text) && takePlace()) {
       executed.set(text, (statement = { name: sqlName(text, afresh.get(text) ?? 0), prepared: false }));
     }
     if (!statement) return inlined(text, args);
@@ -222,7 +226,7 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
     const render = (preparing?: Executed[]) => [...(opening ? [BEGIN] : []), ...statements.map((statement) => written(statement, preparing))].join('; ');
     let preparing: Executed[] = [];
     let query = render(preparing);
-    if (preparing.length && query.length > PREPARING_AT_MOST) {
+    if (preparing.length && Buffer.byteLength(query) > PREPARING_AT_MOST) {
       preparing = [];
       query = render();
     }
@@ -231,9 +235,26 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
       for (const statement of preparing) statement.prepared = true;
       return last(answers);
     } catch (error) {
+      const code = (error as { code?: unknown } | undefined)?.code;
       for (const statement of preparing) statement.prepared = undefined;
       if (STALE_PLAN.test(String((error as Error | undefined)?.message))) {
         for (const { text } of statements) if (executed.delete(text)) afresh.set(text, (afresh.get(text) ?? 0) + 1);
+      } else if (code === UNKNOWN_STATEMENT || code === STATEMENT_EXISTS) {
+        // What the connection holds is not what was believed (a DEALLOCATE, a pooler's other server connection): the
+        // next query asks it again, and PREPAREs what is missing.
+        for (const { text } of statements) {
+          const statement = executed.get(text);
+          if (statement) statement.prepared = undefined;
+        }
+      } else if (code === UNTYPED_PARAMETER || code === AMBIGUOUS_PARAMETER) {
+        // One of those it PREPAREd needs its values to type a parameter (`select $1 is null`): which, PostgreSQL does
+        // not say, so none of them is prepared again.
+        for (const { text } of statements) {
+          const statement = executed.get(text);
+          if (!statement || !preparing.includes(statement)) continue;
+          executed.delete(text);
+          literalOnly.add(text);
+        }
       }
       throw error;
     }
@@ -280,6 +301,12 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
   };
   client.query = query as typeof client.query;
 }
+
+/** PostgreSQL's errors of an EXECUTE or a PREPARE that `commitInGroups` recovers from at the next query. */
+const UNKNOWN_STATEMENT = '26000';
+const STATEMENT_EXISTS = '42P05';
+const UNTYPED_PARAMETER = '42P18';
+const AMBIGUOUS_PARAMETER = '42P08';
 
 /**
  * The longest simple query that PREPAREs a statement: PostgreSQL keeps the whole text of the query a PREPARE came in

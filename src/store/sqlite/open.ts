@@ -82,6 +82,9 @@ function walIndexAt(path: string): number {
     const { ino, dev, nlink } = fstatSync(kept);
     const now = statSync(path);
     if (ino === now.ino && dev === now.dev) return kept;
+    // Out of the map first: a number closed while still in it could be reused by another file and closed again.
+    walIndexes.delete(path);
+    // Another file in its place, not deleted, may still be another connection's: left open (a descriptor, not a lock).
     if (nlink === 0) closeSync(kept);
   }
   const index = openSync(path, 'r');
