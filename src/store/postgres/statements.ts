@@ -172,7 +172,8 @@ export function held(query: CompiledQuery): CompiledQuery | undefined {
  * for its parameter, as a bound value does. A statement past `prepareStatements`' bound, or with a LIMIT (unless
  * opened by `PLAN_ONCE`), has its values written in instead, as does one first met in a query longer than
  * `PREPARING_AT_MOST` bytes, and one whose PREPARE PostgreSQL refused for want of a parameter's type (that call
- * fails; the next write it in).
+ * fails; the next write it in). A query opening its transaction sends its PREPAREs alone first (`prepareAlone`):
+ * with nothing open yet, a refusal there fails nothing.
  *
  * A PREPARE lasts for the session, whatever becomes of the transaction it ran in, but one in a query that failed
  * may have run before the failure or not: the next query that needs it asks pg_prepared_statements first. An
@@ -214,6 +215,29 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
     preparing.push(statement);
     return `prepare ${statement.name} as ${text}; ${execute}`;
   };
+  /**
+   * PREPAREs, each in a query of its own, what a query opening a transaction would PREPARE in it: no transaction is
+   * open yet, so a PREPARE PostgreSQL refuses (a parameter it cannot type without its value) fails nothing, and the
+   * statement is written with its values from then on. A statement's first run costs a round trip more.
+   */
+  const prepareAlone = async (statements: Statement[]) => {
+    for (const { text, values } of statements) {
+      if (!values.length || executed.has(text) || literalOnly.has(text) || !takePlace || !preparable(text, values)) continue;
+      const name = sqlName(text, afresh.get(text) ?? 0);
+      const preparing = `prepare ${name} as ${text}`;
+      if (Buffer.byteLength(preparing) > PREPARING_AT_MOST || !takePlace()) continue;
+      try {
+        await send(preparing);
+        executed.set(text, { name, prepared: true });
+      } catch (error) {
+        const code = (error as { code?: unknown } | undefined)?.code;
+        if (code === UNTYPED_PARAMETER || code === AMBIGUOUS_PARAMETER) literalOnly.add(text);
+        // There already: its name says its text (a pooler's server connection, where another client prepared it).
+        else if (code === STATEMENT_EXISTS) executed.set(text, { name, prepared: true });
+        else throw error;
+      }
+    }
+  };
   /** Sends `statements` as one simple query, after the BEGIN if it is still to be sent; answers with the last's result. */
   const together = async (statements: Statement[]) => {
     const opening = beginPending;
@@ -223,6 +247,7 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
       const { rows } = (await send(`select name from pg_prepared_statements where name in (${unknown.map(({ name }) => `'${name}'`).join(', ')})`)) as pg.QueryResult;
       for (const statement of unknown) statement.prepared = rows.some((row) => row.name === statement.name);
     }
+    if (opening) await prepareAlone(statements);
     const render = (preparing?: Executed[]) => [...(opening ? [BEGIN] : []), ...statements.map((statement) => written(statement, preparing))].join('; ');
     let preparing: Executed[] = [];
     let query = render(preparing);
