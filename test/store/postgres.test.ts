@@ -211,7 +211,7 @@ describe('PostgreSQL', () => {
     const second = store.write((tx) => append(tx, 'second'), 'shared');
     // The second waits for the first's number to commit: PostgreSQL shows it waiting on the log's lock.
     await eventually(async () => {
-      const waiting = await sql<{ n: number }>`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and query not like '%pg_stat_activity%'`.execute(store.db);
+      const waiting = await sql<{ n: number }>`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and application_name = 'team-table/' || current_schema() and pid <> pg_backend_pid()`.execute(store.db);
       return waiting.rows[0]!.n > 0;
     }, 'the second append to wait');
     const logged = await store.db.selectFrom('team_events').select('id').where('type', '=', 'test').execute();

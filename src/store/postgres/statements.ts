@@ -152,8 +152,9 @@ export function held(query: CompiledQuery): CompiledQuery | undefined {
  * the two, other connections may already see the write (docs/postgres.md, "What PostgreSQL does for each
  * guarantee", says what that allows, and how the event feed keeps to durable events).
  *
- * Also sends the BEGIN with the transaction's first statement when that statement has no parameters (the write lock
- * every write takes first, `set local` in a migration): one round trip instead of two. PostgreSQL runs them as one
+ * Also sends the BEGIN with the transaction's first statement when that statement has no parameters (`set local` in
+ * a migration; the write lock every write takes first is held, below, and goes with the statement after it): one
+ * round trip instead of two. PostgreSQL runs them as one
  * simple query, in order, and answers once; a parameterized first statement cannot share it (the extended protocol
  * carries one statement), so BEGIN then goes alone. A multi-statement query's COMMIT ends its transaction, and what
  * follows runs in one of its own.
@@ -222,19 +223,29 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
    */
   const prepareAlone = async (statements: Statement[]) => {
     for (const { text, values } of statements) {
-      if (!values.length || executed.has(text) || literalOnly.has(text) || !takePlace || !preparable(text, values)) continue;
-      const name = sqlName(text, afresh.get(text) ?? 0);
-      const preparing = `prepare ${name} as ${text}`;
-      if (Buffer.byteLength(preparing) > PREPARING_AT_MOST || !takePlace()) continue;
+      if (!values.length || literalOnly.has(text) || !takePlace || !preparable(text, values)) continue;
+      // Known to the connection, or known not to be (a failed query's PREPARE, asked since): PREPAREd alone too.
+      let statement = executed.get(text);
+      if (statement?.prepared) continue;
+      if (!statement) {
+        const name = sqlName(text, afresh.get(text) ?? 0);
+        if (Buffer.byteLength(`prepare ${name} as ${text}`) > PREPARING_AT_MOST || !takePlace()) continue;
+        executed.set(text, (statement = { name, prepared: false }));
+      }
       try {
-        await send(preparing);
-        executed.set(text, { name, prepared: true });
+        await send(`prepare ${statement.name} as ${text}`);
+        statement.prepared = true;
       } catch (error) {
         const code = (error as { code?: unknown } | undefined)?.code;
-        if (code === UNTYPED_PARAMETER || code === AMBIGUOUS_PARAMETER) literalOnly.add(text);
-        // There already: its name says its text (a pooler's server connection, where another client prepared it).
-        else if (code === STATEMENT_EXISTS) executed.set(text, { name, prepared: true });
-        else throw error;
+        if (code === UNTYPED_PARAMETER || code === AMBIGUOUS_PARAMETER) {
+          executed.delete(text);
+          literalOnly.add(text);
+        } else if (code === STATEMENT_EXISTS) {
+          // There already: its name says its text (a pooler's server connection, where another client prepared it).
+          statement.prepared = true;
+        }
+        // Anything else (a timeout, a lost connection) is left to the query itself, which PREPAREs it inside, as it
+        // did before: its failure then fails the transaction, and nothing runs outside it.
       }
     }
   };
