@@ -446,14 +446,15 @@ describe('PostgreSQL', () => {
 
   it('serves on after the query carrying a first PREPARE fails, before that PREPARE ran or after', async () => {
     const { store } = await open(onOneConnection());
-    const insert = (id: string) => store.db.insertInto('team_events').values(testEvent(id)).compile();
     const mark = (tx: Store['db'], id: string) => sql`insert into marks (id) values (${id})`.execute(tx);
-    const heldThenMark = (event: string, id: string) =>
-      store.write(async (tx) => {
+    /** A write on `on`: the held insert of event `event`, then the mark `id`, after a first statement. */
+    const heldThenMarkOn = (on: Store) => (event: string, id: string) =>
+      on.write(async (tx) => {
         await opening(tx);
-        await writeUnanswered(tx, insert(event));
+        await writeUnanswered(tx, on.db.insertInto('team_events').values(testEvent(event)).compile());
         await mark(tx, id);
       });
+    const heldThenMark = heldThenMarkOn(store);
     await sql`create table marks (id text primary key)`.execute(store.db);
     // The held insert fails in the query that was to prepare both it and the statement after it, which never ran.
     await store.db.insertInto('team_events').values(testEvent('taken')).execute();
@@ -467,13 +468,7 @@ describe('PostgreSQL', () => {
 
     // The statement after the held one fails, after both were prepared: both are executed from then on.
     const { store: other } = await open(onOneConnection());
-    const insertOther = (id: string) => other.db.insertInto('team_events').values(testEvent(id)).compile();
-    const attempt = (event: string, id: string) =>
-      other.write(async (tx) => {
-        await opening(tx);
-        await writeUnanswered(tx, insertOther(event));
-        await mark(tx, id);
-      });
+    const attempt = heldThenMarkOn(other);
     await sql`create table marks (id text primary key)`.execute(other.db);
     await mark(other.db, 'taken');
     const failedLast = await simpleQueries(() => expect(attempt('e1', 'taken')).rejects.toMatchObject({ code: '23505' }));
