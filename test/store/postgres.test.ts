@@ -539,6 +539,21 @@ describe('PostgreSQL', () => {
     expect(ids.map((row) => row.id)).toEqual(['m1', 'm3', 'm4', 'u2', 'u3', 'v1', 'v2']);
   });
 
+  it("runs a statement found PREPAREd under its name already (another client's, on a pooler's server connection)", async () => {
+    const { store } = await open(onOneConnection());
+    const insert = (id: string) => store.db.insertInto('team_events').values(testEvent(id)).compile();
+    const name = `tx0_${createHash('sha1').update(insert('any').sql).digest('hex')}`;
+    await sql.raw(`prepare ${name} as ${insert('any').sql}`).execute(store.db);
+    const queries = await simpleQueries(() =>
+      store.write(async (tx) => {
+        await writeUnanswered(tx, insert('p1'));
+        await tx.selectFrom('teams').select('id').where('id', '=', 'none').execute();
+      }),
+    );
+    expect(queries.some((query) => query.includes(`execute ${name}(`))).toBe(true);
+    expect(await store.db.selectFrom('team_events').select('id').where('id', '=', 'p1').execute()).toEqual([{ id: 'p1' }]);
+  });
+
   it('makes its schema whatever the limit on statements, waiting for another that is making it', async () => {
     const url = new URL(tempPgUrl());
     const schema = url.searchParams.get('schema')!;

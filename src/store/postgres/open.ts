@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { TeamTableError } from '../../core/errors.js';
 import type { StoreDialect } from '../dialect.js';
@@ -156,6 +157,10 @@ export function openPostgres(location: string): StoreDialect {
   const commits = postgresCommits(db, clientConfig, target.schema);
   const leases = postgresLeases(clientConfig, target.schema);
   const lockKey = sql`hashtext(current_schema())`;
+  /** Sends `query`, a write whose answer nobody reads, held for the next statement's round trip (`held`). */
+  const holdWrite = async (tx: Kysely<any>, query: CompiledQuery) => {
+    await tx.executeQuery(held(query) ?? query);
+  };
   return {
     name: 'postgres',
     db,
@@ -203,13 +208,10 @@ export function openPostgres(location: string): StoreDialect {
       // scanned them all for every assigned task once thousands had arrived (1.3 s a claim with 5,000). Not every
       // write: one reading a table no index serves would only be slower for it.
       const lock = sql`select ${sql.raw(mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock')}(${lockKey}, ${sql.lit(WRITE_LOCK)})`;
-      const compiled = (byKey ? sql`set local enable_seqscan = off; ${lock}` : lock).compile(tx);
-      await tx.executeQuery(held(compiled) ?? compiled);
+      await holdWrite(tx, (byKey ? sql`set local enable_seqscan = off; ${lock}` : lock).compile(tx));
     },
     sharedWrites: true,
-    async holdWrite(tx, query) {
-      await tx.executeQuery(held(query) ?? query);
-    },
+    holdWrite,
     storeError: (error) => postgresFailure(error, target.label),
     commits,
     leases,

@@ -198,6 +198,13 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
   const afresh = new Map<string, number>();
   /** Statements whose PREPARE PostgreSQL refused, unable to type a parameter without its value: written with it. */
   const literalOnly = new Set<string>();
+  /** The name `text` is PREPAREd under on this connection now. */
+  const nameOf = (text: string) => sqlName(text, afresh.get(text) ?? 0);
+  /** `text` is never PREPAREd again on this connection: PostgreSQL cannot type one of its parameters without its value. */
+  const writeIn = (text: string) => {
+    executed.delete(text);
+    literalOnly.add(text);
+  };
   /**
    * `statement` in a query's text: an EXECUTE of it, after its PREPARE if the query is to carry that (`preparing`
    * given: the statements the query PREPAREs); else its values written in.
@@ -207,7 +214,7 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
     const args = literals(values)!;
     let statement = executed.get(text);
     if (!statement && preparing && takePlace && preparable(text, values) && !literalOnly.has(text) && takePlace()) {
-      executed.set(text, (statement = { name: sqlName(text, afresh.get(text) ?? 0), prepared: false }));
+      executed.set(text, (statement = { name: nameOf(text), prepared: false }));
     }
     if (!statement) return inlined(text, args);
     const execute = `execute ${statement.name}(${args.join(', ')})`;
@@ -228,7 +235,7 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
       let statement = executed.get(text);
       if (statement?.prepared) continue;
       if (!statement) {
-        const name = sqlName(text, afresh.get(text) ?? 0);
+        const name = nameOf(text);
         if (Buffer.byteLength(`prepare ${name} as ${text}`) > PREPARING_AT_MOST || !takePlace()) continue;
         executed.set(text, (statement = { name, prepared: false }));
       }
@@ -237,10 +244,8 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
         statement.prepared = true;
       } catch (error) {
         const code = (error as { code?: unknown } | undefined)?.code;
-        if (code === UNTYPED_PARAMETER || code === AMBIGUOUS_PARAMETER) {
-          executed.delete(text);
-          literalOnly.add(text);
-        } else if (code === STATEMENT_EXISTS) {
+        if (code === UNTYPED_PARAMETER || code === AMBIGUOUS_PARAMETER) writeIn(text);
+        else if (code === STATEMENT_EXISTS) {
           // There already: its name says its text (a pooler's server connection, where another client prepared it).
           statement.prepared = true;
         }
@@ -287,9 +292,7 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
         // not say, so none of them is prepared again.
         for (const { text } of statements) {
           const statement = executed.get(text);
-          if (!statement || !preparing.includes(statement)) continue;
-          executed.delete(text);
-          literalOnly.add(text);
+          if (statement && preparing.includes(statement)) writeIn(text);
         }
       }
       throw error;
