@@ -37,12 +37,13 @@ async function claimer(ctx: Ctx, agentId: string | undefined, teamRef: string | 
  * Takes `row`, found ready in this transaction, for `agent`: it becomes an assignee and the holder, and the task
  * moves to in_progress.
  */
-async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[], hasRelations = true) {
+async function take(ctx: Ctx, row: TaskRow, agent: AgentRow, assignees: string[], { hasRelations = true, subscribed }: { hasRelations?: boolean; subscribed?: boolean } = {}) {
   row.claimed_by = agent.id;
   row.lease_expires_at = await leaseUntil(ctx, row.team_id);
-  if (!assignees.includes(agent.id)) await addAssignee(ctx, row, agent.id, assignees.length);
-  // changeStatus keeps the claim fields for in_progress, which this is, and sets the holder working on it.
-  await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at }, ready: true });
+  if (!assignees.includes(agent.id)) await addAssignee(ctx, row, agent.id, assignees.length, subscribed);
+  // changeStatus keeps the claim fields for in_progress, which this is, and sets the holder working on it. The row
+  // was read in this transaction, locked: under the exclusive write lock, or FOR UPDATE under the shared one.
+  await changeStatus(ctx, row, 'in_progress', { event: 'task_claimed', message: `${agent.id} claimed '${row.title}'`, data: { holder: agent.id, lease_expires_at: row.lease_expires_at }, ready: true, locked: true });
   // Ready means nothing left to wait on; the assignees are those read with the task, and the holder last.
   return await hydrateOne(ctx, row, { assignees: assignees.includes(agent.id) ? assignees : [...assignees, agent.id], waiting_on: [], ...(hasRelations ? {} : { labels: [], blocked_by: [] }) });
 }
@@ -148,31 +149,34 @@ function assignedReady(ctx: Pick<Ctx, 'db' | 'dialect'>, teamId: string, filters
 }
 
 /**
- * A task claim_next may take, with what the read that found it says of its relations: whether it has assignees, and
- * whether it has labels or dependencies. Taking it reads only those it has (most have none).
+ * A task claim_next may take, with what the read that found it says of its relations: whether it has assignees,
+ * whether it has labels or dependencies, and whether the claimer follows its thread (undefined: not read). Taking it
+ * reads only those it has (most have none), and writes without waiting for answers.
  */
 export interface Candidate {
   row: TaskRow;
   hasAssignees: boolean;
   hasRelations: boolean;
+  subscribed?: boolean;
 }
 
 /** A task found by a read that did not look at its relations. */
 const unread = (row: TaskRow | undefined): Candidate | undefined => row && { row, hasAssignees: true, hasRelations: true };
 
-type FrontRow = TaskRow & { front: 'head' | 'assigned' | 'preferred'; has_assignees: unknown; has_relations: unknown };
+type FrontRow = TaskRow & { front: 'head' | 'assigned' | 'preferred'; has_assignees: unknown; has_relations: unknown; subscribed: unknown };
 
 /** `query`'s rows, each saying which front it is. */
 const front = (db: Db, query: SelectQueryBuilder<any, any, TaskRow>, name: FrontRow['front']) => db.selectFrom(query.as('c')).selectAll('c').select(sql.lit(name).as('front'));
 
-/** The rows of `fronts`, each saying whether its task has assignees, labels or dependencies. */
-function flagged(db: Db, fronts: SelectQueryBuilder<any, any, TaskRow & { front: FrontRow['front'] }>) {
+/** The rows of `fronts`, each saying whether its task has assignees, labels or dependencies, and `agent` follows it. */
+function flagged(db: Db, fronts: SelectQueryBuilder<any, any, TaskRow & { front: FrontRow['front'] }>, agent: string) {
   return db
     .selectFrom(fronts.as('f'))
     .selectAll('f')
     .select([
       sql<unknown>`exists (select 1 from team_task_assignees as a where a.task_id = f.id)`.as('has_assignees'),
       sql<unknown>`exists (select 1 from team_task_labels as l where l.task_id = f.id) or exists (select 1 from team_task_dependencies as d where d.task_id = f.id)`.as('has_relations'),
+      sql<unknown>`exists (select 1 from team_thread_subscriptions as s where s.team_id = f.team_id and s.thread_id = f.id and s.agent_id = ${agent})`.as('subscribed'),
     ]);
 }
 
@@ -201,7 +205,7 @@ const frontsFor = (types: readonly string[]) =>
       let fronts = front(db, headRows as any, 'head').unionAll(front(db, assignedReady(target, team, {}, agent), 'assigned'));
       // A NUL cannot be written into SQL text: such a type stays a bound value.
       for (const type of types) fronts = fronts.unionAll(front(db, ofType(target, team, {}, type.includes('\0') ? type : sql.lit(type)).where('t.priority', '=', bestPriority as any), 'preferred'));
-      return flagged(from, fronts);
+      return flagged(from, fronts, agent);
     },
     undefined,
     { planOnce: true },
@@ -217,7 +221,7 @@ const frontsOfQueue = (types: string[]) => frontsByTypes.use(JSON.stringify(type
 async function queueFronts(ctx: Ctx, teamId: string, filters: ReadyFilters, agentId: string, affinity: string[]): Promise<{ head?: Candidate; assigned: Candidate[]; preferred?: Candidate[] }> {
   if (unfiltered(filters)) {
     const { rows } = await frontsOfQueue(affinity)(ctx, { team: teamId, agent: agentId });
-    const fronts = (rows as FrontRow[]).map(({ front, has_assignees, has_relations, ...row }) => ({ front, row: row as TaskRow, hasAssignees: Boolean(has_assignees), hasRelations: Boolean(has_relations) }));
+    const fronts = (rows as FrontRow[]).map(({ front, has_assignees, has_relations, subscribed, ...row }) => ({ front, row: row as TaskRow, hasAssignees: Boolean(has_assignees), hasRelations: Boolean(has_relations), subscribed: Boolean(subscribed) }));
     const of = (front: FrontRow['front']) => fronts.filter((f) => f.front === front);
     return { head: of('head')[0], assigned: of('assigned'), ...(affinity.length ? { preferred: of('preferred') } : {}) };
   }
@@ -282,7 +286,7 @@ const claimNext = defineAction({
     const next = await nextReadyTask(ctx, agent, input);
     if (!next) return { task: null, reason: 'no ready task: nothing in the inbox or assigned to you whose dependencies are done' };
     const assignees = next.hasAssignees ? (await assigneesOf(ctx, { task: next.row.id })).rows.map((a) => a.agent_id) : [];
-    return { task: await take(ctx, next.row, agent, assignees, next.hasRelations) };
+    return { task: await take(ctx, next.row, agent, assignees, next) };
   },
 });
 

@@ -15,7 +15,7 @@ import { TOOL_NAMES } from './action.js';
 import type { ActionDef, ToolName } from './action.js';
 import { ACTIONS, actionsOf } from './catalog.js';
 import { Ctx, SharedLockTooWeak } from './context.js';
-import { DefinitionCache } from './definitions.js';
+import { DefinitionCache, knowDefinitionsStamp } from './definitions.js';
 import { prepared } from './prepared.js';
 import type { Actor, Clock, ResolvedActor } from './context.js';
 import { TeamTableError, denied, notFound, validation } from './errors.js';
@@ -38,6 +38,16 @@ import { assertWellFormedText, parseInput } from './validate.js';
 
 const agentById = prepared((db, p: { id: string }) => db.selectFrom('persistent_agents').selectAll().where('id', '=', p.id));
 const touchAgent = prepared((db, p: { id: string; now: string }) => db.updateTable('persistent_agents').set({ last_active_at: p.now }).where('id', '=', p.id).returningAll());
+const STAMP_COLUMN = 'definitions_stamp';
+/** touchAgent, answering with the definitions stamp too: on PostgreSQL a write then needs no round trip to read it. */
+const touchAgentReadingStamp = prepared((db, p: { id: string; now: string }) =>
+  db
+    .updateTable('persistent_agents')
+    .set({ last_active_at: p.now })
+    .where('id', '=', p.id)
+    .returningAll()
+    .returning((eb) => eb.selectFrom('definitions_stamp').select('stamp').where('id', '=', 1).as(STAMP_COLUMN)),
+);
 
 /** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
 const SWEEP_EVERY_MS = 1_000;
@@ -135,7 +145,9 @@ export class Core {
     // the agent's activity: the agent's row and the team's roles are then those the lock holds, read once.
     const write = (mode: WriteMode) =>
       this.store.write(async (tx) => {
-        const ctx = ctxFor(tx, await this.resolveActor(actor, tx, def.activity === false ? undefined : now), mode === 'shared');
+        const { stamp, ...resolved } = await this.resolveActor(actor, tx, def.activity === false ? undefined : now);
+        const ctx = ctxFor(tx, resolved, mode === 'shared');
+        if (stamp !== undefined) knowDefinitionsStamp(ctx, stamp);
         if (!def.checksPermission) await authorize(ctx, def);
         if (key !== undefined) {
           const first = await replay(ctx, key, hash);
@@ -287,18 +299,21 @@ export class Core {
 
   /**
    * The actor with its agent's row, or NOT_FOUND for an agent that does not exist. With `activeAt`, the statement
-   * that reads the row records the call as the agent's activity (`last_active_at`).
+   * that reads the row records the call as the agent's activity (`last_active_at`), and reads the definitions stamp
+   * under the write's lock (`stamp`).
    */
-  async resolveActor(actor: Actor, db: Db = this.store.db, activeAt?: string): Promise<ResolvedActor> {
+  async resolveActor(actor: Actor, db: Db = this.store.db, activeAt?: string): Promise<ResolvedActor & { stamp?: string }> {
     const session = actor.session === undefined ? {} : { session: actor.session };
     if (actor.kind === 'owner') return { kind: 'owner', id: actor.name, ...session };
     const target = { db, dialect: this.store.dialect.name };
-    const rows = activeAt === undefined ? await agentById(target, { id: actor.id }) : await touchAgent(target, { id: actor.id, now: activeAt });
-    return { kind: 'agent', id: actor.id, agent: this.found(actor.id, rows), ...session };
+    if (activeAt === undefined) return { kind: 'agent', id: actor.id, agent: this.found(actor.id, await agentById(target, { id: actor.id })), ...session };
+    if (!this.definitions) return { kind: 'agent', id: actor.id, agent: this.found(actor.id, await touchAgent(target, { id: actor.id, now: activeAt })), ...session };
+    const { [STAMP_COLUMN]: stamp, ...agent } = this.found(actor.id, await touchAgentReadingStamp(target, { id: actor.id, now: activeAt }));
+    return { kind: 'agent', id: actor.id, agent, ...session, stamp: stamp ?? '' };
   }
 
   /** The agent row a query found, or NOT_FOUND: the session's agent does not exist. */
-  private found(id: string, { rows: [agent] }: { rows: AgentRow[] }): AgentRow {
+  private found<Row extends AgentRow>(id: string, { rows: [agent] }: { rows: Row[] }): Row {
     if (!agent) {
       throw notFound('agent', id, "this session acts as that agent (--agent), but it does not exist yet: the owner creates it with team_agent(action='create', team_id=…, name=…)");
     }

@@ -39,8 +39,12 @@ export class DefinitionCache {
  * The stamp the definitions read in this transaction (or, outside one, in this call's reads) are to be kept under.
  * A write reads it again under its lock: what it decides by must be what the lock holds, not what was true before.
  */
-export const definitionsStampOf = (ctx: Ctx): Promise<string> =>
-  ctx.memo(`${DEFINITIONS_STAMP}${ctx.db.isTransaction ? 'write' : 'read'}`, async () => (await stampRow(ctx, {})).rows[0]?.stamp ?? '');
+export const definitionsStampOf = (ctx: Ctx): Promise<string> => ctx.memo(stampKey(ctx), async () => (await stampRow(ctx, {})).rows[0]?.stamp ?? '');
+
+/** The stamp a statement of this call read along with another (a write's first), so that it is not read again. */
+export const knowDefinitionsStamp = (ctx: Ctx, stamp: string): void => void ctx.memo(stampKey(ctx), () => Promise.resolve(stamp));
+
+const stampKey = (ctx: Ctx) => `${DEFINITIONS_STAMP}${ctx.db.isTransaction ? 'write' : 'read'}`;
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

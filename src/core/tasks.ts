@@ -135,9 +135,9 @@ export async function setAssignees(ctx: Ctx, task: TaskRow, assignees: string[])
 const insertAssignee = prepared((db, row: { task_id: string; agent_id: string; position: number }) => db.insertInto('team_task_assignees').values(row));
 
 /** Adds one assignee at `position` (a claim's holder joining the assignees). */
-export async function addAssignee(ctx: Ctx, task: TaskRow, agentId: string, position: number) {
+export async function addAssignee(ctx: Ctx, task: TaskRow, agentId: string, position: number, subscribed?: boolean) {
   await insertAssignee.unanswered(ctx, { task_id: task.id, agent_id: agentId, position });
-  await subscribe(ctx, task.team_id, task.id, agentId, 'assigned');
+  await subscribe(ctx, task.team_id, task.id, agentId, 'assigned', subscribed);
 }
 
 /**
@@ -183,14 +183,23 @@ export function readTask<T extends TaskRow | undefined>(row: T): T {
  * isolation — bumping its version and `updated_at`. Only the columns that changed since `readTask` are written
  * (every changeable one for a row read otherwise): setting a column, even to its value, rewrites every index on it —
  * a claim would rewrite the list-order and parent indexes for a priority it did not change.
+ *
+ * `locked`: the row was read in this transaction under a lock no other writer of it passes (see StatusChange), so
+ * nobody can have changed it: the write is not waited for (on PostgreSQL it travels with the next statement).
  */
-export async function saveTask(ctx: Ctx, row: TaskRow) {
+export async function saveTask(ctx: Ctx, row: TaskRow, { locked = false } = {}) {
   const read = row.version;
   row.version += 1;
   row.updated_at = ctx.now;
   const before = asRead.get(row);
   const changes = Object.fromEntries(CHANGEABLE.filter((column) => !before || row[column] !== before[column]).map((column) => [column, row[column]]));
-  const result = await updateTask(ctx, { ...changes, id: row.id, read });
+  const params = { ...changes, id: row.id, read };
+  if (locked) {
+    await updateTask.unanswered(ctx, params);
+    readTask(row);
+    return;
+  }
+  const result = await updateTask(ctx, params);
   if (Number(result.numAffectedRows) === 0) {
     throw new TeamTableError('VERSION_CONFLICT', `task ${row.id} changed while this call was working on it; get it again and retry`, { field: 'expected_version' });
   }
@@ -205,6 +214,11 @@ export interface StatusChange {
   force?: boolean;
   /** The caller has just checked, in this transaction, that every dependency is resolved (a claim). */
   ready?: true;
+  /**
+   * The caller read the row in this transaction under a lock no other writer of it passes — the exclusive write
+   * lock, or (a claim under the shared one) the row's own lock (FOR UPDATE): saved without a version check.
+   */
+  locked?: true;
   message?: string;
   data?: Record<string, unknown>;
 }
@@ -250,7 +264,7 @@ export async function changeStatus(ctx: Ctx, row: TaskRow, to: TaskStatus, chang
   }
   row.status = to;
   row.completed_at = to === 'done' ? ctx.now : '';
-  await saveTask(ctx, row);
+  await saveTask(ctx, row, { locked: change.locked === true });
   ctx.emit({
     team_id: row.team_id,
     type: change.event ?? 'task_updated',

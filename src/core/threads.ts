@@ -13,12 +13,17 @@ const insertSubscription = prepared((db, row: { id: string; team_id: string; thr
     .onConflict((c) => c.columns(['team_id', 'thread_id', 'agent_id']).doNothing()),
 );
 
-/** Subscribes `agentId` to a thread (once; the first reason stays) and records it. */
-export async function subscribe(ctx: Ctx, teamId: string, threadId: string, agentId: string, reason: SubscriptionReason) {
-  const inserted = await insertSubscription(ctx, { id: newRowId(), team_id: teamId, thread_id: threadId, agent_id: agentId, subscribed_at: ctx.now, reason });
-  if (Number(inserted.numAffectedRows ?? 0) > 0) {
-    ctx.emit({ team_id: teamId, type: 'subscribed', message: `${agentId} subscribed to thread ${threadId} (${reason})`, related_id: threadId, data: { agent_id: agentId, reason } });
-  }
+/**
+ * Subscribes `agentId` to a thread (once; the first reason stays) and records it. `subscribed`: whether it is
+ * already, as read in this transaction under a lock that keeps others from subscribing it meanwhile (a claim's
+ * read); the insert is then not waited for (on PostgreSQL it travels with the next statement), or not made.
+ */
+export async function subscribe(ctx: Ctx, teamId: string, threadId: string, agentId: string, reason: SubscriptionReason, subscribed?: boolean) {
+  if (subscribed) return;
+  const row = { id: newRowId(), team_id: teamId, thread_id: threadId, agent_id: agentId, subscribed_at: ctx.now, reason };
+  if (subscribed === false) await insertSubscription.unanswered(ctx, row);
+  else if (Number((await insertSubscription(ctx, row)).numAffectedRows ?? 0) === 0) return;
+  ctx.emit({ team_id: teamId, type: 'subscribed', message: `${agentId} subscribed to thread ${threadId} (${reason})`, related_id: threadId, data: { agent_id: agentId, reason } });
 }
 
 export interface Delivery {

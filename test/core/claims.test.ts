@@ -53,6 +53,29 @@ describe('claims with leases', () => {
     expect((await t.call(agent('jarvis'), 'team_task', { action: 'claim_next' })).task).toMatchObject({ id: plain.id, labels: [], blocked_by: [], assignees: ['jarvis'] });
   });
 
+  it("claim_next subscribes its claimer to the task's thread once: a thread it follows already keeps its reason and records nothing", async () => {
+    const t = await openCore();
+    await seedTeam(t);
+    const mentioned = await t.call(OWNER, 'team_task', { action: 'create', title: 'mentioned', priority: 1 });
+    const fresh = await t.call(OWNER, 'team_task', { action: 'create', title: 'fresh', priority: 2 });
+    await t.call(agent('jarvis'), 'team_comm', { action: 'comment', task_id: mentioned.id, content: '@loki this one is yours' });
+    for (const task of [mentioned, fresh]) {
+      expect((await t.call(agent('loki'), 'team_task', { action: 'claim_next' })).task).toMatchObject({ id: task.id, claimed_by: 'loki', version: 2 });
+    }
+    const subscriptions = await t.store.db.selectFrom('team_thread_subscriptions').select(['thread_id', 'reason']).where('agent_id', '=', 'loki').orderBy('reason').execute();
+    expect(subscriptions).toEqual([
+      { thread_id: fresh.id, reason: 'assigned' },
+      { thread_id: mentioned.id, reason: 'mentioned' },
+    ]);
+    const subscribed = await t.store.db.selectFrom('team_events').select(['related_id', 'data']).where('type', '=', 'subscribed').orderBy('seq').execute();
+    const loki = subscribed.map((e) => ({ thread: e.related_id, ...JSON.parse(e.data) })).filter((e) => e.agent_id === 'loki');
+    expect(loki.map((e) => [e.thread, e.reason])).toEqual([
+      [mentioned.id, 'mentioned'],
+      [fresh.id, 'assigned'],
+    ]);
+    for (const task of [mentioned, fresh]) expect(await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).toMatchObject({ status: 'in_progress', claimed_by: 'loki', version: 2, assignees: ['loki'] });
+  });
+
   it('skips tasks waiting on dependencies and refuses to claim or start them', async () => {
     const t = await openCore();
     await seedTeam(t);
