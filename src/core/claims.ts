@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { sql } from 'kysely';
 import type { RawBuilder, SelectQueryBuilder } from 'kysely';
 import type { AgentRow, TaskRow } from '../store/schema.js';
+import type { DialectName } from '../store/dialect.js';
 import type { Db } from '../store/store.js';
 import { defineAction } from './action.js';
 import type { Ctx } from './context.js';
@@ -168,15 +169,21 @@ type FrontRow = TaskRow & { front: 'head' | 'assigned' | 'preferred'; has_assign
 /** `query`'s rows, each saying which front it is. */
 const front = (db: Db, query: SelectQueryBuilder<any, any, TaskRow>, name: FrontRow['front']) => db.selectFrom(query.as('c')).selectAll('c').select(sql.lit(name).as('front'));
 
-/** The rows of `fronts`, each saying whether its task has assignees, labels or dependencies, and `agent` follows it. */
-function flagged(db: Db, fronts: SelectQueryBuilder<any, any, TaskRow & { front: FrontRow['front'] }>, agent: string) {
+/**
+ * The rows of `fronts`, each saying whether its task has assignees, labels or dependencies, and `agent` follows it.
+ * On PostgreSQL each `exists` ends in `offset 0`, which keeps it from running as a hashed subplan: that reads every
+ * row of the table (every assignment, label, subscription of the agent) into a hash on every claim, a cost growing
+ * with history, where one index lookup a task will do. (SQLite runs each as a lookup; its OFFSET needs a LIMIT.)
+ */
+function flagged(db: Db, fronts: SelectQueryBuilder<any, any, TaskRow & { front: FrontRow['front'] }>, agent: string, dialect: DialectName) {
+  const each = sql.raw(dialect === 'postgres' ? ' offset 0' : '');
   return db
     .selectFrom(fronts.as('f'))
     .selectAll('f')
     .select([
-      sql<unknown>`exists (select 1 from team_task_assignees as a where a.task_id = f.id)`.as('has_assignees'),
-      sql<unknown>`exists (select 1 from team_task_labels as l where l.task_id = f.id) or exists (select 1 from team_task_dependencies as d where d.task_id = f.id)`.as('has_relations'),
-      sql<unknown>`exists (select 1 from team_thread_subscriptions as s where s.team_id = f.team_id and s.thread_id = f.id and s.agent_id = ${agent})`.as('subscribed'),
+      sql<unknown>`exists (select 1 from team_task_assignees as a where a.task_id = f.id${each})`.as('has_assignees'),
+      sql<unknown>`exists (select 1 from team_task_labels as l where l.task_id = f.id${each}) or exists (select 1 from team_task_dependencies as d where d.task_id = f.id${each})`.as('has_relations'),
+      sql<unknown>`exists (select 1 from team_thread_subscriptions as s where s.team_id = f.team_id and s.thread_id = f.id and s.agent_id = ${agent}${each})`.as('subscribed'),
     ]);
 }
 
@@ -205,7 +212,7 @@ const frontsFor = (types: readonly string[]) =>
       let fronts = front(db, headRows as any, 'head').unionAll(front(db, assignedReady(target, team, {}, agent), 'assigned'));
       // A NUL cannot be written into SQL text: such a type stays a bound value.
       for (const type of types) fronts = fronts.unionAll(front(db, ofType(target, team, {}, type.includes('\0') ? type : sql.lit(type)).where('t.priority', '=', bestPriority as any), 'preferred'));
-      return flagged(from, fronts, agent);
+      return flagged(from, fronts, agent, dialect);
     },
     undefined,
     { planOnce: true },

@@ -270,6 +270,60 @@ describe('PostgreSQL', () => {
     subscription.close();
   });
 
+  it("reads claim_next's candidates' assignees, labels and subscriptions by index, not all the team's, however long its history", async () => {
+    const url = onOneConnection();
+    const { store, core } = await open(url);
+    const team = await createTeam(core, 'Ops');
+    await core.call(OWNER, 'team_agent', { action: 'create', team_id: team.id, name: 'Loki' });
+    // A history of 300 done tasks, each assigned to loki, labelled and followed by it.
+    const history = Array.from({ length: 300 }, (_, i) => ({ id: `old${i}`, team_id: String(team.id), title: `old ${i}`, status: 'done', created_by: 'ana', created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' }));
+    await store.write(async (tx) => {
+      await tx.insertInto('team_tasks').values(history).execute();
+      await tx.insertInto('team_task_assignees').values(history.map((task) => ({ task_id: task.id, agent_id: 'loki', position: 0 }))).execute();
+      await tx.insertInto('team_task_labels').values(history.map((task) => ({ task_id: task.id, label: 'backend', team_id: task.team_id, priority: 3, created_at: task.created_at }))).execute();
+      await tx.insertInto('team_thread_subscriptions').values(history.map((task) => ({ id: `s-${task.id}`, team_id: task.team_id, thread_id: task.id, agent_id: 'loki', subscribed_at: task.created_at, reason: 'assigned' }))).execute();
+    });
+    for (const title of ['next', 'later']) await core.call(OWNER, 'team_task', { action: 'create', team_id: team.id, title, labels: ['backend'] });
+    await sql`analyze`.execute(store.db); // as autovacuum would have by now
+    // The queue read as the claim sends it: its text when the connection prepares it, its values when it runs.
+    const wire = pg.Connection.prototype as unknown as Record<'parse' | 'bind', (config: { text?: string; values?: unknown[] }) => unknown>;
+    const originals = { parse: wire.parse, bind: wire.bind };
+    let text: string | undefined;
+    let values: unknown[] | undefined;
+    wire.parse = function (this: unknown, config) {
+      if (config.text?.startsWith('/* plan once */')) text = config.text;
+      return originals.parse.call(this, config);
+    };
+    wire.bind = function (this: unknown, config) {
+      if (text && !values) values = config.values;
+      return originals.bind.call(this, config);
+    };
+    try {
+      expect(await core.call(agent('loki'), 'team_task', { action: 'claim_next', team_id: team.id })).toMatchObject({ task: { title: 'next', labels: ['backend'] } });
+    } finally {
+      Object.assign(wire, originals);
+    }
+    // Run again, finding 'later', as the store runs it — one plan for every run, sequential scans off — counting the
+    // rows each table gives up: a lookup by index reads the candidate's own, a hashed subplan every row of the table.
+    const client = new pg.Client({ connectionString: process.env.TEAM_TABLE_TEST_PG });
+    await client.connect();
+    try {
+      await client.query(`set search_path = ${new URL(url).searchParams.get('schema')}; set enable_seqscan = off; set plan_cache_mode = force_generic_plan`);
+      await client.query(`prepare queue as ${text!}`);
+      const { rows } = await client.query(`explain (analyze, format json) execute queue(${values!.map((value) => client.escapeLiteral(String(value))).join(', ')})`);
+      const read: Record<string, number> = {};
+      const walk = (node: Record<string, unknown>) => {
+        const table = node['Relation Name'] as string | undefined;
+        if (table) read[table] = (read[table] ?? 0) + Number(node['Actual Rows']) * Number(node['Actual Loops']);
+        for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+      };
+      walk((rows[0]['QUERY PLAN'] as { Plan: Record<string, unknown> }[])[0]!.Plan);
+      for (const table of ['team_task_assignees', 'team_task_labels', 'team_thread_subscriptions']) expect(read[table] ?? 0, table).toBeLessThanOrEqual(1);
+    } finally {
+      await client.end();
+    }
+  });
+
   it("sends a write's events in its COMMIT's round trip, written exactly; one that fails rolls the write back", async () => {
     const { store } = await open(tempPgUrl());
     const tricky = "it's a \\ back'slash, $1 and $$ dollars, \u00e9t\u00e9 \ud83d\ude80,\nnew line; commit; --";
