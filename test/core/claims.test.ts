@@ -74,6 +74,11 @@ describe('claims with leases', () => {
       [fresh.id, 'assigned'],
     ]);
     for (const task of [mentioned, fresh]) expect(await t.call(OWNER, 'team_task', { action: 'get', task_id: task.id })).toMatchObject({ status: 'in_progress', claimed_by: 'loki', version: 2, assignees: ['loki'] });
+    // A filtered claim_next reads no flags: it subscribes by the insert's answer, once too.
+    const labelled = await t.call(OWNER, 'team_task', { action: 'create', title: 'labelled', labels: ['docs'] });
+    expect((await t.call(agent('loki'), 'team_task', { action: 'claim_next', label: 'docs' })).task).toMatchObject({ id: labelled.id, claimed_by: 'loki' });
+    const events = await t.store.db.selectFrom('team_events').select('type').where('related_id', '=', labelled.id).orderBy('seq').execute();
+    expect(events.map((e) => e.type)).toEqual(['task_created', 'subscribed', 'task_claimed']);
   });
 
   it('skips tasks waiting on dependencies and refuses to claim or start them', async () => {

@@ -202,7 +202,7 @@ export function openPostgres(location: string): StoreDialect {
     },
     async serializeWrite(tx, mode, byKey) {
       // Held, its answer unread: it travels with the transaction's BEGIN and its next statement, in one round trip,
-      // and runs before that statement (commitInGroups; a claim is 6 round trips, not 7). A write that reads by
+      // and runs before that statement (commitInGroups): no round trip of its own. A write that reads by
       // key (a claim) reads by index wherever one serves, local to its transaction: the plan PostgreSQL keeps for a
       // claim's queue read was made for the tables' sizes of that moment, and made while the assignees were a page it
       // scanned them all for every assigned task once thousands had arrived (1.3 s a claim with 5,000). Not every
