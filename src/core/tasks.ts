@@ -194,13 +194,8 @@ export async function saveTask(ctx: Ctx, row: TaskRow, { locked = false } = {}) 
   const before = asRead.get(row);
   const changes = Object.fromEntries(CHANGEABLE.filter((column) => !before || row[column] !== before[column]).map((column) => [column, row[column]]));
   const params = { ...changes, id: row.id, read };
-  if (locked) {
-    await updateTask.unanswered(ctx, params);
-    readTask(row);
-    return;
-  }
-  const result = await updateTask(ctx, params);
-  if (Number(result.numAffectedRows) === 0) {
+  if (locked) await updateTask.unanswered(ctx, params);
+  else if (Number((await updateTask(ctx, params)).numAffectedRows) === 0) {
     throw new TeamTableError('VERSION_CONFLICT', `task ${row.id} changed while this call was working on it; get it again and retry`, { field: 'expected_version' });
   }
   readTask(row);

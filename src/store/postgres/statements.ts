@@ -209,11 +209,10 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
    * `statement` in a query's text: an EXECUTE of it, after its PREPARE if the query is to carry that (`preparing`
    * given: the statements the query PREPAREs); else its values written in.
    */
-  const written = ({ text, values }: Statement, preparing?: Executed[]) => {
-    if (!values.length) return text;
-    const args = literals(values)!;
+  const written = ({ text, args }: Statement, preparing?: Executed[]) => {
+    if (!args.length) return text;
     let statement = executed.get(text);
-    if (!statement && preparing && takePlace && preparable(text, values) && !literalOnly.has(text) && takePlace()) {
+    if (!statement && preparing && takePlace && preparable(text, args) && !literalOnly.has(text) && takePlace()) {
       executed.set(text, (statement = { name: nameOf(text), prepared: false }));
     }
     if (!statement) return inlined(text, args);
@@ -229,8 +228,8 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
    * statement is written with its values from then on. A statement's first run costs a round trip more.
    */
   const prepareAlone = async (statements: Statement[]) => {
-    for (const { text, values } of statements) {
-      if (!values.length || literalOnly.has(text) || !takePlace || !preparable(text, values)) continue;
+    for (const { text, args } of statements) {
+      if (!args.length || literalOnly.has(text) || !takePlace || !preparable(text, args)) continue;
       // Known to the connection, or known not to be (a failed query's PREPARE, asked since): PREPAREd alone too.
       let statement = executed.get(text);
       if (statement?.prepared) continue;
@@ -305,7 +304,8 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
       return { command: 'BEGIN', rowCount: null, rows: [] };
     }
     if (typeof text === 'string' && text.startsWith(HELD) && !rest.length) {
-      waiting.push({ text: text.slice(HELD.length), values: Array.isArray(values) ? values : [] });
+      // `held` marks only statements whose values can be written as literals.
+      waiting.push(writable(text.slice(HELD.length), values)!);
       // Not an answer PostgreSQL gave: Kysely reads an affected-row count from INSERT, UPDATE and DELETE only.
       return { command: 'HELD', rowCount: null, rows: [] };
     }
@@ -324,11 +324,11 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
         beginPending = false;
         return { command: 'COMMIT', rowCount: null, rows: [] };
       }
-      return together([...before, { text: COMMIT, values: [] }]);
+      return together([...before, { text: COMMIT, args: [] }]);
     }
     if (before.length) {
-      const next = typeof text === 'string' && !rest.length ? { text, values: Array.isArray(values) ? values : [] } : undefined;
-      if (next && literals(next.values)) return together([...before, next]);
+      const next = typeof text === 'string' && !rest.length ? writable(text, values) : undefined;
+      if (next) return together([...before, next]);
       await together(before);
     }
     if (!beginPending) return send(text, values, ...rest);
@@ -336,7 +336,7 @@ export function commitInGroups(client: pg.PoolClient, takePlace?: TakePlace): vo
       await together([]);
       return send(text, values, ...rest);
     }
-    return together([{ text: text as string, values: [] }]);
+    return together([{ text: text as string, args: [] }]);
   };
   client.query = query as typeof client.query;
 }
@@ -353,10 +353,16 @@ const AMBIGUOUS_PARAMETER = '42P08';
  */
 const PREPARING_AT_MOST = 8_192;
 
-/** A statement as Kysely compiled it, `$n` parameters and their values. */
+/** A statement as Kysely compiled it, `$n` parameters, and their values written as literals (once). */
 interface Statement {
   text: string;
-  values: readonly unknown[];
+  args: readonly string[];
+}
+
+/** `text` with `values` as a Statement, or undefined when a value cannot be written as a literal. */
+function writable(text: string, values: unknown): Statement | undefined {
+  const args = literals(Array.isArray(values) ? values : []);
+  return args && { text, args };
 }
 
 /** A statement run by EXECUTE on a connection (see `commitInGroups`). */
