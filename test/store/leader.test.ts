@@ -1,3 +1,4 @@
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Leader } from '../../src/store/leader.js';
 import { Store } from '../../src/store/store.js';
@@ -15,7 +16,7 @@ async function twoConnections() {
   const path = tempDbPath();
   const a = await Store.open(path);
   const b = await Store.open(path);
-  return { a, b, close: async () => Promise.all([a.close(), b.close()]) };
+  return { a, b, path, close: async () => Promise.all([a.close(), b.close()]) };
 }
 
 describe('leader leases', () => {
@@ -32,6 +33,23 @@ describe('leader leases', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     // On PostgreSQL the lease is the holder's connection: it runs out when the connection goes, not with time.
     if (TEST_DIALECT === 'sqlite') expect(await a.leases.acquire('scheduler', 'one', 60_000)).toBe(true); // 'two' let it run out
+    await close();
+  });
+
+  it('tells a follower that another leads without waiting for a write in progress (SQLite)', async () => {
+    if (TEST_DIALECT !== 'sqlite') return;
+    const { a, b, path, close } = await twoConnections();
+    expect(await a.leases.acquire('scheduler', 'one', 60_000)).toBe(true);
+    // Another process's long write holds the database's write lock; asking used to wait for it (up to 30 s).
+    const writer = new BetterSqlite3(path);
+    writer.exec('begin immediate');
+    try {
+      expect(await b.leases.acquire('scheduler', 'two', 60_000)).toBe(false);
+    } finally {
+      writer.exec('rollback');
+      writer.close();
+    }
+    expect(await a.leases.acquire('scheduler', 'one', 60_000)).toBe(true);
     await close();
   });
 
