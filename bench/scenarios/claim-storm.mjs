@@ -9,8 +9,9 @@
 //    V8's interpreter and baseline code while its compiler catches up: 1.9 ms of server CPU a claim for its first
 //    400, 1.4 for the next 400, 0.7 after 3,000 (BENCHMARKS.md), so a cold drain of 10,000 claims shared by
 //    sixteen servers measures mostly their warm-up, not the write lock. Afterwards the database and the answers
-//    are checked: every task claimed exactly once. The drains run in ROUNDS rounds (the process counts forwards,
-//    then backwards); the scaling goal is the median of the rounds' ratios.
+//    are checked: every task claimed exactly once. The drains run in ROUNDS rounds (every count in the first, the
+//    fewest and the most processes in the others, in turn reversed); the scaling goal is the median of the rounds'
+//    ratios.
 // 2. Baseline, same run, same kind of database: a bare better-sqlite3 claim loop (BEGIN IMMEDIATE; SELECT the
 //    best inbox task; UPDATE it; COMMIT) in 1, 4 and 16 processes (bench/fixtures/bare-claimer.mjs).
 // 3. The plan SQLite chooses for claim_next's read of the inbox (EXPLAIN QUERY PLAN of the built `inboxHead` query).
@@ -462,8 +463,12 @@ async function measure(build) {
     console.log(`   bare SQL, ${n} process(es): ${fmt(r.claims_per_s, 0)} claims/s (${fmt(r.wall_ms / 1000, 2)} s)`);
     drains.push(r);
   }
+  const nMax = Math.max(...PROCESS_COUNTS);
+  const nMin = Math.min(...PROCESS_COUNTS);
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const n of round % 2 ? PROCESS_COUNTS : [...PROCESS_COUNTS].reverse()) {
+    // Every count in the first round; the fewest and the most processes again in the others, in turn reversed.
+    const counts = round === 1 ? PROCESS_COUNTS : [nMin, nMax];
+    for (const n of round % 2 ? counts : [...counts].reverse()) {
       const r = { ...(await drainTeamTable(n)), round };
       console.log(`   team-table, round ${round}, ${n} process(es): ${fmt(r.claims_per_s, 0)} claims/s (${fmt(r.wall_ms / 1000, 2)} s) after ${WARMUP_CLAIMS} warm-up claims each at ${fmt(r.cold_claims_per_s ?? 0, 0)}/s`);
       drains.push(r);
@@ -511,8 +516,6 @@ async function measure(build) {
     flat.map((f) => [String(f.done), fmt(f.median, 3), fmt(f.p95, 3), fmt(f.mean, 3), fmt(f.min, 3), fmt(f.max, 3), `${fmt(f.ratio_to_0_done, 2)}×`, fmt(f.bare.median, 3), `${fmt(f.median / f.bare.median, 1)}×`]),
   );
 
-  const nMax = Math.max(...PROCESS_COUNTS);
-  const nMin = Math.min(...PROCESS_COUNTS);
   const roundScalings = Array.from({ length: ROUNDS }, (_, i) => find('team-table', nMax, i + 1).claims_per_s / find('team-table', nMin, i + 1).claims_per_s);
   const scaling = stats(roundScalings).median;
   const bareScaling = find('bare', nMax).claims_per_s / bare1.claims_per_s;
