@@ -40,7 +40,7 @@ const GOAL_SCALING = 0.85; // team-table claims/s with 16 processes ÷ with 1, e
 const WARMUP_CLAIMS = Number(process.env.BENCH_CLAIM_WARMUP ?? 1_000); // per server, before the timed drain
 // The team-table drains run this many rounds, each over every process count (in turn forwards and backwards), and
 // the scaling goal takes the median of the rounds' ratios: one drain's rate moved by ±10% from run to run here.
-const ROUNDS = Number(process.env.BENCH_CLAIM_ROUNDS ?? 3);
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_CLAIM_ROUNDS)) || 3);
 const FLAT_READY = 2_000;
 const FLAT_DONE = [0, 10_000, 100_000];
 const FLAT_CLAIMS = 400;
@@ -467,7 +467,7 @@ async function measure(build) {
   const nMin = Math.min(...PROCESS_COUNTS);
   for (let round = 1; round <= ROUNDS; round++) {
     // Every count in the first round; the fewest and the most processes again in the others, in turn reversed.
-    const counts = round === 1 ? PROCESS_COUNTS : [nMin, nMax];
+    const counts = round === 1 ? PROCESS_COUNTS : [...new Set([nMin, nMax])];
     for (const n of round % 2 ? counts : [...counts].reverse()) {
       const r = { ...(await drainTeamTable(n)), round };
       console.log(`   team-table, round ${round}, ${n} process(es): ${fmt(r.claims_per_s, 0)} claims/s (${fmt(r.wall_ms / 1000, 2)} s) after ${WARMUP_CLAIMS} warm-up claims each at ${fmt(r.cold_claims_per_s ?? 0, 0)}/s`);

@@ -12,7 +12,9 @@ describe('sweep reads (SQLite)', () => {
     for (let i = 0; i < 3; i++) await t.call(agent('bot'), 'team_task', { action: 'claim_next' });
 
     // Every statement the check runs, whether or not the connection prepared it before.
-    const statement = Object.getPrototypeOf(new Database(':memory:').prepare('select 1'));
+    const probe = new Database(':memory:');
+    const statement = Object.getPrototypeOf(probe.prepare('select 1'));
+    probe.close();
     const read = statement.all;
     const sources: string[] = [];
     statement.all = function (this: { source: string }, ...args: unknown[]) {

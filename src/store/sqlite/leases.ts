@@ -3,8 +3,8 @@ import type { Db } from '../store.js';
 
 /**
  * Leases as rows of `leases`: taking one is a single conditional upsert — insert it, or take it over when it is
- * ours already or has run out — so processes racing for it on one file get it once. One another holder still has
- * is not asked for with a write. Times are milliseconds of the
+ * ours already or has run out — so processes racing for it on one file get it once. While another holder's lease
+ * runs, a read answers instead of the upsert. Times are milliseconds of the
  * machine's clock, which every process on one SQLite file shares.
  */
 export function sqliteLeases(db: Db, now: () => number = Date.now): LeaseStore {
