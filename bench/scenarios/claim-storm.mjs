@@ -37,7 +37,10 @@ export const name = 'claim-storm';
 const BACKLOG = Number(process.env.BENCH_CLAIM_BACKLOG) || 10_000;
 const PROCESS_COUNTS = (process.env.BENCH_CLAIM_PROCESSES ?? '1,4,16').split(',').map(Number);
 const GOAL_SCALING = 0.85; // team-table claims/s with 16 processes ÷ with 1, each server warmed up
-const WARMUP_CLAIMS = Number(process.env.BENCH_CLAIM_WARMUP ?? 1_000); // per server, before the timed drain
+// Per server, before the timed drain. At 1,000 the sixteen servers were still compiling their claim code through
+// the timed drain (each takes ~600 of its claims): V8's optimizing compiler and unoptimized code 5× what they are
+// after 3,000, the cores 80% busy against 65%, and the 16 ÷ 1 ratio 0.82× against 1.02× (BENCHMARKS.md).
+const WARMUP_CLAIMS = Number(process.env.BENCH_CLAIM_WARMUP ?? 3_000);
 // The team-table drains run this many rounds, each over every process count (in turn forwards and backwards), and
 // the scaling goal takes the median of the rounds' ratios: one drain's rate moved by ±10% from run to run here.
 const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_CLAIM_ROUNDS)) || 3);
