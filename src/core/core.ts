@@ -37,16 +37,13 @@ import type { Authenticated } from './tokens.js';
 import { assertWellFormedText, parseInput } from './validate.js';
 
 const agentById = prepared((db, p: { id: string }) => db.selectFrom('persistent_agents').selectAll().where('id', '=', p.id));
-const touchAgent = prepared((db, p: { id: string; now: string }) => db.updateTable('persistent_agents').set({ last_active_at: p.now }).where('id', '=', p.id).returningAll());
+/** Records a call as the agent's activity, answering with its row. */
+const touch = (db: Db, p: { id: string; now: string }) => db.updateTable('persistent_agents').set({ last_active_at: p.now }).where('id', '=', p.id).returningAll();
+const touchAgent = prepared(touch);
 const STAMP_COLUMN = 'definitions_stamp';
 /** touchAgent, answering with the definitions stamp too: on PostgreSQL a write then needs no round trip to read it. */
 const touchAgentReadingStamp = prepared((db, p: { id: string; now: string }) =>
-  db
-    .updateTable('persistent_agents')
-    .set({ last_active_at: p.now })
-    .where('id', '=', p.id)
-    .returningAll()
-    .returning((eb) => eb.selectFrom('definitions_stamp').select('stamp').where('id', '=', 1).as(STAMP_COLUMN)),
+  touch(db, p).returning((eb) => eb.selectFrom('definitions_stamp').select('stamp').where('id', '=', 1).as(STAMP_COLUMN)),
 );
 
 /** How often (in clock time) a process sweeps expired leases and idle agents before a write. */
