@@ -11,6 +11,9 @@
 // team-table's claimers first drain BENCH_CLAIM_WARMUP (default 1,000) tasks of a team of their own, untimed (reported
 // apart as the cold rate): a connection's first runs of a statement plan it with its values before PostgreSQL keeps one
 // plan, and V8 compiles the claim's code, so a drain of a thousand tasks from cold measures mostly that.
+// team-table's drains with the fewest and the most claimers run ROUNDS times (BENCH_CLAIM_ROUNDS, default 3; the
+// order reversed in turn), and the goals take medians: one claimer's rate moves up to 2× from run to run with the
+// time a WAL flush takes on this kind of machine, which alone decided the side of the scaling goal.
 // Each drain is checked: every task (job) taken exactly once. During team-table's drains, pg_stat_activity of its
 // connections is sampled every 10 ms: how many, on average, wait on a lock (the log's numbering lock is `advisory`),
 // on node to send their next statement (`idle in transaction`), on the WAL flush, or run.
@@ -26,6 +29,7 @@ const URL_BASE = process.env.BENCH_PG ?? process.env.TEAM_TABLE_TEST_PG;
 const BACKLOG = Number(process.env.BENCH_CLAIM_BACKLOG) || 1_000;
 const COUNTS = (process.env.BENCH_CLAIM_PROCESSES ?? '1,4,16').split(',').map(Number);
 const WARMUP = Number(process.env.BENCH_CLAIM_WARMUP ?? 1_000);
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_CLAIM_ROUNDS)) || 3);
 const GOALS = { scaling: 3, vsGraphile: 1.5, vsBare: 0.8 };
 const OWNER = { kind: 'owner', name: 'bench' };
 const load = (...path) => import(pathToFileURL(join(ROOT, 'dist', ...path)).href);
@@ -211,8 +215,22 @@ export async function run() {
       (results[variant] ??= {})[claimers] = result;
     }
   }
-  await dropSchemas(schemas);
+  const most = Math.max(...COUNTS);
+  const least = Math.min(...COUNTS);
   const ours = results['team-table claim_next (core)'];
+  const rounds = [{ [least]: ours[least].rate, [most]: ours[most].rate }];
+  for (let round = 2; round <= ROUNDS; round++) {
+    const order = round % 2 === 0 ? [most, least] : [least, most];
+    const rates = {};
+    for (const claimers of order) {
+      const result = await teamTable(Store, Core, claimers);
+      schemas.push(result.schema);
+      if (!result.exactlyOnce) ours[claimers].exactlyOnce = false;
+      rates[claimers] = result.rate;
+    }
+    rounds.push(rates);
+  }
+  await dropSchemas(schemas);
   const rows = [];
   for (const [variant, byCount] of Object.entries(results)) {
     for (const claimers of COUNTS) {
@@ -226,17 +244,19 @@ export async function run() {
     const states = Object.entries(ours[claimers].backends).filter(([, n]) => n >= 0.1);
     console.log(`  ${claimers} claimers: ${states.map(([what, n]) => `${what} ${n}`).join('; ')}`);
   }
-  const most = Math.max(...COUNTS);
-  const least = Math.min(...COUNTS);
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const roundScalings = rounds.map((rates) => rates[most] / rates[least]);
+  const oursAtMost = median(rounds.map((rates) => rates[most]));
+  console.log(`\nteam-table's rounds, claims/s at ${least} / ${most} claimers: ${rounds.map((rates) => `${fmt(rates[least], 0)} / ${fmt(rates[most], 0)}`).join(', ')}`);
   const goals = {
-    scaling: ours[most].rate / ours[least].rate,
-    vsGraphile: ours[most].rate / results['graphile-worker'][most].rate,
-    vsBare: ours[most].rate / results['bare SKIP LOCKED statement'][most].rate,
+    scaling: median(roundScalings),
+    vsGraphile: oursAtMost / results['graphile-worker'][most].rate,
+    vsBare: oursAtMost / results['bare SKIP LOCKED statement'][most].rate,
   };
-  console.log(`\n  team-table ${most} ÷ ${least} claimers: ${fmt(goals.scaling, 2)} (goal ≥ ${GOALS.scaling}) ${passFail(goals.scaling >= GOALS.scaling)}`);
-  console.log(`  team-table ÷ graphile-worker at ${most}: ${fmt(goals.vsGraphile, 2)} (goal ≥ ${GOALS.vsGraphile}) ${passFail(goals.vsGraphile >= GOALS.vsGraphile)}`);
-  console.log(`  team-table ÷ bare SKIP LOCKED at ${most}: ${fmt(goals.vsBare, 2)} (goal ≥ ${GOALS.vsBare}) ${passFail(goals.vsBare >= GOALS.vsBare)}`);
-  const file = writeResult(name, { backlog: BACKLOG, results, goals });
+  console.log(`\n  team-table ${most} ÷ ${least} claimers: ${fmt(goals.scaling, 2)} (median of rounds ${roundScalings.map((r) => fmt(r, 2)).join(', ')}; goal ≥ ${GOALS.scaling}) ${passFail(goals.scaling >= GOALS.scaling)}`);
+  console.log(`  team-table (median of rounds) ÷ graphile-worker at ${most}: ${fmt(goals.vsGraphile, 2)} (goal ≥ ${GOALS.vsGraphile}) ${passFail(goals.vsGraphile >= GOALS.vsGraphile)}`);
+  console.log(`  team-table (median of rounds) ÷ bare SKIP LOCKED at ${most}: ${fmt(goals.vsBare, 2)} (goal ≥ ${GOALS.vsBare}) ${passFail(goals.vsBare >= GOALS.vsBare)}`);
+  const file = writeResult(name, { backlog: BACKLOG, results, rounds, goals });
   console.log(`  → ${file}`);
 }
 
