@@ -3,6 +3,7 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
 import { ResourceWatch } from './resourceWatch.js';
+import { SentArguments } from './sentArguments.js';
 import { MAX_REQUEST_BYTES, mcpServers } from './server.js';
 
 export interface McpHttpOptions {
@@ -44,7 +45,7 @@ export function createMcpEndpoint({ core, log = () => {} }: McpHttpOptions): Mcp
     ({ authInfo }) => {
       const actor = authInfo?.extra?.actor as Actor | undefined;
       if (!actor) throw new Error('an MCP request reached the handler without the actor the HTTP server authenticated');
-      return servers.serverFor(actor);
+      return servers.serverFor(actor, { sentArguments: authInfo?.extra?.sentArguments as SentArguments });
     },
     { maxRequestBodySize: MAX_REQUEST_BYTES, onerror: (error) => log(`mcp: ${error.message}`) },
   );
@@ -57,9 +58,24 @@ export function createMcpEndpoint({ core, log = () => {} }: McpHttpOptions): Mcp
   return {
     async fetch(request, actor) {
       await startWatching();
-      // The handler passes `authInfo` through to the factory untouched: it carries the authenticated actor.
-      const authInfo: AuthInfo = { token: '', clientId: actor.kind === 'agent' ? `agent:${actor.id}` : `owner:${actor.name}`, scopes: [], extra: { actor } };
-      return handler.fetch(request, { authInfo });
+      // The handler passes `authInfo` through to the factory untouched: it carries the authenticated actor, and the
+      // calls' arguments as sent.
+      const sentArguments = new SentArguments();
+      const authInfo: AuthInfo = { token: '', clientId: actor.kind === 'agent' ? `agent:${actor.id}` : `owner:${actor.name}`, scopes: [], extra: { actor, sentArguments } };
+      if (request.method !== 'POST') return handler.fetch(request, { authInfo });
+      // The body is parsed once, here, and handed on (the SDK would clone the request and parse it itself); a body
+      // over the limit or not JSON goes on as it came, for the SDK to answer.
+      const text = await request.text();
+      const asItCame = () => handler.fetch(new Request(request.url, { method: 'POST', headers: request.headers, body: text }), { authInfo });
+      if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) return asItCame();
+      let parsedBody: unknown;
+      try {
+        parsedBody = JSON.parse(text);
+      } catch {
+        return asItCame();
+      }
+      sentArguments.note(parsedBody);
+      return handler.fetch(request, { authInfo, parsedBody });
     },
     async close() {
       watch.close();

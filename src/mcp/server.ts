@@ -10,6 +10,7 @@ import { instructionsFor } from './instructions.js';
 import { installPrompts } from './prompts.js';
 import { installResources } from './resources.js';
 import type { SubscriptionBook } from './resources.js';
+import type { SentArguments } from './sentArguments.js';
 
 /**
  * The largest JSON-RPC message a session reads, on stdio and over HTTP alike (the SDK's default request body limit).
@@ -78,9 +79,10 @@ export interface McpServersOptions {
 export interface McpServers {
   /**
    * The `Server` of one connection (stdio) or one request (HTTP), acting as `actor`: the five team tools and the
-   * team:// resources. `subscriptions` is the session's book where `resources/subscribe` can be served.
+   * team:// resources. `subscriptions` is the session's book where `resources/subscribe` can be served;
+   * `sentArguments`, the calls' arguments as sent where MCP's schema dropped part of them.
    */
-  serverFor(actor: Actor, options?: { subscriptions?: SubscriptionBook }): Server;
+  serverFor(actor: Actor, options?: { subscriptions?: SubscriptionBook; sentArguments?: SentArguments }): Server;
   /** Resolves once the tool calls under way have answered. */
   drain(): Promise<void>;
 }
@@ -98,14 +100,15 @@ export function mcpServers({ core, log = () => {} }: McpServersOptions): McpServ
     }
   };
 
-  const serverFor = (actor: Actor, { subscriptions }: { subscriptions?: SubscriptionBook } = {}) => {
+  const serverFor = (actor: Actor, { subscriptions, sentArguments }: { subscriptions?: SubscriptionBook; sentArguments?: SentArguments } = {}) => {
     const server = new Server(
       { name: 'team-table', version: VERSION },
       { capabilities: { tools: {}, resources: { subscribe: true, listChanged: false }, prompts: { listChanged: false } }, instructions: instructionsFor(actor) },
     );
     server.setRequestHandler('tools/list', async () => ({ tools: await toolList() }));
-    server.setRequestHandler('tools/call', (request) => {
-      const { name, arguments: args } = request.params;
+    server.setRequestHandler('tools/call', (request, ctx) => {
+      const { name } = request.params;
+      const args = sentArguments?.take(ctx.mcpReq.id) ?? request.params.arguments;
       // An unknown tool is a protocol error (the specification's "Unknown tool", Invalid params), not a tool result.
       if (!(TOOL_NAMES as readonly string[]).includes(name)) {
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}; the tools are ${TOOL_NAMES.join(', ')}`, { tool: name });

@@ -6,6 +6,7 @@ import type { Core } from '../core/core.js';
 import { coreLoader } from './coreLoader.js';
 import { SubscriptionBook } from './resources.js';
 import { ResourceWatch } from './resourceWatch.js';
+import { SentArguments } from './sentArguments.js';
 import { MAX_REQUEST_BYTES, mcpServers } from './server.js';
 import { StdioLineTransport } from './stdioTransport.js';
 
@@ -48,8 +49,9 @@ export async function serveStdio({ db, open, actor, log, background }: StdioOpti
     log,
   );
   const book = new SubscriptionBook(() => watch.start());
+  const sentArguments = new SentArguments();
   const factory: McpServerFactory = ({ era }) => {
-    const server = servers.serverFor(sessionActor, era === 'legacy' ? { subscriptions: book } : {});
+    const server = servers.serverFor(sessionActor, era === 'legacy' ? { subscriptions: book, sentArguments } : { sentArguments });
     current = { server, era };
     return server;
   };
@@ -57,6 +59,7 @@ export async function serveStdio({ db, open, actor, log, background }: StdioOpti
   // log is watched, so that no change after the acknowledgement goes untold.
   const transport = new StdioLineTransport({
     maxMessageBytes: MAX_REQUEST_BYTES,
+    sentArguments,
     before: (message) => ('method' in message && message.method === 'subscriptions/listen' ? watch.start().catch((error: Error) => log(`resource watch: ${error.message}`)) : undefined),
   });
   const handle = serveStdioEntry(factory, { transport, onerror: (error) => log(error.message) });

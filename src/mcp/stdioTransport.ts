@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { INVALID_REQUEST, PARSE_ERROR, parseJSONRPCMessage, serializeMessage } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage, RequestId, Transport } from '@modelcontextprotocol/server';
+import type { SentArguments } from './sentArguments.js';
 
 const ID_VALUE = String.raw`(-?\d+|"(?:[^"\\]|\\.)*")`;
 /** `{"jsonrpc":"2.0","id":7,…` or `{"method":"…","id":7,…`: the id among the first short members of the object. */
@@ -34,6 +35,8 @@ export interface StdioLineTransportOptions {
    * messages after it wait their turn (a listen stream waits until changes are watched, so none is missed).
    */
   before?: (message: JSONRPCMessage) => Promise<void> | undefined;
+  /** Where calls' arguments are noted as parsed from their text, before MCP's schema rebuilds them. */
+  sentArguments?: SentArguments;
 }
 
 /** How long a transport whose client closed stdin waits for the answers still owed before it closes anyway. */
@@ -169,6 +172,7 @@ export class StdioLineTransport implements Transport {
       this.refuse(undefined, PARSE_ERROR, `Parse error: ${(error as Error).message}`);
       return;
     }
+    this.options.sentArguments?.note(value);
     let message: JSONRPCMessage;
     try {
       message = parseJSONRPCMessage(value);

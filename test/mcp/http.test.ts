@@ -49,6 +49,13 @@ describe('MCP over HTTP', () => {
     expect(huge.status).toBe(413);
   });
 
+  it("refuses a call whose arguments carry `__proto__`, which MCP's schema would drop unseen, as every unknown parameter", async () => {
+    const { core, http } = await served();
+    const answer = await post(http.url, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"team_task","arguments":{"action":"create","title":"Polluted","__proto__":{"admin":true}}}}', { 'mcp-protocol-version': '2025-06-18' });
+    expect(await answer.text()).toMatch(/'__proto__' is not a parameter of this action/);
+    expect((await core.call(OWNER, 'team_task', { action: 'list' })).tasks).toEqual([]);
+  });
+
   it('keeps nothing between requests: a session whose requests alternate between two servers on the same file works', async () => {
     const { t, http } = await served();
     const other = await openCore({ path: t.path });

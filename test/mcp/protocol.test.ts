@@ -126,6 +126,23 @@ describe('messages the session cannot take', () => {
     expect(await server.exited).toBe(0);
   });
 
+  it("refuses a call whose arguments carry `__proto__`, which MCP's schema would drop unseen, as every unknown parameter", async () => {
+    const server = rawServe(tempDbPath());
+    server.send(JSON.stringify(INITIALIZE));
+    const polluted = (id: number, args: string) => `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"team_manage","arguments":${args}}}`;
+    server.send(polluted(2, '{"action":"create","name":"Polluted","__proto__":{"admin":true}}'));
+    server.send(polluted(3, '{"action":"list","__proto__":null}'));
+    server.send(polluted(4, '{"action":"create","name":"Escaped","\\u005f_proto__":1}'));
+    await server.until(4);
+    server.child.stdin!.end(`${JSON.stringify(call(5, { action: 'list' }))}\n`);
+    const byId = Object.fromEntries((await server.until(5)).map((a) => [a.id, a]));
+    for (const id of [2, 3, 4]) {
+      expect(byId[id].result).toMatchObject({ isError: true, structuredContent: { error: { code: 'VALIDATION', message: expect.stringMatching(/'__proto__' is not a parameter of this action/) } } });
+    }
+    expect(byId[5].result.structuredContent.teams).toEqual([]);
+    expect(await server.exited).toBe(0);
+  });
+
   it('answers the SDK client an oversized call with the limit, and the session stays usable', async () => {
     const session = await spawnSession(tempDbPath());
     const error = await session.client.callTool({ name: 'team_manage', arguments: { action: 'create', name: 'x', description: 'x'.repeat(12_000_000) } }).catch((e: unknown) => e);
