@@ -115,8 +115,16 @@ export class Core {
     try {
       return await this.dispatch(actor, tool, args);
     } catch (error) {
-      throw this.store.explain(error);
+      throw this.explain(error);
     }
+  }
+
+  /**
+   * `error` as a caller should see it: a storage failure becomes STORE_UNAVAILABLE naming the database and the
+   * cause. For what an adapter reaches past `call` — a token, a rate limit, the log's head — before its own mapping.
+   */
+  explain(error: unknown): unknown {
+    return this.store.explain(error);
   }
 
   private async dispatch(actor: Actor, tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -232,7 +240,7 @@ export class Core {
         await notifyOnChange(ctx);
       });
     } catch (error) {
-      throw this.store.explain(error);
+      throw this.explain(error);
     }
   }
 
@@ -251,7 +259,7 @@ export class Core {
         return raiseNotification(ctx, input);
       });
     } catch (error) {
-      throw this.store.explain(error);
+      throw this.explain(error);
     }
   }
 

@@ -36,7 +36,8 @@ const PROTECTED = ['/mcp', '/events', '/api/*'];
  */
 export function createHttpApp({ core, log, hosts, limiter, maxBodyBytes, streams, mcp }: HttpAppOptions): Hono<Env> {
   const app = new Hono<Env>();
-  app.onError((error) => errorResponse(error, log));
+  // A failure of the database under the token check or the rate limit, not only under a call, is STORE_UNAVAILABLE.
+  app.onError((error) => errorResponse(core.explain(error), log));
   app.notFound((c) => errorResponse(new TeamTableError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; the routes are listed at /api/v1/openapi.json`), log));
   app.use('*', hostGuard(hosts, log));
   // A page of an allowed origin elsewhere (a dashboard on another port or host) may call with its token: its

@@ -7,6 +7,7 @@ import type { EventRow } from '../../src/store/schema.js';
 import { LATEST_SCHEMA_VERSION } from '../../src/store/migrate.js';
 import { Store, sendWithCommit, writeUnanswered } from '../../src/store/store.js';
 import { OWNER, agent, runCli, tempFilePath, tempPgUrl } from '../helpers.js';
+import { request, startServer } from '../http/helpers.js';
 import { PgProxy } from '../replicas/proxy.js';
 
 /** What only PostgreSQL has to get right: a database that goes away and comes back, commit order, a dead listener. */
@@ -126,6 +127,27 @@ describe('PostgreSQL', () => {
     expect(await saveFact(core, 'after')).toMatchObject({ key: 'after' });
     const { facts } = await core.call(OWNER, 'team_memory', { action: 'fact_list', team_id: 'ops' });
     expect(facts.map((f: { key: string }) => f.key)).toEqual(['after']);
+  });
+
+  it('has an HTTP replica answer 503 STORE_UNAVAILABLE naming the host while it cannot be reached, its token check included, and 200 again once it is back', async () => {
+    const url = tempPgUrl();
+    const proxy = await proxied(url);
+    const { core } = await open(proxy.url(url));
+    await createTeam(core, 'Ops');
+    const { token } = await core.call(OWNER, 'team_agent', { action: 'token_create', owner: true });
+    const server = await startServer(proxy.url(url));
+    try {
+      expect((await request(server, 'GET', '/api/v1/teams', { token })).status).toBe(200);
+      await proxy.stop();
+      for (const asked of [{ token }, {}]) {
+        const answer = await request(server, 'GET', '/api/v1/teams', asked);
+        expect(answer).toMatchObject({ status: 503, body: { error: { code: 'STORE_UNAVAILABLE', message: expect.stringContaining(`127.0.0.1:${proxy.port}`) } } });
+      }
+      await proxy.start();
+      expect((await request(server, 'GET', '/api/v1/teams', { token })).body.teams).toMatchObject([{ name: 'Ops' }]);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('prepares at most prepared_statements statements a connection, none with 0, and serves on after a newer version adds a column', async () => {
