@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TeamTableError } from '../core/errors.js';
 import { agentIdFromName } from '../core/ids.js';
+import { absoluteLocation } from '../store/location.js';
 import { cliCommand, quote } from './clientConfig.js';
 import type { Cli } from './common.js';
 import { act, common, list } from './common.js';
@@ -122,7 +123,7 @@ export function registerInit(program: Command): void {
         // A client file init cannot read stops it before it changes anything, in the database or on disk.
         for (const client of clients as Client[]) await mergeInto(client, {});
         const made = await ensureTeam(cli, team, agents);
-        const db = resolve(cli.options.db);
+        const db = absoluteLocation(cli.options.db);
         const entries = Object.fromEntries([
           ...(o.ownerEntry ? [['team-table', serverEntry(db)] as const] : []),
           ...made.agents.map((id) => [`team-table-${id}`, serverEntry(db, id)] as const),

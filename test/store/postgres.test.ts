@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -148,6 +150,18 @@ describe('PostgreSQL', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('has init write client entries that serve the PostgreSQL database its --db URL names', async () => {
+    const url = tempPgUrl();
+    const dir = tempFilePath();
+    mkdirSync(dir);
+    const init = await runCli(['init', '--db', url, '--dir', dir, '--team', 'Ops', '--agents', 'Loki', '--clients', 'claude', '--json']);
+    expect(init.code, init.stderr).toBe(0);
+    const entry = JSON.parse(readFileSync(join(dir, '.mcp.json'), 'utf8')).mcpServers['team-table-loki'];
+    expect(entry.args.slice(entry.args.indexOf('--db') + 1)[0]).toBe(url);
+    const said = await runCli(['call', ...entry.args.slice(entry.args.indexOf('--db')), 'team_agent', '{"action":"get"}']);
+    expect(JSON.parse(said.stdout)).toMatchObject({ id: 'loki', name: 'Loki' });
   });
 
   it('prepares at most prepared_statements statements a connection, none with 0, and serves on after a newer version adds a column', async () => {
