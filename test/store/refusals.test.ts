@@ -215,3 +215,30 @@ describe.skipIf(!isRoot)('on a full filesystem', () => {
     expect((await cli(['call', 'team_task', '{"action":"create","title":"room again"}', '--db', db])).code).toBe(0);
   });
 });
+
+/** A file system mounted read-only under a team's database (mounting needs root). */
+describe.skipIf(!isRoot)('on a file system mounted read-only', () => {
+  const mountPoint = mkdtempSync(join(tmpdir(), 'team-table-frozen-'));
+  let mounted = false;
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+    mounted = true;
+  } catch {
+    mounted = false;
+  }
+  afterAll(() => {
+    if (mounted) execFileSync('umount', [mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+
+  it.skipIf(!mounted)('answers STORE_UNAVAILABLE naming the read-only file system with exit 6, and works again once it is writable', async () => {
+    const db = join(mountPoint, 'team.db');
+    expect((await cli(['call', 'team_manage', '{"action":"create","name":"Frozen"}', '--db', db])).code).toBe(0);
+    execFileSync('mount', ['-o', 'remount,ro', mountPoint]);
+    const refused = await cli(['call', 'team_task', '{"action":"create","title":"while frozen"}', '--db', db]);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toMatch(/STORE_UNAVAILABLE: .*the file system holding it is read-only/);
+    execFileSync('mount', ['-o', 'remount,rw', mountPoint]);
+    expect((await cli(['call', 'team_task', '{"action":"create","title":"thawed"}', '--db', db])).code).toBe(0);
+  });
+});

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -249,6 +249,19 @@ const CAUSES: [prefix: string, cause: string, why: string][] = [
   ['SQLITE_LOCKED', 'busy', 'the database is locked'],
 ];
 
+/** A file system mounted read-only: SQLite says only that it cannot open the file (it cannot make the -shm and -wal files). */
+const READ_ONLY_FILE_SYSTEM: (typeof CAUSES)[number] = ['', 'read_only', 'the file system holding it is read-only; remount it writable, then retry'];
+
+/** Whether `path`'s folder is on a file system mounted read-only. */
+function onReadOnlyFileSystem(path: string): boolean {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EROFS';
+  }
+}
+
 /** Whether the filesystem holding `path` has (next to) no space left. */
 function diskIsFull(path: string): boolean {
   try {
@@ -264,7 +277,12 @@ export function sqliteFailure(error: unknown, path: string, opening = false): Te
   const code = (error as { code?: unknown })?.code;
   if (!(error instanceof BetterSqlite3.SqliteError) || typeof code !== 'string') return undefined;
   // SQLite reports a full disk as an I/O error where it fails to grow the shared-memory file (on open, mostly).
-  const match = code.startsWith('SQLITE_IOERR') && diskIsFull(path) ? CAUSES[0] : CAUSES.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`));
+  const match =
+    code.startsWith('SQLITE_IOERR') && diskIsFull(path)
+      ? CAUSES[0]
+      : /^SQLITE_(CANTOPEN|IOERR|READONLY)/.test(code) && onReadOnlyFileSystem(path)
+        ? READ_ONLY_FILE_SYSTEM
+        : CAUSES.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`));
   if (!match) return undefined;
   return unavailable(path, `${match[2]} (${error.message})`, match[1], { sqlite_code: code }, opening);
 }
