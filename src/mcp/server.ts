@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
+import type { CallToolResult, RequestId, Tool } from '@modelcontextprotocol/server';
 import { TOOL_NAMES } from '../core/action.js';
 import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
@@ -76,13 +76,21 @@ export interface McpServersOptions {
   log?: (line: string) => void;
 }
 
+export interface ServerOptions {
+  /** The session's book where `resources/subscribe` can be served. */
+  subscriptions?: SubscriptionBook;
+  /** The calls' arguments as sent, where MCP's schema dropped part of them. */
+  sentArguments?: SentArguments;
+  /** The session a call acts in, by request id, where the adapter fixes it when it reads the request. */
+  sessionOf?: (id: RequestId) => string | undefined;
+}
+
 export interface McpServers {
   /**
    * The `Server` of one connection (stdio) or one request (HTTP), acting as `actor`: the five team tools and the
-   * team:// resources. `subscriptions` is the session's book where `resources/subscribe` can be served;
-   * `sentArguments`, the calls' arguments as sent where MCP's schema dropped part of them.
+   * team:// resources.
    */
-  serverFor(actor: Actor, options?: { subscriptions?: SubscriptionBook; sentArguments?: SentArguments }): Server;
+  serverFor(actor: Actor, options?: ServerOptions): Server;
   /** Resolves once the tool calls under way have answered. */
   drain(): Promise<void>;
 }
@@ -100,7 +108,7 @@ export function mcpServers({ core, log = () => {} }: McpServersOptions): McpServ
     }
   };
 
-  const serverFor = (actor: Actor, { subscriptions, sentArguments }: { subscriptions?: SubscriptionBook; sentArguments?: SentArguments } = {}) => {
+  const serverFor = (actor: Actor, { subscriptions, sentArguments, sessionOf }: ServerOptions = {}) => {
     const server = new Server(
       { name: 'team-table', version: VERSION },
       { capabilities: { tools: {}, resources: { subscribe: true, listChanged: false }, prompts: { listChanged: false } }, instructions: instructionsFor(actor) },
@@ -113,7 +121,8 @@ export function mcpServers({ core, log = () => {} }: McpServersOptions): McpServ
       if (!(TOOL_NAMES as readonly string[]).includes(name)) {
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}; the tools are ${TOOL_NAMES.join(', ')}`, { tool: name });
       }
-      const answer = call(actor, name, args ?? {});
+      const session = sessionOf?.(ctx.mcpReq.id);
+      const answer = call(session === undefined ? actor : { ...actor, session }, name, args ?? {});
       inFlight.add(answer);
       void answer.finally(() => inFlight.delete(answer));
       return answer;

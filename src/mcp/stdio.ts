@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { McpServerFactory, Server } from '@modelcontextprotocol/server';
+import type { McpServerFactory, RequestId, Server } from '@modelcontextprotocol/server';
 import { serveStdio as serveStdioEntry } from '@modelcontextprotocol/server/stdio';
 import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
@@ -20,6 +20,36 @@ export interface StdioOptions {
   background?: (core: Core) => Promise<{ stop(): Promise<void> }>;
 }
 
+/** How many calls read and not yet started a process keeps the session of (a refused request never starts). */
+const KEPT_SESSIONS = 1_000;
+
+/**
+ * The session each call of a stdio process acts in, fixed when its request is read. A client that gives up on a
+ * request (`notifications/cancelled`: an SDK client's timeout) may never get the mail that call handed out; the
+ * session then starts afresh for the requests read after it, so that the next plain mention_check hands that mail
+ * out again instead of taking it as received (see src/core/delivery.ts).
+ */
+class CallSessions {
+  private readonly byRequest = new Map<RequestId, string>();
+
+  constructor(private current: string) {}
+
+  read(message: unknown): void {
+    const { method, id } = (message ?? {}) as { method?: unknown; id?: unknown };
+    if (method === 'notifications/cancelled') this.current = randomUUID();
+    else if (method === 'tools/call' && (typeof id === 'string' || typeof id === 'number')) {
+      this.byRequest.set(id, this.current);
+      if (this.byRequest.size > KEPT_SESSIONS) this.byRequest.delete(this.byRequest.keys().next().value!);
+    }
+  }
+
+  take(id: RequestId): string {
+    const session = this.byRequest.get(id) ?? this.current;
+    this.byRequest.delete(id);
+    return session;
+  }
+}
+
 /**
  * `team-table serve`: one session over stdio, in either protocol era (the SDK's `serveStdio` entry: a 2025-era
  * `initialize` or a 2026-07-28 `server/discover` opening). The handshake is answered at once; the store (Kysely,
@@ -36,6 +66,8 @@ export async function serveStdio({ db, open, actor, log, background }: StdioOpti
   const servers = mcpServers({ core: loader.core, log });
   // One session per process: mail handed to it and never acknowledged goes to the agent's next session.
   const sessionActor = { ...actor, session: randomUUID() };
+  const sentArguments = new SentArguments();
+  const sessions = new CallSessions(sessionActor.session);
   /** The instance serving the connection (the entry may build a probe instance first, then the one it keeps). */
   let current: { server: Server; era: 'legacy' | 'modern' } | undefined;
   const watch = new ResourceWatch(
@@ -49,9 +81,8 @@ export async function serveStdio({ db, open, actor, log, background }: StdioOpti
     log,
   );
   const book = new SubscriptionBook(() => watch.start());
-  const sentArguments = new SentArguments();
   const factory: McpServerFactory = ({ era }) => {
-    const server = servers.serverFor(sessionActor, era === 'legacy' ? { subscriptions: book, sentArguments } : { sentArguments });
+    const server = servers.serverFor(sessionActor, { ...(era === 'legacy' ? { subscriptions: book } : {}), sentArguments, sessionOf: (id) => sessions.take(id) });
     current = { server, era };
     return server;
   };
@@ -59,7 +90,10 @@ export async function serveStdio({ db, open, actor, log, background }: StdioOpti
   // log is watched, so that no change after the acknowledgement goes untold.
   const transport = new StdioLineTransport({
     maxMessageBytes: MAX_REQUEST_BYTES,
-    sentArguments,
+    read: (message) => {
+      sentArguments.note(message);
+      sessions.read(message);
+    },
     before: (message) => ('method' in message && message.method === 'subscriptions/listen' ? watch.start().catch((error: Error) => log(`resource watch: ${error.message}`)) : undefined),
   });
   const handle = serveStdioEntry(factory, { transport, onerror: (error) => log(error.message) });

@@ -1,7 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { INVALID_REQUEST, PARSE_ERROR, parseJSONRPCMessage, serializeMessage } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage, RequestId, Transport } from '@modelcontextprotocol/server';
-import type { SentArguments } from './sentArguments.js';
 
 const ID_VALUE = String.raw`(-?\d+|"(?:[^"\\]|\\.)*")`;
 /** `{"jsonrpc":"2.0","id":7,…` or `{"method":"…","id":7,…`: the id among the first short members of the object. */
@@ -35,8 +34,8 @@ export interface StdioLineTransportOptions {
    * messages after it wait their turn (a listen stream waits until changes are watched, so none is missed).
    */
   before?: (message: JSONRPCMessage) => Promise<void> | undefined;
-  /** Where calls' arguments are noted as parsed from their text, before MCP's schema rebuilds them. */
-  sentArguments?: SentArguments;
+  /** Told of each message as parsed from its text, in the order read, before it is handed on. */
+  read?: (message: unknown) => void;
 }
 
 /** How long a transport whose client closed stdin waits for the answers still owed before it closes anyway. */
@@ -172,7 +171,7 @@ export class StdioLineTransport implements Transport {
       this.refuse(undefined, PARSE_ERROR, `Parse error: ${(error as Error).message}`);
       return;
     }
-    this.options.sentArguments?.note(value);
+    this.options.read?.(value);
     let message: JSONRPCMessage;
     try {
       message = parseJSONRPCMessage(value);

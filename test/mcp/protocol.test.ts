@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
 import { Client, ProtocolError } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { describe, expect, it } from 'vitest';
@@ -164,6 +165,28 @@ describe('each stdio process is its own session', () => {
     await first.close(); // its answer never acted on: no ack
     const second = await spawnSession(db, { agent: 'loki' });
     expect((await second.call('team_comm', { action: 'mention_check' })).messages).toMatchObject([{ content: 'the deploy key rotates tonight', redelivered: true }]);
+  });
+});
+
+describe('a call its client gave up on', () => {
+  it("hands the mail it handed out again to the session's next plain mention_check, instead of taking it as received", async () => {
+    const db = tempDbPath();
+    const owner = await spawnSession(db);
+    await owner.call('team_manage', { action: 'create', name: 'Engineering' });
+    await owner.call('team_agent', { action: 'create', name: 'Loki' });
+    await owner.call('team_comm', { action: 'send_message', to_agent: 'loki', content: 'the deploy key rotates tonight' });
+    const loki = await spawnSession(db, { agent: 'loki' });
+    await loki.call('team_agent', { action: 'get' });
+    // Another connection holds the write lock, so the check cannot answer before the client times out; the client
+    // then tells the server (notifications/cancelled), and the check hands the mail out once the lock is free.
+    const holder = new Database(db);
+    holder.exec('begin immediate');
+    await expect(loki.client.callTool({ name: 'team_comm', arguments: { action: 'mention_check' } }, { timeout: 300 })).rejects.toThrow(/timed out/i);
+    holder.exec('commit');
+    holder.close();
+    expect(await loki.call('team_comm', { action: 'mention_check' })).toMatchObject({ acknowledged: 0, messages: [{ content: 'the deploy key rotates tonight' }] });
+    const { messages } = await owner.call('team_comm', { action: 'inbox', agent_id: 'loki' });
+    expect(messages).toMatchObject([{ content: 'the deploy key rotates tonight', read_at: '' }]);
   });
 });
 
