@@ -153,13 +153,19 @@ describe('messages the session cannot take', () => {
   });
 });
 
+/** A database where the owner has sent loki one message; answers the file and the owner's session. */
+async function mailForLoki() {
+  const db = tempDbPath();
+  const owner = await spawnSession(db);
+  await owner.call('team_manage', { action: 'create', name: 'Engineering' });
+  await owner.call('team_agent', { action: 'create', name: 'Loki' });
+  await owner.call('team_comm', { action: 'send_message', to_agent: 'loki', content: 'the deploy key rotates tonight' });
+  return { db, owner };
+}
+
 describe('each stdio process is its own session', () => {
   it('so mail one process was handed and never acknowledged is handed out again to the next one, not acknowledged by it', async () => {
-    const db = tempDbPath();
-    const owner = await spawnSession(db);
-    await owner.call('team_manage', { action: 'create', name: 'Engineering' });
-    await owner.call('team_agent', { action: 'create', name: 'Loki' });
-    await owner.call('team_comm', { action: 'send_message', to_agent: 'loki', content: 'the deploy key rotates tonight' });
+    const { db } = await mailForLoki();
     const first = await spawnSession(db, { agent: 'loki' });
     expect((await first.call('team_comm', { action: 'mention_check' })).messages).toMatchObject([{ content: 'the deploy key rotates tonight' }]);
     await first.close(); // its answer never acted on: no ack
@@ -170,11 +176,7 @@ describe('each stdio process is its own session', () => {
 
 describe('a call its client gave up on', () => {
   it("hands the mail it handed out again to the session's next plain mention_check, instead of taking it as received", async () => {
-    const db = tempDbPath();
-    const owner = await spawnSession(db);
-    await owner.call('team_manage', { action: 'create', name: 'Engineering' });
-    await owner.call('team_agent', { action: 'create', name: 'Loki' });
-    await owner.call('team_comm', { action: 'send_message', to_agent: 'loki', content: 'the deploy key rotates tonight' });
+    const { db, owner } = await mailForLoki();
     const loki = await spawnSession(db, { agent: 'loki' });
     await loki.call('team_agent', { action: 'get' });
     // Another connection holds the write lock, so the check cannot answer before the client times out; the client

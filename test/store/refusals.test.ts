@@ -175,12 +175,15 @@ describe('the store refuses what would lose or damage data', () => {
   });
 });
 
-/** A real full disk: a 4 MiB tmpfs (the migrated schema and its write-ahead log take about 1 MiB) (mounting needs root; elsewhere the max_page_count test above stands in). */
-describe.skipIf(!isRoot)('on a full filesystem', () => {
-  const mountPoint = mkdtempSync(join(tmpdir(), 'team-table-tiny-'));
+/**
+ * A tmpfs of `size` mounted for the describe block it is called in, unmounted after it; `mounted` is false where it
+ * cannot be (mounting needs root).
+ */
+function tmpfs(size: string) {
+  const mountPoint = mkdtempSync(join(tmpdir(), 'team-table-tmpfs-'));
   let mounted = false;
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mountPoint], { stdio: 'ignore' });
     mounted = true;
   } catch {
     mounted = false;
@@ -189,6 +192,12 @@ describe.skipIf(!isRoot)('on a full filesystem', () => {
     if (mounted) execFileSync('umount', [mountPoint]);
     rmSync(mountPoint, { recursive: true, force: true });
   });
+  return { mountPoint, mounted };
+}
+
+/** A real full disk: a 4 MiB tmpfs (the migrated schema and its write-ahead log take about 1 MiB) (mounting needs root; elsewhere the max_page_count test above stands in). */
+describe.skipIf(!isRoot)('on a full filesystem', () => {
+  const { mountPoint, mounted } = tmpfs('4m');
 
   it.skipIf(!mounted)('answers STORE_UNAVAILABLE "database or disk is full" with exit 6, and works again once space is freed', async () => {
     const db = join(mountPoint, 'team.db');
@@ -218,18 +227,7 @@ describe.skipIf(!isRoot)('on a full filesystem', () => {
 
 /** A file system mounted read-only under a team's database (mounting needs root). */
 describe.skipIf(!isRoot)('on a file system mounted read-only', () => {
-  const mountPoint = mkdtempSync(join(tmpdir(), 'team-table-frozen-'));
-  let mounted = false;
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-    mounted = true;
-  } catch {
-    mounted = false;
-  }
-  afterAll(() => {
-    if (mounted) execFileSync('umount', [mountPoint]);
-    rmSync(mountPoint, { recursive: true, force: true });
-  });
+  const { mountPoint, mounted } = tmpfs('8m');
 
   it.skipIf(!mounted)('answers STORE_UNAVAILABLE naming the read-only file system with exit 6, and works again once it is writable', async () => {
     const db = join(mountPoint, 'team.db');
