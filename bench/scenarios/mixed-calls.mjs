@@ -103,8 +103,9 @@ export async function run() {
     const stdioWorkers = await Promise.all(agents.map((agent) => connect([CLI, 'serve', '--db', db, '--agent', agent])));
     const stdioMinimal = await Promise.all(agents.map(() => connect([MINIMAL_SERVER])));
     const server = await startServer(db);
+    servers.push(server);
     const minimalServer = await spawnListening([join(BENCH_DIR, 'fixtures', 'minimal-http-server.mjs')]);
-    servers.push(server, minimalServer);
+    servers.push(minimalServer);
     const httpWorkers = await Promise.all(tokens.map((token) => connectHttp(server.url, token)));
     const httpMinimal = await Promise.all(agents.map(() => connectHttp(minimalServer.url)));
     sessions.push(...stdioWorkers, ...stdioMinimal, ...httpWorkers, ...httpMinimal);

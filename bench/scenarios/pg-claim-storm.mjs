@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { ROOT, describeMachine, fmt, passFail, printTable, runIfMain, writeResult } from '../lib.mjs';
+import { ROOT, describeMachine, fmt, passFail, printTable, quantile, runIfMain, writeResult } from '../lib.mjs';
 
 export const name = 'pg-claim-storm';
 const URL_BASE = process.env.BENCH_PG ?? process.env.TEAM_TABLE_TEST_PG;
@@ -244,7 +244,7 @@ export async function run() {
     const states = Object.entries(ours[claimers].backends).filter(([, n]) => n >= 0.1);
     console.log(`  ${claimers} claimers: ${states.map(([what, n]) => `${what} ${n}`).join('; ')}`);
   }
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const median = (values) => quantile(values, 0.5);
   const roundScalings = rounds.map((rates) => rates[most] / rates[least]);
   const oursAtMost = median(rounds.map((rates) => rates[most]));
   console.log(`\nteam-table's rounds, claims/s at ${least} / ${most} claimers: ${rounds.map((rates) => `${fmt(rates[least], 0)} / ${fmt(rates[most], 0)}`).join(', ')}`);

@@ -1,4 +1,4 @@
-import { createMcpHandler } from '@modelcontextprotocol/server';
+import { PARSE_ERROR, createMcpHandler } from '@modelcontextprotocol/server';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
@@ -62,10 +62,12 @@ export function createMcpEndpoint({ core, log = () => {} }: McpHttpOptions): Mcp
       // calls' arguments as sent.
       const sentArguments = new SentArguments();
       const authInfo: AuthInfo = { token: '', clientId: actor.kind === 'agent' ? `agent:${actor.id}` : `owner:${actor.name}`, scopes: [], extra: { actor, sentArguments } };
-      if (request.method !== 'POST') return handler.fetch(request, { authInfo });
+      // A body said to be over the limit is left to the SDK, which refuses it without reading it all.
+      if (request.method !== 'POST' || Number(request.headers.get('content-length')) > MAX_REQUEST_BYTES) return handler.fetch(request, { authInfo });
       // The body is parsed once, here, and handed on (the SDK would clone the request and parse it itself); a body
-      // over the limit or not JSON goes on as it came, for the SDK to answer.
-      const text = await request.text();
+      // over the limit or not JSON goes on as it came, for the SDK to answer. (The HTTP server limits bodies before.)
+      const text = await request.text().catch(() => undefined);
+      if (text === undefined) return Response.json({ jsonrpc: '2.0', error: { code: PARSE_ERROR, message: 'Parse error: the request body could not be read' } }, { status: 400 });
       const asItCame = () => handler.fetch(new Request(request.url, { method: 'POST', headers: request.headers, body: text }), { authInfo });
       if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) return asItCame();
       let parsedBody: unknown;

@@ -12,10 +12,15 @@ const KEPT = 64;
 export class SentArguments {
   private readonly byId = new Map<RequestId, Record<string, unknown>>();
 
-  /** Notes the arguments of `message`, a JSON-RPC message just parsed from its text, if MCP's schema would drop part of them. */
+  /**
+   * Notes the arguments of `message`, a JSON-RPC message (or batch) just parsed from its text, if MCP's schema would
+   * drop part of them. A call under an id noted before replaces the note: ids may be used again once answered.
+   */
   note(message: unknown): void {
+    if (Array.isArray(message)) return message.forEach((each) => this.note(each));
     const { method, id, params } = (message ?? {}) as { method?: unknown; id?: unknown; params?: { arguments?: unknown } };
     if (method !== 'tools/call' || (typeof id !== 'string' && typeof id !== 'number')) return;
+    this.byId.delete(id);
     const args = params?.arguments;
     if (typeof args !== 'object' || args === null || !Object.hasOwn(args, '__proto__')) return;
     this.byId.set(id, args as Record<string, unknown>);

@@ -20,27 +20,40 @@ export interface StdioOptions {
   background?: (core: Core) => Promise<{ stop(): Promise<void> }>;
 }
 
-/** How many calls read and not yet started a process keeps the session of (a refused request never starts). */
-const KEPT_SESSIONS = 1_000;
+/** How many calls a process keeps track of (a refused request never starts; a cancel comes soon or not at all). */
+const KEPT_CALLS = 1_000;
+
+/** Sets `key` as the newest entry of `kept`, dropping the oldest past KEPT_CALLS. */
+function keep<K, V>(kept: Map<K, V>, key: K, value: V): void {
+  kept.delete(key);
+  kept.set(key, value);
+  if (kept.size > KEPT_CALLS) kept.delete(kept.keys().next().value!);
+}
 
 /**
  * The session each call of a stdio process acts in, fixed when its request is read. A client that gives up on a
- * request (`notifications/cancelled`: an SDK client's timeout) may never get the mail that call handed out; the
- * session then starts afresh for the requests read after it, so that the next plain mention_check hands that mail
- * out again instead of taking it as received (see src/core/delivery.ts).
+ * mention_check (`notifications/cancelled` naming it: an SDK client's timeout) never gets the mail it handed out,
+ * answered or not; the session then starts afresh for the requests read after it, so that the next plain
+ * mention_check hands that mail out again instead of taking it as received (see src/core/delivery.ts). Other
+ * cancellations (a listen stream closed, a slow read given up) leave the session as it is.
  */
 class CallSessions {
   private readonly byRequest = new Map<RequestId, string>();
+  /** The ids of the mention_checks read lately, the newest last. */
+  private readonly checks = new Map<RequestId, true>();
 
   constructor(private current: string) {}
 
   read(message: unknown): void {
-    const { method, id } = (message ?? {}) as { method?: unknown; id?: unknown };
-    if (method === 'notifications/cancelled') this.current = randomUUID();
-    else if (method === 'tools/call' && (typeof id === 'string' || typeof id === 'number')) {
-      this.byRequest.set(id, this.current);
-      if (this.byRequest.size > KEPT_SESSIONS) this.byRequest.delete(this.byRequest.keys().next().value!);
+    const { method, id, params } = (message ?? {}) as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: { action?: unknown }; requestId?: unknown } };
+    if (method === 'notifications/cancelled') {
+      if (this.checks.has(params?.requestId as RequestId)) this.current = randomUUID();
+      return;
     }
+    if (method !== 'tools/call' || (typeof id !== 'string' && typeof id !== 'number')) return;
+    keep(this.byRequest, id, this.current);
+    if (params?.name === 'team_comm' && params.arguments?.action === 'mention_check') keep(this.checks, id, true);
+    else this.checks.delete(id);
   }
 
   take(id: RequestId): string {

@@ -51,8 +51,12 @@ describe('MCP over HTTP', () => {
 
   it("refuses a call whose arguments carry `__proto__`, which MCP's schema would drop unseen, as every unknown parameter", async () => {
     const { core, http } = await served();
-    const answer = await post(http.url, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"team_task","arguments":{"action":"create","title":"Polluted","__proto__":{"admin":true}}}}', { 'mcp-protocol-version': '2025-06-18' });
-    expect(await answer.text()).toMatch(/'__proto__' is not a parameter of this action/);
+    const polluted = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"team_task","arguments":{"action":"create","title":"Polluted","__proto__":{"admin":true}}}}';
+    // Alone, and in a batch (which a 2025-03-26 client may send).
+    for (const [body, version] of [[polluted, '2025-06-18'], [`[${polluted}]`, '2025-03-26']] as const) {
+      const answer = await post(http.url, body, { 'mcp-protocol-version': version });
+      expect(await answer.text()).toMatch(/'__proto__' is not a parameter of this action/);
+    }
     expect((await core.call(OWNER, 'team_task', { action: 'list' })).tasks).toEqual([]);
   });
 

@@ -69,8 +69,8 @@ describe('instructions', () => {
 });
 
 /** A server spawned with raw pipes: what a client that is not the SDK's sees, line by line. */
-function rawServe(db: string) {
-  const child = execFile(process.execPath, [CLI, 'serve', '--db', db], { maxBuffer: 64 * 1024 * 1024 });
+function rawServe(db: string, ...args: string[]) {
+  const child = execFile(process.execPath, [CLI, 'serve', '--db', db, ...args], { maxBuffer: 64 * 1024 * 1024 });
   const answers: any[] = [];
   const waiters: (() => void)[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -135,12 +135,17 @@ describe('messages the session cannot take', () => {
     server.send(polluted(3, '{"action":"list","__proto__":null}'));
     server.send(polluted(4, '{"action":"create","name":"Escaped","\\u005f_proto__":1}'));
     await server.until(4);
+    // A call refused before it runs (no tool named) leaves nothing behind for the next call under its id.
+    server.send('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"arguments":{"__proto__":{}}}}');
+    await server.until(5);
     server.child.stdin!.end(`${JSON.stringify(call(5, { action: 'list' }))}\n`);
-    const byId = Object.fromEntries((await server.until(5)).map((a) => [a.id, a]));
+    const answers = await server.until(6);
+    const byId = Object.fromEntries(answers.slice(0, 4).map((a) => [a.id, a]));
     for (const id of [2, 3, 4]) {
       expect(byId[id].result).toMatchObject({ isError: true, structuredContent: { error: { code: 'VALIDATION', message: expect.stringMatching(/'__proto__' is not a parameter of this action/) } } });
     }
-    expect(byId[5].result.structuredContent.teams).toEqual([]);
+    expect(answers[4]).toMatchObject({ id: 5, error: { code: -32602 } });
+    expect(answers[5]).toMatchObject({ id: 5, result: { structuredContent: { teams: [] } } });
     expect(await server.exited).toBe(0);
   });
 
@@ -189,6 +194,24 @@ describe('a call its client gave up on', () => {
     expect(await loki.call('team_comm', { action: 'mention_check' })).toMatchObject({ acknowledged: 0, messages: [{ content: 'the deploy key rotates tonight' }] });
     const { messages } = await owner.call('team_comm', { action: 'inbox', agent_id: 'loki' });
     expect(messages).toMatchObject([{ content: 'the deploy key rotates tonight', read_at: '' }]);
+  });
+
+  it('other than a mention_check leaves the session as it is: what a check handed out is received', async () => {
+    const { db } = await mailForLoki();
+    const loki = rawServe(db, '--agent', 'loki');
+    const check = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'team_comm', arguments: { action: 'mention_check' } } });
+    loki.send(JSON.stringify(INITIALIZE));
+    loki.send(check(2));
+    await loki.until(2);
+    loki.send(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'team_task', arguments: { action: 'list' } } }));
+    await loki.until(3);
+    // Given up on as its answer came (a cancel the server gets after answering): only that list is cancelled.
+    loki.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 3, reason: 'given up' } }));
+    loki.child.stdin!.end(`${check(4)}\n`);
+    const byId = Object.fromEntries((await loki.until(4)).map((a) => [a.id, a]));
+    expect(byId[2].result.structuredContent.messages).toMatchObject([{ content: 'the deploy key rotates tonight' }]);
+    expect(byId[4].result.structuredContent).toMatchObject({ acknowledged: 1, messages: [] });
+    expect(await loki.exited).toBe(0);
   });
 });
 
