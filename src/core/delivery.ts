@@ -12,7 +12,7 @@ import { countUpTo, takePage } from './paging.js';
  * - by mark_read or archive,
  * - or, when a session calls mention_check again without `ack`, for everything handed out to that same session
  *   before (it evidently got it: the seed's plain repeated mention_check never sees the same mail twice; a stdio
- *   session whose client gave up on a call starts afresh, src/mcp/stdio.ts).
+ *   session whose client gave up on a mention_check starts afresh, src/mcp/stdio.ts).
  * A copy handed out to a session that never acknowledged it — its process killed, its client gone, its answer
  * lost — is handed out again to the next call that asks, marked `redelivered`. A visibility timeout was the
  * alternative; it was rejected because it redelivers to a slow but live reader, and holds back the mail of a dead
