@@ -159,8 +159,9 @@ describe('PostgreSQL', () => {
     const init = await runCli(['init', '--db', url, '--dir', dir, '--team', 'Ops', '--agents', 'Loki', '--clients', 'claude', '--json']);
     expect(init.code, init.stderr).toBe(0);
     const entry = JSON.parse(readFileSync(join(dir, '.mcp.json'), 'utf8')).mcpServers['team-table-loki'];
-    expect(entry.args.slice(entry.args.indexOf('--db') + 1)[0]).toBe(url);
-    const said = await runCli(['call', ...entry.args.slice(entry.args.indexOf('--db')), 'team_agent', '{"action":"get"}']);
+    const at = entry.args.indexOf('--db');
+    expect(entry.args[at + 1]).toBe(url);
+    const said = await runCli(['call', ...entry.args.slice(at), 'team_agent', '{"action":"get"}']);
     expect(JSON.parse(said.stdout)).toMatchObject({ id: 'loki', name: 'Loki' });
   });
 
