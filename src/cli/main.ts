@@ -22,6 +22,8 @@ const program = new Command()
   .name('team-table')
   .description('The coordination layer for teams of AI agents: shared tasks, mail, facts and documents over MCP.')
   .version(VERSION)
+  // The program's own options (--version, --help) only before a command: `doc show ID --version 1` is the document's.
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 

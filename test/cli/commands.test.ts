@@ -50,6 +50,9 @@ describe('CLI commands', () => {
     expect((await cli(['fact'])).stdout).toMatch(/api_version +v2 +1 +loki/);
     const doc = await json(['doc', 'add', 'Login guide', '--content', 'Users authenticate with a bearer token.', '--task', task.id]);
     expect((await cli(['doc', 'show', doc.id])).stdout).toContain('Users authenticate with a bearer token.');
+    await json(['doc', 'update', doc.id, '--content', 'Users authenticate with a bearer token, sent as a header.']);
+    // The document's --version, not the program's.
+    expect((await cli(['doc', 'show', doc.id, '--version', '1'])).stdout).toMatch(/version 1[\s\S]*Users authenticate with a bearer token\.\n/);
 
     const found = await json(['search', 'authenticate']);
     expect(found.hits.map((h: any) => h.kind).sort()).toEqual(['document', 'task']);
