@@ -61,6 +61,7 @@ export function registerActivity(program: Command): void {
         const print = (e: Event) => process.stdout.write(`${cli.json ? JSON.stringify(e) : eventLine(cli.style, e)}\n`);
         // The last n: read the log's tail in widening windows until n events pass the filters (or the log ends).
         const n = o.lines ?? 10;
+        const [{ mayView }, viewer] = await Promise.all([import('../core/audience.js'), cli.core.resolveActor(cli.actor)]);
         const head = await cli.core.feed.head();
         let latest: Event[] = [];
         for (let window = n; n > 0; window *= 4) {
@@ -68,7 +69,8 @@ export function registerActivity(program: Command): void {
           latest = [];
           for (let after = from; ; ) {
             const page = await auditPage(cli, after, o, 500);
-            latest.push(...page.events.filter((e) => e.seq <= head));
+            // What the agent's stream would show it, as below: no one else's direct mail.
+            latest.push(...page.events.filter((e) => e.seq <= head && mayView({ ...e, data: JSON.stringify(e.data) }, viewer)));
             if (page.next_after_seq === null || page.next_after_seq >= head) break;
             after = page.next_after_seq;
           }
@@ -76,19 +78,18 @@ export function registerActivity(program: Command): void {
         }
         latest.slice(-n).forEach(print);
         if (!o.follow) return;
-        await follow(cli, head, o, print);
+        await follow(cli, head, o, print, (e) => mayView(e, viewer));
       }),
     );
 }
 
 /** Prints the events committed after `head` as they come, until SIGINT or SIGTERM. */
-async function follow(cli: Cli, head: number, o: Record<string, any>, print: (e: Event) => void): Promise<void> {
-  const [{ mayView }, viewer] = await Promise.all([import('../core/audience.js'), cli.core.resolveActor(cli.actor)]);
+async function follow(cli: Cli, head: number, o: Record<string, any>, print: (e: Event) => void, visible: (e: Event & { data: string }) => boolean): Promise<void> {
   // The same team a call would use: the named one, the agent's own, or the only one; the owner without --team sees all.
-  const teamId = cli.options.team !== undefined || viewer.kind === 'agent' ? ((await cli.call('team_manage', { action: 'get' })).id as string) : undefined;
+  const teamId = cli.options.team !== undefined || cli.actor.kind === 'agent' ? ((await cli.call('team_manage', { action: 'get' })).id as string) : undefined;
   const since = o.since as string | undefined;
   const shown = (e: Event & { data: string }) =>
-    (teamId === undefined || e.team_id === teamId) && mayView(e, viewer) && (!o.by || e.agent_id === o.by) && (!o.type || e.type === o.type) && (!since || e.created_at >= since);
+    (teamId === undefined || e.team_id === teamId) && visible(e) && (!o.by || e.agent_id === o.by) && (!o.type || e.type === o.type) && (!since || e.created_at >= since);
   await new Promise<void>((resolve) => {
     const subscription = cli.core.feed.subscribe(head, (events) => {
       for (const event of events) if (shown(event)) print({ ...event, data: JSON.parse(event.data) as Record<string, unknown> });

@@ -149,5 +149,8 @@ describe('CLI commands', () => {
     const code = await new Promise((resolve) => tail.on('exit', resolve));
     expect(code).toBe(0);
     expect(lines.filter((e) => e.type === 'message_sent').map((e) => e.agent_id)).toEqual(['jarvis']);
+    // The latest lines, read from the log afterwards, leave out the same direct message.
+    const latest = (await runCli(['tail', '-n', '20', '--json', '--db', db, '--agent', 'thor'])).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(latest.filter((e) => e.type === 'message_sent').map((e) => e.agent_id)).toEqual(['jarvis']);
   });
 });
