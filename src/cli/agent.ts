@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { TeamTableError } from '../core/errors.js';
+import { absoluteLocation } from '../store/location.js';
+import { cliCommand, quote } from './clientConfig.js';
 import { act, common, list } from './common.js';
 import { clip, table, when } from './style.js';
 
@@ -65,7 +67,7 @@ export function registerAgent(program: Command): void {
           heartbeat_schedule: o.heartbeat,
           instructions: o.instructions,
         });
-        cli.print(created, () => `Created agent ${cli.style.bold(created.id)} (${created.level}); its MCP session: team-table serve --agent ${created.id}`);
+        cli.print(created, () => `Created agent ${cli.style.bold(created.id)} (${created.level}); its MCP session: ${cliCommand()} serve --db ${quote(absoluteLocation(cli.options.db))} --agent ${created.id}`);
       }),
     );
 

@@ -118,8 +118,9 @@ describe('CLI commands', () => {
   });
 
   it('tail -f prints new events as they commit in other processes, and only those the actor may see', async () => {
-    const { db, json } = await team();
-    await json(['agent', 'add', 'Thor']);
+    const { db, cli, json } = await team();
+    // What agent add prints is the session's command as it runs here: this node, this CLI, this database.
+    expect((await cli(['agent', 'add', 'Thor'])).stdout).toContain(`its MCP session: ${process.execPath} ${CLI} serve --db ${db} --agent thor`);
     const tail = spawn(process.execPath, [CLI, 'tail', '-f', '-n', '1', '--json', '--db', db, '--agent', 'thor'], { env: { ...process.env, TEAM_TABLE_OWNER: 'ana' } });
     const lines: any[] = [];
     let buffered = '';
