@@ -131,6 +131,16 @@ describe('PostgreSQL', () => {
     expect(facts.map((f: { key: string }) => f.key)).toEqual(['after']);
   });
 
+  it('closes at once when its listener is still connecting (the feed subscribed just before)', async () => {
+    const store = await Store.open(tempPgUrl());
+    const subscription = store.feed.subscribe(0, () => {});
+    subscription.close();
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise((resolve) => (timer = setTimeout(() => resolve('still closing after 10 s'), 10_000)));
+    await expect(Promise.race([store.close().then(() => 'closed'), stuck])).resolves.toBe('closed');
+    clearTimeout(timer);
+  });
+
   it('has an HTTP replica answer 503 STORE_UNAVAILABLE naming the host while it cannot be reached, its token check included, and 200 again once it is back', async () => {
     const url = tempPgUrl();
     const proxy = await proxied(url);

@@ -22,6 +22,8 @@ export function postgresCommits(db: Kysely<Database>, config: pg.ClientConfig, s
   const channel = `${schema}.team_events`;
   const wakes = new Set<() => void>();
   let client: pg.Client | undefined;
+  /** Clients whose connect() has settled: pg never settles a connect() that end() interrupts. */
+  const connected = new WeakSet<pg.Client>();
   let connecting: Promise<void> | undefined;
   let probe: NodeJS.Timeout | undefined;
   let retry: NodeJS.Timeout | undefined;
@@ -32,9 +34,10 @@ export function postgresCommits(db: Kysely<Database>, config: pg.ClientConfig, s
   const drop = (dead: pg.Client) => {
     if (client !== dead) return;
     client = undefined;
-    // end() waits for the server, which a half-open socket never answers: the socket is cut instead.
+    // end() waits for the server, which a half-open socket never answers: the socket is cut instead. A client still
+    // connecting is only cut, so that its connect() fails (after end() it would never settle, nor would close()).
     (dead as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-    dead.end().catch(() => {});
+    if (connected.has(dead)) dead.end().catch(() => {});
     if (wakes.size && !retry) retry = setTimeout(() => ((retry = undefined), void connect()), RECONNECT_MS).unref();
   };
   const connect = () =>
@@ -45,7 +48,7 @@ export function postgresCommits(db: Kysely<Database>, config: pg.ClientConfig, s
       fresh.on('notification', wakeAll);
       client = fresh;
       try {
-        await fresh.connect();
+        await fresh.connect().finally(() => connected.add(fresh));
         await fresh.query(`listen "${channel}"`);
         // Whatever committed while no one listened is read now.
         wakeAll();
