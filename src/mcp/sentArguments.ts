@@ -1,4 +1,5 @@
 import type { RequestId } from '@modelcontextprotocol/server';
+import { Lru } from '../core/lru.js';
 
 /** How many noted calls a connection keeps unclaimed (a call refused before its handler runs never claims its own). */
 const KEPT = 64;
@@ -10,7 +11,7 @@ const KEPT = 64;
  * note such arguments from the message as parsed from its text, by request id, and the call takes them from here.
  */
 export class SentArguments {
-  private readonly byId = new Map<RequestId, Record<string, unknown>>();
+  private readonly byId = new Lru<RequestId, Record<string, unknown>>(KEPT);
 
   /**
    * Notes the arguments of `message`, a JSON-RPC message (or batch) just parsed from its text, if MCP's schema would
@@ -20,17 +21,13 @@ export class SentArguments {
     if (Array.isArray(message)) return message.forEach((each) => this.note(each));
     const { method, id, params } = (message ?? {}) as { method?: unknown; id?: unknown; params?: { arguments?: unknown } };
     if (method !== 'tools/call' || (typeof id !== 'string' && typeof id !== 'number')) return;
-    this.byId.delete(id);
+    this.byId.take(id);
     const args = params?.arguments;
-    if (typeof args !== 'object' || args === null || !Object.hasOwn(args, '__proto__')) return;
-    this.byId.set(id, args as Record<string, unknown>);
-    if (this.byId.size > KEPT) this.byId.delete(this.byId.keys().next().value!);
+    if (typeof args === 'object' && args !== null && Object.hasOwn(args, '__proto__')) this.byId.set(id, args as Record<string, unknown>);
   }
 
   /** The arguments noted for request `id`, taken off; undefined when the schema's copy is whole. */
   take(id: RequestId): Record<string, unknown> | undefined {
-    const args = this.byId.get(id);
-    this.byId.delete(id);
-    return args;
+    return this.byId.take(id);
   }
 }

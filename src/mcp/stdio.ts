@@ -3,6 +3,7 @@ import type { McpServerFactory, RequestId, Server } from '@modelcontextprotocol/
 import { serveStdio as serveStdioEntry } from '@modelcontextprotocol/server/stdio';
 import type { Actor } from '../core/context.js';
 import type { Core } from '../core/core.js';
+import { Lru } from '../core/lru.js';
 import { coreLoader } from './coreLoader.js';
 import { SubscriptionBook } from './resources.js';
 import { ResourceWatch } from './resourceWatch.js';
@@ -23,13 +24,6 @@ export interface StdioOptions {
 /** How many calls a process keeps track of (a refused request never starts; a cancel comes soon or not at all). */
 const KEPT_CALLS = 1_000;
 
-/** Sets `key` as the newest entry of `kept`, dropping the oldest past KEPT_CALLS. */
-function keep<K, V>(kept: Map<K, V>, key: K, value: V): void {
-  kept.delete(key);
-  kept.set(key, value);
-  if (kept.size > KEPT_CALLS) kept.delete(kept.keys().next().value!);
-}
-
 /**
  * The session each call of a stdio process acts in, fixed when its request is read. A client that gives up on a
  * mention_check (`notifications/cancelled` naming it: an SDK client's timeout) never gets the mail it handed out,
@@ -38,9 +32,9 @@ function keep<K, V>(kept: Map<K, V>, key: K, value: V): void {
  * cancellations (a listen stream closed, a slow read given up) leave the session as it is.
  */
 class CallSessions {
-  private readonly byRequest = new Map<RequestId, string>();
-  /** The ids of the mention_checks read lately, the newest last. */
-  private readonly checks = new Map<RequestId, true>();
+  private readonly byRequest = new Lru<RequestId, string>(KEPT_CALLS);
+  /** The ids of the mention_checks read lately. */
+  private readonly checks = new Lru<RequestId, true>(KEPT_CALLS);
 
   constructor(private current: string) {}
 
@@ -51,15 +45,13 @@ class CallSessions {
       return;
     }
     if (method !== 'tools/call' || (typeof id !== 'string' && typeof id !== 'number')) return;
-    keep(this.byRequest, id, this.current);
-    if (params?.name === 'team_comm' && params.arguments?.action === 'mention_check') keep(this.checks, id, true);
-    else this.checks.delete(id);
+    this.byRequest.set(id, this.current);
+    if (params?.name === 'team_comm' && params.arguments?.action === 'mention_check') this.checks.set(id, true);
+    else this.checks.take(id);
   }
 
   take(id: RequestId): string {
-    const session = this.byRequest.get(id) ?? this.current;
-    this.byRequest.delete(id);
-    return session;
+    return this.byRequest.take(id) ?? this.current;
   }
 }
 
