@@ -126,9 +126,15 @@ async function anyAgentPastLease(db: Db, now: string): Promise<boolean> {
   return agents.some((agent) => pastLease(agent, now));
 }
 
+/** The claims whose holder has been unresponsive for longer than its team's lease (a hundred at most). */
+async function claimsPastLease(db: Db, now: string) {
+  if (!(await anyAgentPastLease(db, now))) return [];
+  return (await unresponsiveClaims(db).execute()).filter((row) => pastLease(row, now));
+}
+
 /** Whether a sweep has claims of unresponsive agents to release. */
 export async function unresponsiveClaimsDue(db: Db, now: string): Promise<boolean> {
-  return (await anyAgentPastLease(db, now)) && (await unresponsiveClaims(db).execute()).some((row) => pastLease(row, now));
+  return (await claimsPastLease(db, now)).length > 0;
 }
 
 /**
@@ -136,8 +142,7 @@ export async function unresponsiveClaimsDue(db: Db, now: string): Promise<boolea
  * agent (its runs act, then crash) would otherwise never run out. Each release is a conditional write (requeue).
  */
 export async function releaseUnresponsiveClaims(ctx: Ctx): Promise<number> {
-  if (!(await anyAgentPastLease(ctx.db, ctx.now))) return 0;
-  const due = (await unresponsiveClaims(ctx.db).execute()).filter((row) => pastLease(row, ctx.now));
+  const due = await claimsPastLease(ctx.db, ctx.now);
   for (const { unresponsive_since, lease_seconds: _lease, ...task } of due) {
     const holder = await requeue(ctx, task, 'task_released', `'${task.title}' went back to the queue: its holder ${task.claimed_by} has been unresponsive since ${unresponsive_since}`);
     await createNotification(ctx, { team_id: task.team_id, type: 'lease_expired', message: `${holder} is unresponsive; its claim on '${task.title}' (${task.id}) was released`, task_id: task.id, priority: 2 });
